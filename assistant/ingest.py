@@ -1,0 +1,297 @@
+"""Read the corpus folder into `Article`s: text, title, language, and which lines are article content.
+
+Every `.txt`, `.md` and `.html`/`.htm` file directly in the corpus folder is an article; its file name is its id
+everywhere (passages, citations, gold files). `manifest.json` in the same folder may declare a `title` and
+`language` per file; what it does not declare is derived (first heading-like line, detected language).
+
+Cleaning never rewrites text. It classifies each line as content or page chrome and records the content lines as
+spans of `Article.text`, so every later offset still points into the text as read. Chrome is: lone counters
+("21", "0"), breadcrumb lines (menu words followed by the headline), photo captions and credits, and dangling
+source lines ("Fuente", "Fonte: Andre Lug"). Marker words for these come from every language table at once,
+because machine-translated pages mix languages (a Spanish "Fuente" under a Portuguese article).
+
+A file that cannot be decoded, looks binary, or has no content left is reported by name in `Corpus.problems` and
+skipped; it never stops the others from loading. HTML is reduced to its visible block text with the standard
+library parser (scripts, styles, navigation and figure captions left out); offsets then refer to that text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+from . import lang
+from .errors import CorpusError
+
+__all__ = ["Article", "Corpus", "CorpusProblem", "load_corpus", "read_article", "SUFFIXES", "MANIFEST"]
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+MANIFEST = "manifest.json"
+# Bumped when cleaning rules change, so the index re-chunks articles whose bytes did not change.
+CLEANING_VERSION = 1
+
+_MAX_TITLE_CHARS = 150
+_MAX_CHROME_CHARS = 300  # a caption or credit line longer than this is treated as content
+_MARKUP_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|>\s*)")
+_COUNTER = re.compile(r"^[\W\d_]*\d[\W\d_]*$")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article. `sections` are runs of content paragraphs with no chrome between them; each paragraph is a
+    `(start, end)` span of `text`. Passages are cut inside one section, so a passage never contains chrome."""
+
+    source: str
+    title: str
+    language: str
+    text: str
+    sections: tuple[tuple[tuple[int, int], ...], ...]
+    fingerprint: str
+    dropped: tuple[tuple[int, int, str], ...] = ()  # (start, end, rule) of each chrome line
+
+    @property
+    def paragraphs(self) -> list[tuple[int, int]]:
+        return [span for section in self.sections for span in section]
+
+    @property
+    def content(self) -> str:
+        """The content paragraphs joined by blank lines (for display and language detection)."""
+        return "\n\n".join(self.text[s:e] for s, e in self.paragraphs)
+
+
+@dataclass(frozen=True)
+class CorpusProblem:
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass
+class Corpus:
+    articles: list[Article] = field(default_factory=list)
+    problems: list[CorpusProblem] = field(default_factory=list)
+
+    def get(self, source: str) -> Article | None:
+        return next((a for a in self.articles if a.source == source), None)
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+
+
+class _HTMLText(HTMLParser):
+    """Visible block text of an HTML page, one block per line."""
+
+    _SKIP = {"script", "style", "nav", "header", "footer", "aside", "figcaption", "noscript", "form", "button"}
+    _BLOCK = {"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "tr", "blockquote",
+              "title", "pre"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIP:
+            self.skip += 1
+        if tag == "title":
+            self._in_title = True
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP and self.skip:
+            self.skip -= 1
+        if tag == "title":
+            self._in_title = False
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+            return
+        if not self.skip:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+    def text(self) -> str:
+        lines = (line.strip() for line in "".join(self.parts).split("\n"))
+        return "\n\n".join(line for line in lines if line)
+
+
+def _decode(raw: bytes) -> str | None:
+    """UTF-8 (with or without BOM), else Windows-1252 for legacy files; None for what looks binary."""
+    if b"\x00" in raw:
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            return None
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(2, len(text) // 100):
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# -- cleaning -----------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _chrome_words() -> dict[str, tuple[str, ...]]:
+    """Union over all language tables: menu words, source words (longest first), caption markers."""
+    merged: dict[str, set[str]] = {"menu_words": set(), "source_words": set(), "caption_markers": set()}
+    for code in lang.LANGUAGES:
+        entry = lang.table(code)
+        for key in merged:
+            merged[key].update(lang.fold(w) for w in entry[key])
+    return {
+        "menu_words": tuple(merged["menu_words"]),
+        "source_words": tuple(sorted(merged["source_words"], key=len, reverse=True)),
+        "caption_markers": tuple(merged["caption_markers"]),
+    }
+
+
+def _chrome_rule(line: str, other_lines: set[str]) -> str | None:
+    """Why `line` is page chrome, or None when it is content. `other_lines`: the article's lines, folded."""
+    stripped = line.strip()
+    folded = lang.fold(stripped)
+    words = _chrome_words()
+    if _COUNTER.match(stripped) and len(stripped) <= 12:
+        return "counter"
+    if len(stripped) <= _MAX_CHROME_CHARS and any(marker in folded for marker in words["caption_markers"]):
+        return "caption"
+    for word in words["source_words"]:
+        if folded == word or re.match(rf"^{re.escape(word)}\s*[:\-–—]\s*[^.!?]{{0,60}}$", folded):
+            return "source"
+    toks = folded.split()
+    lead = 0
+    while lead < len(toks) and toks[lead] in words["menu_words"]:
+        lead += 1
+    if lead and (lead == len(toks) or " ".join(toks[lead:]) in other_lines):
+        return "breadcrumb"
+    return None
+
+
+def _content_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Trim whitespace and a leading Markdown marker ("# ", "- ", "> ") off the line `text[start:end]`."""
+    line = text[start:end]
+    prefix = _MARKUP_PREFIX.match(line)
+    lead = prefix.end() if prefix else len(line) - len(line.lstrip())
+    return start + lead, start + len(line.rstrip())
+
+
+def clean(text: str) -> tuple[tuple[tuple[tuple[int, int], ...], ...], tuple[tuple[int, int, str], ...]]:
+    """Split `text` into sections of content paragraphs and a list of dropped chrome lines."""
+    lines: list[tuple[int, int]] = []
+    pos = 0
+    for raw_line in text.split("\n"):
+        lines.append((pos, pos + len(raw_line)))
+        pos += len(raw_line) + 1
+    # A breadcrumb's remainder is shorter than the breadcrumb itself, so the line never matches itself here.
+    folded_lines = {" ".join(lang.fold(text[s:e]).split()) for s, e in lines}
+    sections: list[tuple[tuple[int, int], ...]] = []
+    dropped: list[tuple[int, int, str]] = []
+    current: list[tuple[int, int]] = []
+    for s, e in lines:
+        if not text[s:e].strip():
+            continue
+        rule = _chrome_rule(text[s:e], folded_lines)
+        if rule:
+            dropped.append((s, e, rule))
+            if current:
+                sections.append(tuple(current))
+                current = []
+            continue
+        cs, ce = _content_span(text, s, e)
+        if ce > cs:
+            current.append((cs, ce))
+    if current:
+        sections.append(tuple(current))
+    return tuple(sections), tuple(dropped)
+
+
+def _derive_title(text: str, paragraphs: list[tuple[int, int]]) -> str:
+    for s, e in paragraphs[:3]:
+        line = text[s:e].strip()
+        if len(line) <= _MAX_TITLE_CHARS and not line.endswith((".", "!", "?", ":", ";")):
+            return line
+    first = text[paragraphs[0][0]:paragraphs[0][1]].strip()
+    sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
+    return sentence if len(sentence) <= _MAX_TITLE_CHARS else sentence[: _MAX_TITLE_CHARS - 1].rstrip() + "…"
+
+
+def read_article(path: Path, declared: dict | None = None) -> Article:
+    """Read one file. Raises CorpusError with the reason when it cannot be used."""
+    declared = declared or {}
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot be read ({exc.strerror or exc})") from None
+    text = _decode(raw)
+    if text is None:
+        raise CorpusError("is not readable text (binary or unknown encoding)")
+    html_title = ""
+    if path.suffix.lower() in (".html", ".htm"):
+        parser = _HTMLText()
+        parser.feed(text)
+        text, html_title = parser.text(), " ".join(parser.title.split())
+    if not text.strip():
+        raise CorpusError("is empty")
+    sections, dropped = clean(text)
+    paragraphs = [span for section in sections for span in section]
+    if not paragraphs:
+        raise CorpusError("has no article text left after removing page chrome")
+    content = "\n".join(text[s:e] for s, e in paragraphs)
+    language = declared.get("language") or lang.detect_language(content)
+    title = declared.get("title") or html_title or _derive_title(text, paragraphs)
+    digest = hashlib.sha256(raw)
+    digest.update(json.dumps([title, language, CLEANING_VERSION]).encode())
+    return Article(path.name, title, language, text, sections, digest.hexdigest()[:16], dropped)
+
+
+def _read_manifest(folder: Path, problems: list[CorpusProblem]) -> dict[str, dict]:
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise ValueError("expected an object of {file name: {title, language}}")
+        return data
+    except (OSError, ValueError) as exc:
+        problems.append(CorpusProblem(MANIFEST, f"ignored: {exc}"))
+        return {}
+
+
+def load_corpus(folder: Path) -> Corpus:
+    """All usable articles in `folder`, sorted by file name, plus a problem per file that was skipped."""
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder not found: {folder}. Put the articles (.txt, .md, .html) there.")
+    corpus = Corpus()
+    manifest = _read_manifest(folder, corpus.problems)
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+            continue
+        try:
+            corpus.articles.append(read_article(path, manifest.get(path.name)))
+        except CorpusError as exc:
+            corpus.problems.append(CorpusProblem(path.name, str(exc)))
+    for problem in corpus.problems:
+        log.warning("skipped %s", problem)
+    if not corpus.articles:
+        raise CorpusError(f"no readable article in {folder} (looked for {', '.join(SUFFIXES)})")
+    return corpus

@@ -1,0 +1,91 @@
+"""Per-language tables and the few functions that read them: folding, tokenising, language detection.
+
+The tables live in `data/languages.json` (one entry per language: stop words, detection markers, abbreviations,
+page-chrome words, articles). Code here never tests for a particular language; adding a language means adding a
+table entry.
+
+Detection is a small weighted vote over stop words and marker words, plus a few letters that only one of the
+languages uses. It is meant for the three languages of the product (en, pt, fr) and for texts from a short question
+up to an article; it is not a general language identifier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from importlib import resources
+
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "table", "fold", "tokens", "detect_language"]
+
+DEFAULT_LANGUAGE = "en"
+
+# Letters that one table language uses and the others (practically) never do: a cheap, strong signal on short text.
+_LETTER_HINTS = {"ã": "pt", "õ": "pt", "è": "fr", "œ": "fr", "û": "fr", "ë": "fr", "î": "fr", "ï": "fr"}
+
+# Words: letters (any script) and digits, keeping decimals ("3.1", "2,71") and apostrophe-less pieces together.
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict[str, dict]:
+    raw = json.loads(resources.files("assistant").joinpath("data/languages.json").read_text(encoding="utf-8"))
+    return {code: entry for code, entry in raw.items() if not code.startswith("_")}
+
+
+LANGUAGES: tuple[str, ...] = tuple(_tables())
+
+
+def table(lang: str) -> dict:
+    """The data entry for `lang`, falling back to the default language for codes we have no table for."""
+    tables = _tables()
+    return tables.get(lang) or tables[DEFAULT_LANGUAGE]
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: 'Parâmetros' -> 'parametros'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def tokens(text: str) -> list[str]:
+    """Word and number tokens, lower-cased but not accent-folded."""
+    return _TOKEN_RE.findall(text.casefold())
+
+
+@lru_cache(maxsize=1)
+def _detection_weights() -> dict[str, dict[str, float]]:
+    """word -> {lang: weight}. A word shared by n languages weighs 1/n; marker words weigh double."""
+    owners: dict[str, list[tuple[str, float]]] = {}
+    for code, entry in _tables().items():
+        for word in set(entry["stopwords"]):
+            owners.setdefault(word, []).append((code, 1.0))
+        for word in set(entry["markers"]):
+            owners.setdefault(word, []).append((code, 2.0))
+    weights: dict[str, dict[str, float]] = {}
+    for word, pairs in owners.items():
+        langs = {code for code, _ in pairs}
+        per = weights.setdefault(word, {})
+        for code, w in pairs:
+            per[code] = per.get(code, 0.0) + w / len(langs)
+    return weights
+
+
+def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
+    """Best-guess language code of `text` among the table languages; `default` when there is no signal."""
+    scores: Counter[str] = Counter()
+    weights = _detection_weights()
+    for tok in tokens(text):
+        for code, w in weights.get(tok, {}).items():
+            scores[code] += w
+    for ch in text.casefold():
+        if ch in _LETTER_HINTS:
+            scores[_LETTER_HINTS[ch]] += 1.5
+    if not scores:
+        return default
+    top = max(scores.values())
+    winners = [code for code, score in scores.items() if score == top]
+    # A tie carries no information; keep the default rather than an arbitrary winner.
+    return winners[0] if len(winners) == 1 else default

@@ -1,0 +1,32 @@
+"""Validate and normalise a user's question before it reaches retrieval or a model.
+
+Control characters are removed (they can only be paste accidents or attempts to confuse a prompt), runs of white
+space collapse to one space, and empty or over-long questions raise `QuestionError` with a message for the user.
+Not here: language detection (`lang.detect_language`) or any rewriting of the question's words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import QuestionError
+
+__all__ = ["clean_question"]
+
+_SPACE = re.compile(r"\s+")
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError(f"a question must be text, got {type(question).__name__}")
+    kept = "".join(" " if ch in "\t\n\r" else ch for ch in question
+                   if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    text = _SPACE.sub(" ", kept).strip()
+    if not text:
+        raise QuestionError("the question is empty: type a question about the articles")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"the question is {len(text)} characters long; the limit is {max_chars}. Ask something shorter."
+        )
+    return text

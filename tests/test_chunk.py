@@ -1,0 +1,70 @@
+import pytest
+
+from assistant.chunk import chunk_article, split_sentences
+from assistant.ingest import load_corpus, read_article
+from conftest import CORPUS
+
+
+def sentences(text, language):
+    return [text[s:e] for s, e in split_sentences(text, 0, len(text), language)]
+
+
+@pytest.mark.parametrize("max_chars,overlap", [(400, 0), (200, 1), (1000, 0), (50, 0)])
+def test_offsets_point_into_the_article(max_chars, overlap):
+    for a in load_corpus(CORPUS).articles:
+        passages = chunk_article(a, max_chars, overlap)
+        assert passages
+        for p in passages:
+            assert a.text[p.start:p.end] == p.text
+            assert (p.source, p.title, p.language) == (a.source, a.title, a.language)
+            assert p.sentences[0][0] == p.start and p.sentences[-1][1] == p.end
+            for s, e in p.sentences:
+                assert a.text[s:e].strip() == a.text[s:e] and a.text[s:e]
+            # a passage only exceeds the limit when a single sentence does
+            assert len(p.text) <= max_chars or len(p.sentences) == 1 + overlap or len(p.sentences) == 1
+
+
+def test_every_sentence_is_in_some_passage_exactly_once_without_overlap():
+    for a in load_corpus(CORPUS).articles:
+        spans = [s for p in chunk_article(a, 400, 0) for s in p.sentences]
+        assert len(spans) == len(set(spans))
+        expected = [s for ps, pe in a.paragraphs for s in split_sentences(a.text, ps, pe, a.language)]
+        assert spans == expected
+
+
+def test_overlap_repeats_the_last_sentence():
+    a = load_corpus(CORPUS).get("002_4bcb00fcb896a42c.txt")
+    passages = chunk_article(a, 300, 1)
+    repeats = sum(1 for x, y in zip(passages, passages[1:]) if x.sentences[-1] == y.sentences[0])
+    assert repeats >= len(passages) // 2
+
+
+@pytest.mark.parametrize("language,text,expected", [
+    ("fr", "Il a acheté 49% pour environ 14 000 millions de dollars. Ensuite il a signé.",
+     ["Il a acheté 49% pour environ 14 000 millions de dollars.", "Ensuite il a signé."]),
+    ("pt", "Um modelo de US$ 10 bilhões. O Sr. Zuckerberg disse isso.",
+     ["Um modelo de US$ 10 bilhões.", "O Sr. Zuckerberg disse isso."]),
+    ("pt", "O Llama 3.1 custa 50% do custo. A meta subiu 2,71% hoje.",
+     ["O Llama 3.1 custa 50% do custo.", "A meta subiu 2,71% hoje."]),
+    ("fr", "Selon M. Clegg, le modèle change. Mme Dupont n'est pas d'accord.",
+     ["Selon M. Clegg, le modèle change.", "Mme Dupont n'est pas d'accord."]),
+    ("en", "Rivals, e.g. OpenAI, were ahead. Dr. Smith agreed! Did U.S. officials? Yes.",
+     ["Rivals, e.g. OpenAI, were ahead.", "Dr. Smith agreed!", "Did U.S. officials?", "Yes."]),
+    ("pt", "Mas o meta deve se beneficiar da lhama… eventualmente", ["Mas o meta deve se beneficiar da lhama… eventualmente"]),
+    ("pt", "“Estamos planejando continuar”, disse o porta-voz. “Não lançamos tudo.” Depois saiu.",
+     ["“Estamos planejando continuar”, disse o porta-voz.", "“Não lançamos tudo.”", "Depois saiu."]),
+    ("pt", "provavelmente o motivo. maçã (AAPL 0,22%) Os planos fracassaram.",
+     ["provavelmente o motivo.", "maçã (AAPL 0,22%) Os planos fracassaram."]),
+    ("en", "J. R. R. Tolkien wrote it. Then he left.", ["J. R. R. Tolkien wrote it.", "Then he left."]),
+])
+def test_sentence_rules(language, text, expected):
+    assert sentences(text, language) == expected
+
+
+def test_line_breaks_end_sentences_and_headings_stand_alone(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("Vantagens do código aberto\nO software é livre. Os desenvolvedores ganham.\n", encoding="utf-8")
+    a = read_article(path)
+    passages = chunk_article(a, 400)
+    assert [a.text[s:e] for p in passages for s, e in p.sentences] == [
+        "Vantagens do código aberto", "O software é livre.", "Os desenvolvedores ganham."]

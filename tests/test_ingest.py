@@ -1,0 +1,146 @@
+"""Cleaning rules (what goes, what must stay), reading odd files, and the corpus manifest."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant import CorpusError, lang
+from assistant.ingest import clean, load_corpus, read_article
+from conftest import CORPUS, GOLD
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(CORPUS)
+
+
+def dropped_lines(article):
+    return [(article.text[s:e], rule) for s, e, rule in article.dropped]
+
+
+def test_seed_chrome_is_removed_and_nothing_else(corpus):
+    a = corpus.get("000_e09d9c4875df88f1.txt")
+    assert dropped_lines(a) == [
+        ("Início Tecnologia Meta construiu sua reputação de IA na abertura – que pode mudar", "breadcrumb"),
+        ("21", "counter"),
+        ("0", "counter"),
+        ("The Meta AI app is displayed on a mobile phone with the Meta AI logo visible on a tablet in this photo "
+         "illustration", "caption"),
+        ("Fuente", "source"),
+    ]
+    # the headline itself (without the menu words) stays
+    assert a.text[a.paragraphs[0][0]:a.paragraphs[0][1]] == "Meta construiu sua reputação de IA na abertura – que pode mudar"
+    assert dropped_lines(corpus.get("003_888196c1a5b95695.txt")) == [("Fonte: Andre Lug", "source")]
+    assert [r for _, r in dropped_lines(corpus.get("002_4bcb00fcb896a42c.txt"))] == ["caption"]
+    assert dropped_lines(corpus.get("001_8648823dfeb0dd77.txt")) == []
+    assert dropped_lines(corpus.get("004_595a0f98a6290eb0.txt")) == []
+
+
+def test_every_non_chrome_line_of_the_seeds_is_kept(corpus):
+    for a in corpus.articles:
+        kept = {a.text[s:e] for s, e in a.paragraphs}
+        dropped = {text for text, _ in dropped_lines(a)}
+        for line in a.text.split("\n"):
+            if line.strip():
+                assert (line.strip() in kept) != (line in dropped), (a.source, line)
+
+
+def test_no_gold_evidence_is_lost(corpus):
+    for line in GOLD.read_text(encoding="utf-8").splitlines():
+        g = json.loads(line)
+        if g["answerable"]:
+            a = corpus.get(g["source"])
+            assert any(g["evidence"] in a.text[s:e] for s, e in a.paragraphs), g["id"]
+
+
+@pytest.mark.parametrize("line", [
+    "A Meta disse que a Fonte: principal do projeto foi aberta em 2023, segundo a empresa.",
+    "Fonte de receita: a publicidade continua a ser o principal negócio da Meta.",
+    "Zuckerberg disse em 21 de maio que o modelo seria aberto.",
+    "Meta abre quando os concorrentes fecham",
+    "Les raisons de ce changement",
+    "2024: o ano em que tudo mudou.",
+])
+def test_content_lines_that_look_a_bit_like_chrome_stay(line):
+    text = f"Um título\n\n{line}\n\nUma frase final."
+    sections, dropped = clean(text)
+    assert dropped == ()
+    assert line in [text[s:e] for sec in sections for s, e in sec]
+
+
+@pytest.mark.parametrize("line,rule", [
+    ("21", "counter"), ("0", "counter"), ("1/5", "counter"),
+    ("Fonte", "source"), ("Fuente", "source"), ("Source: Reuters", "source"), ("Fonte: Andre Lug", "source"),
+    ("Foto: Divulgação/Meta", "caption"), ("Crédit photo : AFP", "caption"),
+    ("Home News Tech", "breadcrumb"), ("Accueil Technologie", "breadcrumb"),
+])
+def test_chrome_lines_go(line, rule):
+    text = f"Um título\n\n{line}\n\nA Meta lançou o Llama 3.1 com 405 bilhões de parâmetros."
+    _, dropped = clean(text)
+    assert [(text[s:e], r) for s, e, r in dropped] == [(line, rule)]
+
+
+def test_chrome_splits_sections_so_passages_never_span_it():
+    text = "Primeira frase do artigo.\n21\nSegunda frase do artigo."
+    sections, _ = clean(text)
+    assert len(sections) == 2
+
+
+def test_user_files_of_every_kind_and_bad_ones_are_reported(tmp_path):
+    (tmp_path / "a.md").write_text("# Meta e o Llama\n\n- A Meta lançou o Llama 3.\n", encoding="utf-8")
+    (tmp_path / "b.html").write_text(
+        "<html><head><title>Le modèle Llama</title><script>var x = 'never';</script></head><body>"
+        "<nav>Accueil Tech</nav><h1>Le modèle Llama</h1><p>Meta a publié le modèle Llama 3 &amp; ses poids.</p>"
+        "<figure><img src=x><figcaption>Crédit photo : AFP</figcaption></figure></body></html>",
+        encoding="utf-8")
+    (tmp_path / "c.txt").write_bytes(b"\x00\x01\x02binary\x00")
+    (tmp_path / "d.txt").write_text("   \n\n", encoding="utf-8")
+    (tmp_path / "e.txt").write_bytes("Meta lançou o modelo em setembro.".encode("cp1252"))
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    corpus = load_corpus(tmp_path)
+    assert [a.source for a in corpus.articles] == ["a.md", "b.html", "e.txt"]
+    assert {p.source for p in corpus.problems} == {"c.txt", "d.txt"}
+    assert "binary" in str(next(p for p in corpus.problems if p.source == "c.txt"))
+    md = corpus.get("a.md")
+    assert md.title == "Meta e o Llama" and md.language == "pt"
+    assert md.text[md.paragraphs[1][0]:md.paragraphs[1][1]] == "A Meta lançou o Llama 3."
+    html = corpus.get("b.html")
+    assert html.title == "Le modèle Llama" and html.language == "fr"
+    assert "never" not in html.text and "AFP" not in html.text and "Accueil" not in html.text
+    assert "Meta a publié le modèle Llama 3 & ses poids." in html.content
+    assert corpus.get("e.txt").text == "Meta lançou o modelo em setembro."
+
+
+def test_unreadable_corpus_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(CorpusError, match="not found"):
+        load_corpus(tmp_path / "missing")
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(CorpusError, match="no readable article"):
+        load_corpus(tmp_path)
+
+
+def test_manifest_declares_every_seed_and_languages_match_detection(corpus):
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest) == {a.source for a in corpus.articles}
+    for a in corpus.articles:
+        assert a.title == manifest[a.source]["title"]
+        assert a.language == manifest[a.source]["language"] == lang.detect_language(a.content), a.source
+
+
+def test_undeclared_article_gets_a_derived_title_and_language(tmp_path):
+    path = tmp_path / "new.txt"
+    path.write_text("Meta ouvre Llama\n\nLe groupe a publié son modèle. Il est gratuit pour la recherche.\n",
+                    encoding="utf-8")
+    a = read_article(path)
+    assert (a.title, a.language) == ("Meta ouvre Llama", "fr")
+
+
+def test_fingerprint_changes_with_bytes_and_declared_title(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("Uma frase sobre a Meta e o Llama.", encoding="utf-8")
+    base = read_article(path).fingerprint
+    assert read_article(path, {"title": "Outro"}).fingerprint != base
+    path.write_text("Uma frase sobre a Meta e o Llama 2.", encoding="utf-8")
+    assert read_article(path).fingerprint != base

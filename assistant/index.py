@@ -1,0 +1,283 @@
+"""Build, update and load the persisted passage index.
+
+Layout of `index_dir`:
+
+    CURRENT                 name of the live generation (replaced atomically, last step of a build)
+    gen-<time>-<pid>/
+        manifest.json       format, embedder identity and dimension, chunking parameters, per-article fingerprint
+        passages.jsonl      one passage per line, row i of vectors.faiss
+        vectors.faiss       passage vectors (see store.py)
+        sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
+
+A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
+leaves the previous index usable; stale folders are removed by the next successful build.
+
+`update_index` is incremental: articles whose fingerprint (bytes, title, language, cleaning version) and chunking
+parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles
+are chunked and embedded; removed ones are dropped. A manifest written by another embedder (identity or dimension)
+or an unreadable generation triggers a full rebuild, announced with a warning, never a silent mix of vector spaces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import CHUNKER_VERSION, Passage, chunk_article
+from .embed import Embedder
+from .errors import IndexCorruptError
+from .ingest import CLEANING_VERSION, Corpus
+from .store import STORES, VectorStore
+
+__all__ = ["Index", "IndexReport", "update_index", "load_index"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_STORE = "faiss"
+_VECTORS = "vectors.faiss"
+_SENTENCES = "sentences.faiss"
+
+
+@dataclass
+class IndexReport:
+    """What an update did; printed by the CLI and the benchmark."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rebuilt: str | None = None  # why a full rebuild happened, if it did
+    passages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # corpus problems, "name: reason"
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.rebuilt)
+
+    def summary(self) -> str:
+        parts = [f"{self.passages} passages from {len(self.added) + len(self.changed) + len(self.unchanged)} articles"]
+        if self.rebuilt:
+            parts.append(f"rebuilt ({self.rebuilt})")
+        for label, items in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
+            if items:
+                parts.append(f"{label}: {', '.join(items)}")
+        if not self.wrote:
+            parts.append("up to date")
+        parts.append(f"{self.embedded} embedded in {self.seconds:.1f}s")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Index:
+    """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`; `passage_sentences[i]` lists the
+    sentence rows of passage i."""
+
+    passages: list[Passage]
+    store: VectorStore
+    sentence_store: VectorStore
+    manifest: dict
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.sentences = sentence_keys(self.passages)
+        row = {key: j for j, key in enumerate(self.sentences)}
+        self.passage_sentences = [[row[(p.source, s, e)] for s, e in p.sentences] for p in self.passages]
+
+
+def sentence_keys(passages: list[Passage]) -> list[tuple[str, int, int]]:
+    """Distinct (source, start, end) of the passages' sentences, in order of first appearance."""
+    seen: dict[tuple[str, int, int], None] = {}
+    for p in passages:
+        for s, e in p.sentences:
+            seen.setdefault((p.source, s, e), None)
+    return list(seen)
+
+
+def _chunking(config) -> dict:
+    return {"max_chars": config.chunk_max_chars, "overlap_sentences": config.chunk_overlap_sentences,
+            "cleaning_version": CLEANING_VERSION, "chunker_version": CHUNKER_VERSION}
+
+
+def _passage_record(p: Passage) -> dict:
+    return {"source": p.source, "title": p.title, "language": p.language, "start": p.start, "end": p.end,
+            "sentences": [list(s) for s in p.sentences], "text": p.text}
+
+
+def load_index(index_dir: Path) -> Index | None:
+    """The live generation, None when there is none yet; IndexCorruptError when it cannot be read."""
+    pointer = index_dir / "CURRENT"
+    if not pointer.exists():
+        return None
+    try:
+        gen = index_dir / pointer.read_text(encoding="utf-8").strip()
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise ValueError(f"format {manifest.get('format')!r}, expected {FORMAT_VERSION}")
+        passages = []
+        with open(gen / "passages.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                passages.append(Passage(r["source"], r["title"], r["language"], r["text"], r["start"], r["end"],
+                                        sentences=tuple(tuple(s) for s in r["sentences"])))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"index at {index_dir} is unreadable ({exc})") from None
+    store_cls = STORES[manifest.get("store", _STORE)]
+    store, sentence_store = store_cls.load(gen / _VECTORS), store_cls.load(gen / _SENTENCES)
+    dim = manifest["embedder"]["dim"]
+    n_sentences = len(sentence_keys(passages))
+    if (len(store), len(sentence_store), store.dim, sentence_store.dim) != (len(passages), n_sentences, dim, dim):
+        raise IndexCorruptError(
+            f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} vectors of dim {store.dim} "
+            f"for {len(passages)} passages and {n_sentences} sentences"
+        )
+    return Index(passages, store, sentence_store, manifest, gen)
+
+
+def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
+                      manifest: dict) -> Path:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    tmp = gen.with_name(gen.name + ".tmp")
+    tmp.mkdir()
+    STORES[_STORE].from_vectors(vectors).save(tmp / _VECTORS)
+    STORES[_STORE].from_vectors(sentence_vectors).save(tmp / _SENTENCES)
+    with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
+        for p in passages:
+            fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    tmp.rename(gen)
+    pointer_tmp = index_dir / "CURRENT.tmp"
+    pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
+    os.replace(pointer_tmp, index_dir / "CURRENT")  # the commit point
+    for old in index_dir.glob("gen-*"):
+        if old != gen:
+            shutil.rmtree(old, ignore_errors=True)
+    return gen
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="embedding passages", unit="passage", leave=False, disable=None)
+
+
+def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = False,
+                 progress: bool = True) -> tuple[Index, IndexReport]:
+    """Bring the index in `config.index_dir` in line with `corpus`; returns the live index and what changed."""
+    t0 = time.perf_counter()
+    report = IndexReport(skipped=[str(p) for p in corpus.problems])
+    old: Index | None = None
+    if rebuild:
+        report.rebuilt = "requested"
+    else:
+        try:
+            old = load_index(config.index_dir)
+        except IndexCorruptError as exc:
+            report.rebuilt = str(exc)
+            log.warning("%s; rebuilding it from the corpus", exc)
+    chunking = _chunking(config)
+    if old is not None:
+        was = old.manifest["embedder"]
+        if was["identity"] != embedder.identity or was["dim"] != embedder.dim:
+            report.rebuilt = (f"index was built with {was['identity']} (dim {was['dim']}), "
+                              f"config asks for {embedder.identity} (dim {embedder.dim})")
+            log.warning("%s; rebuilding with the configured embedder", report.rebuilt)
+            old = None
+        elif old.manifest["chunking"] != chunking:
+            report.rebuilt = "chunking parameters changed"
+            log.warning("%s; rebuilding", report.rebuilt)
+            old = None
+
+    old_articles = old.manifest["articles"] if old else {}
+    passages: list[Passage] = []
+    for article in corpus.articles:
+        prev = old_articles.get(article.source)
+        if prev and prev["fingerprint"] == article.fingerprint:
+            report.unchanged.append(article.source)
+            passages.extend(p for p in old.passages if p.source == article.source)
+        else:
+            (report.changed if prev else report.added).append(article.source)
+            passages.extend(chunk_article(article, config.chunk_max_chars, config.chunk_overlap_sentences))
+    current = {a.source for a in corpus.articles}
+    report.removed = sorted(s for s in old_articles if s not in current)
+    report.passages = len(passages)
+
+    if old is not None and not report.wrote:
+        report.seconds = time.perf_counter() - t0
+        return old, report
+
+    # Vectors of unchanged articles are read back from the old stores; only new text is embedded.
+    reuse_p: dict[tuple, np.ndarray] = {}
+    reuse_s: dict[tuple, np.ndarray] = {}
+    if old is not None:
+        keep = set(report.unchanged)
+        for p, v in zip(old.passages, old.store.vectors()):
+            if p.source in keep:
+                reuse_p[(p.source, p.start, p.end)] = v
+        for key, v in zip(old.sentences, old.sentence_store.vectors()):
+            if key[0] in keep:
+                reuse_s[key] = v
+    sentences = sentence_keys(passages)
+    p_todo = [i for i, p in enumerate(passages) if (p.source, p.start, p.end) not in reuse_p]
+    s_todo = [j for j, key in enumerate(sentences) if key not in reuse_s]
+    report.embedded = len(p_todo) + len(s_todo)
+    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    sentence_vectors = np.zeros((len(sentences), embedder.dim), dtype=np.float32)
+    for i, p in enumerate(passages):
+        if (p.source, p.start, p.end) in reuse_p:
+            vectors[i] = reuse_p[(p.source, p.start, p.end)]
+    for j, key in enumerate(sentences):
+        if key in reuse_s:
+            sentence_vectors[j] = reuse_s[key]
+    if report.embedded:
+        articles = {a.source: a for a in corpus.articles}
+        bar = _progress_bar(report.embedded, progress)
+        try:
+            step = bar.update if bar else None
+            if p_todo:
+                vectors[p_todo] = embedder.embed([passages[i].text for i in p_todo], "passage", progress=step)
+            if s_todo:
+                sentence_vectors[s_todo] = embedder.embed(
+                    [articles[src].text[s:e] for src, s, e in (sentences[j] for j in s_todo)], "passage", progress=step)
+        finally:
+            if bar:
+                bar.close()
+    manifest = {
+        "format": FORMAT_VERSION,
+        "store": _STORE,
+        "embedder": {"name": embedder.name, "identity": embedder.identity, "dim": embedder.dim},
+        "chunking": chunking,
+        "articles": {
+            a.source: {"fingerprint": a.fingerprint, "title": a.title, "language": a.language,
+                       "passages": sum(1 for p in passages if p.source == a.source)}
+            for a in corpus.articles
+        },
+        "passages": len(passages),
+        "sentences": len(sentences),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    gen = _write_generation(config.index_dir, passages, vectors, sentence_vectors, manifest)
+    report.seconds = time.perf_counter() - t0
+    log.info("index: %s", report.summary())
+    store = STORES[_STORE]
+    return Index(passages, store.from_vectors(vectors), store.from_vectors(sentence_vectors), manifest, gen), report

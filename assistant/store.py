@@ -1,0 +1,104 @@
+"""Vector stores: exact inner-product search over unit vectors, persisted to one file.
+
+`VectorStore` has two abstract methods, `search` and `save`; a store is built from a (n, dim) matrix whose row i
+belongs to passage i, and `vectors()` gives the rows back so an incremental re-index can reuse the embeddings of
+unchanged articles instead of recomputing them. Backends by name (`STORES`):
+
+- `faiss`: a flat inner-product FAISS index held by llama-index's `FaissVectorStore` (the design's
+  FAISS-through-llama-index), persisted with its own `persist`/`from_persist_path`. Flat search is exact; at this
+  corpus size (hundreds of passages) it takes microseconds, and an approximate index would only lose recall.
+
+Errors reading a persisted file surface as `IndexCorruptError`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexCorruptError
+
+__all__ = ["VectorStore", "FaissStore", "STORES"]
+
+
+class VectorStore(ABC):
+    name: str = ""
+
+    @abstractmethod
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k best rows for a unit query vector, as (row, cosine similarity), best first."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None:
+        """Write the store to `path` (one file)."""
+
+    # Concrete backends also provide: from_vectors(matrix), load(path), vectors(), __len__.
+
+
+def _import_faiss_store():
+    try:
+        import faiss
+        from llama_index.vector_stores.faiss import FaissVectorStore
+    except ImportError:
+        raise IndexCorruptError(
+            "the faiss store needs: pip install faiss-cpu llama-index-core llama-index-vector-stores-faiss"
+        ) from None
+    return faiss, FaissVectorStore
+
+
+class FaissStore(VectorStore):
+    name = "faiss"
+
+    def __init__(self, vector_store) -> None:
+        self._vs = vector_store  # llama_index FaissVectorStore
+
+    @classmethod
+    def from_vectors(cls, matrix: np.ndarray) -> "FaissStore":
+        faiss, FaissVectorStore = _import_faiss_store()
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        index = faiss.IndexFlatIP(matrix.shape[1])
+        if len(matrix):
+            index.add(matrix)
+        return cls(FaissVectorStore(faiss_index=index))
+
+    @classmethod
+    def load(cls, path: Path) -> "FaissStore":
+        _, FaissVectorStore = _import_faiss_store()
+        if not path.is_file():
+            raise IndexCorruptError(f"vector file missing: {path}")
+        try:
+            return cls(FaissVectorStore.from_persist_path(str(path)))
+        except Exception as exc:  # faiss raises RuntimeError with a C++ message on a damaged file
+            raise IndexCorruptError(f"vector file {path} is unreadable ({str(exc).splitlines()[0][:120]})") from None
+
+    @property
+    def _faiss(self):
+        return self._vs._faiss_index  # the llama-index wrapper exposes no public accessor for the raw index
+
+    def __len__(self) -> int:
+        return int(self._faiss.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self._faiss.d)
+
+    def vectors(self) -> np.ndarray:
+        n = len(self)
+        return self._faiss.reconstruct_n(0, n) if n else np.zeros((0, self.dim), dtype=np.float32)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        k = min(k, len(self))
+        if k <= 0:
+            return []
+        result = self._vs.query(VectorStoreQuery(query_embedding=query.astype(np.float32).tolist(), similarity_top_k=k))
+        return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
+
+    def save(self, path: Path) -> None:
+        self._vs.persist(persist_path=str(path))
+
+
+STORES: dict[str, type[FaissStore]] = {FaissStore.name: FaissStore}

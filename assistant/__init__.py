@@ -1,0 +1,29 @@
+"""Grounded multilingual question answering over news articles.
+
+    from assistant import Assistant
+    passages = Assistant().retrieve("How many parameters does Llama 3.1 have?")
+
+The public API is what `__all__` lists; every other module is internal.
+"""
+
+from .api import Assistant
+from .chunk import Passage
+from .config import Config
+from .errors import (AssistantError, ConfigError, CorpusError, EmbedderError, IndexCorruptError, ModelError,
+                     QuestionError)
+from .index import IndexReport
+
+__all__ = [
+    "Assistant",
+    "Config",
+    "Passage",
+    "IndexReport",
+    "AssistantError",
+    "ConfigError",
+    "CorpusError",
+    "EmbedderError",
+    "IndexCorruptError",
+    "ModelError",
+    "QuestionError",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,92 @@
+"""Command line: `assistant index`, `assistant retrieve "..."`.
+
+A thin shell over `Assistant`: it parses arguments, prints results (plain or `--json`), and turns library errors
+into a one-line message and a non-zero exit code (1: a problem the user can fix; 2: bad command line;
+3: an unexpected internal error, whose traceback only `--debug` shows; 130: interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+
+from .api import Assistant
+from .config import Config
+from .errors import AssistantError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Grounded multilingual Q&A over news articles.")
+    parser.add_argument("--config", help="a TOML config file (default: assistant.toml in the current folder, if any)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print results and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index from the corpus folder")
+    p.add_argument("--rebuild", action="store_true", help="re-embed every article")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("retrieve", help="print the passages that best match a question")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="number of passages (default from config: 5)")
+    p.add_argument("--mode", choices=("dense", "bm25", "hybrid"), default=None)
+    p.add_argument("--json", action="store_true", help="print the passages as JSON")
+    return parser
+
+
+def _print_passages(passages) -> None:
+    for rank, p in enumerate(passages, start=1):
+        print(f"[{rank}] {p.source} ({p.language}) chars {p.start}-{p.end}  score {p.score:.4f}")
+        print(f"    {p.title}")
+        print(textwrap.indent(textwrap.fill(p.text, 100), "    "))
+        print()
+
+
+def run(args: argparse.Namespace) -> int:
+    config = Config.from_file(args.config) if args.config else Config.load()
+    assistant = Assistant(config, progress=not args.quiet)
+    if args.command == "index":
+        report = assistant.index(rebuild=args.rebuild)
+        if args.json:
+            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(report.summary())
+            for problem in report.skipped:
+                print(f"skipped {problem}")
+    elif args.command == "retrieve":
+        passages = assistant.retrieve(args.question, k=args.k, mode=args.mode)
+        if args.json:
+            print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+        else:
+            _print_passages(passages)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="assistant: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("httpx", "urllib3", "sentence_transformers", "faiss", "filelock", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return run(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the edge: never a traceback unless asked for
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

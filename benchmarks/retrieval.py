@@ -1,0 +1,70 @@
+"""Benchmark the index and retrieval: build time (cold, no change), query latency p50/p95, peak memory.
+
+    python benchmarks/retrieval.py [--queries 100]
+
+Runs in a temporary folder with a copy of corpus/, so the project's own index is untouched. "Cold" is a first
+build from an empty index folder in a fresh process (embedder loading included); "no change" is a second update
+with nothing to do. Latencies are wall-clock per `Assistant.retrieve` call over the dev-set questions, per mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant import Assistant, Config  # noqa: E402
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queries", type=int, default=100, help="retrieve calls per mode")
+    args = parser.parse_args()
+    questions = [json.loads(line)["question"] for line in (REPO / "evals/gold/dev.jsonl").read_text().splitlines()]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copytree(REPO / "corpus", root / "corpus")
+        config = Config(corpus_dir=root / "corpus", index_dir=root / "index")
+
+        t0 = time.perf_counter()
+        assistant = Assistant(config)
+        report = assistant.index()
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again = Assistant(config).index()
+        warm = time.perf_counter() - t0
+        print(f"index build, cold (incl. model load): {cold:.2f} s for {report.passages} passages "
+              f"({report.embedded} embedded)")
+        print(f"index update, no change (a new Assistant, embedder load included): {warm:.2f} s "
+              f"({again.embedded} embedded)")
+
+        for mode in ("dense", "bm25", "hybrid"):
+            assistant.retrieve(questions[0], mode=mode)  # warm-up
+            times = []
+            for i in range(args.queries):
+                t0 = time.perf_counter()
+                assistant.retrieve(questions[i % len(questions)], k=5, mode=mode)
+                times.append((time.perf_counter() - t0) * 1000)
+            print(f"retrieve k=5 {mode:>6}: p50 {pct(times, .5):6.2f} ms  p95 {pct(times, .95):6.2f} ms  "
+                  f"mean {statistics.mean(times):6.2f} ms  ({args.queries} queries)")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS of this process): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

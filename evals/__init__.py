@@ -1,0 +1,6 @@
+"""Evaluation harness for the assistant: gold files, metrics, and the `python -m evals` commands."""
+
+from .gold import GoldItem, load_gold
+from .metrics import retrieval_rank, retrieval_summary
+
+__all__ = ["GoldItem", "load_gold", "retrieval_rank", "retrieval_summary"]

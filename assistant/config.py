@@ -60,6 +60,28 @@ class Config:
     fusion: str = "zscore"
     rrf_k: int = 60
 
+    # -- answering: evidence selection, generation, verification ----------------------------------------------------
+    # answer_mode: "auto" (generated when verified, else extractive), "generated" (never fall back) or "extractive".
+    answer_mode: str = "auto"
+    evidence_sentences: int = 2
+    # Refuse without calling the model when the best evidence sentence scores below this (language-centred cosine
+    # plus lexical overlap; see answer.py). Set on the dev set so that at most 3 answerable questions are refused;
+    # on that set the score does not separate unanswerable questions (README).
+    refusal_threshold: float = 0.05
+    # An answer sentence must reach this cosine with the evidence it cites (besides containing its numbers/names).
+    support_threshold: float = 0.80
+    # Take the model's "the articles don't say" as a refusal. Off by default: the bundled 135M model repeats that
+    # sentence from its prompt for answerable questions; turn it on with a model that reads (Llama 3.1 8B, ...).
+    trust_model_refusal: bool = False
+    generator: str = "llama-cpp"
+    model_path: str | None = None  # a GGUF file; None: the bundled SmolLM2-135M-Instruct
+    server_url: str | None = None  # for generator = "openai", e.g. http://127.0.0.1:8080/v1
+    server_model: str | None = None
+    server_timeout: float = 60.0
+    context_tokens: int = 2048
+    threads: int = 0  # 0: one per core
+    max_answer_tokens: int = 48
+
     # -- input limits ------------------------------------------------------------------------------------------------
     max_question_chars: int = 1000
 
@@ -71,16 +93,22 @@ class Config:
                     raise ConfigError(f"config key {f.name!r} must be a path, got {value!r}")
                 object.__setattr__(self, f.name, Path(value).expanduser())
                 continue
-            expected = {int: int, float: (int, float), str: str}.get(type(f.default))
-            if expected is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+            expected = {bool: bool, int: int, float: (int, float), str: str}.get(type(f.default))
+            if expected is not None and (not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))):
                 raise ConfigError(f"config key {f.name!r} must be {type(f.default).__name__}, got {value!r}")
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise ConfigError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval_mode!r}")
+        if self.answer_mode not in ("auto", "generated", "extractive"):
+            raise ConfigError(f"answer_mode must be auto, generated or extractive, got {self.answer_mode!r}")
+        for name in ("model_path", "server_url", "server_model", "embedder_model"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ConfigError(f"config key {name!r} must be text")
         if self.fusion not in ("zscore", "rrf"):
             raise ConfigError(f"fusion must be zscore or rrf, got {self.fusion!r}")
         if not 0.0 <= self.passage_weight <= 1.0 or self.bm25_weight < 0:
             raise ConfigError("passage_weight must be within [0, 1] and bm25_weight must not be negative")
-        for name in ("k", "chunk_max_chars", "rrf_k", "embed_batch_size", "max_question_chars"):
+        for name in ("k", "chunk_max_chars", "rrf_k", "embed_batch_size", "max_question_chars", "evidence_sentences",
+                     "context_tokens", "max_answer_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"config key {name!r} must be at least 1")
         if self.chunk_overlap_sentences < 0:

@@ -2,10 +2,12 @@
 
     from assistant import Assistant
     passages = Assistant().retrieve("How many parameters does Llama 3.1 have?")
+    answer = Assistant().ask("What share of Scale AI did Meta buy?")   # .text, .citations, .mode, ...
 
 The public API is what `__all__` lists; every other module is internal.
 """
 
+from .answer import Answer, Citation
 from .api import Assistant
 from .chunk import Passage
 from .config import Config
@@ -15,6 +17,8 @@ from .index import IndexReport
 
 __all__ = [
     "Assistant",
+    "Answer",
+    "Citation",
     "Config",
     "Passage",
     "IndexReport",

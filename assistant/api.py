@@ -1,20 +1,33 @@
 """`Assistant`: the one object the CLI, the web UI and the eval harness talk to.
 
-It owns the config, the embedder (loaded once), and the live index. The index is brought up to date with the
-corpus on first use (an incremental update: only added or changed articles are embedded), so
-`Assistant().retrieve("...")` works on a fresh checkout. Everything it raises is an `AssistantError`.
+It owns the config, the embedder and the generator (each loaded once, on first use), and the live index. The index
+is brought up to date with the corpus on first use (an incremental update: only added or changed articles are
+embedded), so `Assistant().retrieve("...")` and `Assistant().ask("...")` work on a fresh checkout. Everything it
+raises is an `AssistantError`.
+
+Follow-ups: `ask(question, history)` retrieves passages with the last user turn of `history` prepended to the
+question, so "And how much did it pay?" after a Scale AI question searches the Scale AI passages; evidence sentences
+are then scored half on the question alone (what is asked) and half on the folded query (the topic). The model sees
+only the current question and its evidence.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Iterator, Sequence
 
+from . import answer as answering
+from .answer import Answer
 from .chunk import Passage
+from .cite import verify
 from .config import Config
 from .embed import Embedder, make_embedder
-from .errors import ConfigError
+from .errors import ConfigError, QuestionError
+from .generate import Generator, make_generator
 from .index import IndexReport, update_index
 from .ingest import Article, Corpus, load_corpus
+from .lang import detect_language
 from .question import clean_question
 from .retrieve import Retriever
 
@@ -32,6 +45,7 @@ class Assistant:
         self.config = config or Config.load()
         self.progress = progress
         self._embedder: Embedder | None = None
+        self._generator: Generator | None = None
         self._retriever: Retriever | None = None
         self._corpus: Corpus | None = None
         self.last_index_report: IndexReport | None = None
@@ -43,6 +57,12 @@ class Assistant:
             self._embedder = make_embedder(self.config.embedder, self.config.embedder_model,
                                            self.config.embed_batch_size)
         return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            self._generator = make_generator(self.config)
+        return self._generator
 
     @property
     def corpus(self) -> Corpus:
@@ -80,3 +100,83 @@ class Assistant:
         if mode not in ("dense", "bm25", "hybrid"):
             raise ConfigError(f"retrieval mode must be dense, bm25 or hybrid, got {mode!r}")
         return self.retriever.search(question, k, mode)
+
+    def ask(self, question: str, history: Sequence | None = None) -> Answer:
+        """A short answer with verified citations, or a refusal; see answer.py for the steps."""
+        result = None
+        for item in self.stream(question, history):
+            result = item
+        return result
+
+    def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the final `Answer`. The pieces are the model's draft;
+        the final `Answer.text` is what survived verification and is the one to show."""
+        t0 = time.perf_counter()
+        question = clean_question(question, self.config.max_question_chars)
+        language = detect_language(question)
+        query = _fold_history(question, history, self.config.max_question_chars)
+        retriever = self.retriever
+        passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
+        scores = retriever.sentence_scores(question)
+        if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
+            scores = (scores + retriever.sentence_scores(query)) / 2
+        texts = {a.source: a.text for a in self.corpus.articles}
+        evidence = answering.select_evidence(passages, scores, retriever.index, question, texts,
+                                             self.config.evidence_sentences, retriever.bm25.idf)
+        timings = {"retrieve": time.perf_counter() - t0}
+
+        def finish(text, citations, mode, raw=""):
+            timings.setdefault("first_token", time.perf_counter() - t0)
+            timings["total"] = time.perf_counter() - t0
+            return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw)
+
+        if not evidence or evidence[0].score < self.config.refusal_threshold:
+            text = answering.refusal_text(language)
+            yield text
+            yield finish(text, [], "refused")
+            return
+        if self.config.answer_mode == "extractive":
+            text, citations = answering.extractive(evidence)
+            yield text
+            yield finish(text, citations, "extractive")
+            return
+
+        messages = answering.build_messages(question, evidence, language)
+        pieces = []
+        for piece in self.generator.stream(messages, self.config.max_answer_tokens):
+            timings.setdefault("first_token", time.perf_counter() - t0)
+            pieces.append(piece)
+            yield piece
+        raw = "".join(pieces).strip()
+        if self.config.trust_model_refusal and answering.is_refusal(raw):
+            yield finish(answering.refusal_text(language), [], "refused", raw)
+            return
+        checked = verify(raw, [ev.text for ev in evidence], language,
+                         lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_threshold)
+        if checked.text:
+            citations = [answering.citation(i, evidence[n - 1]) for i, n in enumerate(checked.cited, start=1)]
+            yield finish(checked.text, citations, "generated", raw)
+        elif self.config.answer_mode == "generated":
+            yield finish(answering.refusal_text(language), [], "refused", raw)
+        else:
+            text, citations = answering.extractive(evidence)
+            yield finish(text, citations, "extractive", raw)
+
+
+def _fold_history(question: str, history: Sequence | None, limit: int) -> str:
+    """The retrieval query: the last user turn of `history` (a string, or a {"role", "content"} message) + question."""
+    if not history:
+        return question
+    if isinstance(history, str):
+        raise QuestionError("history must be a list of previous turns, not a string")
+    for turn in reversed(list(history)):
+        if isinstance(turn, str):
+            previous = turn
+        elif isinstance(turn, dict) and turn.get("role") == "user" and isinstance(turn.get("content"), str):
+            previous = turn["content"]
+        elif isinstance(turn, (tuple, list)) and turn and isinstance(turn[0], str):
+            previous = turn[0]  # (question, answer) pairs
+        else:
+            continue
+        return f"{clean_question(previous, limit)} {question}"
+    return question

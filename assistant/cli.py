@@ -1,4 +1,4 @@
-"""Command line: `assistant index`, `assistant retrieve "..."`.
+"""Command line: `assistant index`, `assistant retrieve "..."`, `assistant ask "..."`.
 
 A thin shell over `Assistant`: it parses arguments, prints results (plain or `--json`), and turns library errors
 into a one-line message and a non-zero exit code (1: a problem the user can fix; 2: bad command line;
@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of passages (default from config: 5)")
     p.add_argument("--mode", choices=("dense", "bm25", "hybrid"), default=None)
     p.add_argument("--json", action="store_true", help="print the passages as JSON")
+
+    p = sub.add_parser("ask", help="answer a question with verified citations, or say the articles don't")
+    p.add_argument("question")
+    p.add_argument("--history", action="append", default=[], metavar="QUESTION",
+                   help="a previous question of the conversation (repeatable, oldest first)")
+    p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     return parser
 
 
@@ -45,6 +51,15 @@ def _print_passages(passages) -> None:
         print(f"    {p.title}")
         print(textwrap.indent(textwrap.fill(p.text, 100), "    "))
         print()
+
+
+def _print_answer(answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.number}] {c.source} — {c.title} (chars {c.start}-{c.end})")
+            print(textwrap.indent(textwrap.fill(f"“{c.text}”", 100), "    "))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
         else:
             _print_passages(passages)
+    elif args.command == "ask":
+        answer = assistant.ask(args.question, history=args.history or None)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
     return 0
 
 

@@ -105,3 +105,19 @@ class CountingEmbedder:
 
     def embed_query(self, text):
         return self.embed([text], "query")[0]
+
+
+class ScriptedGenerator:
+    """A fake generator that replies with fixed text (split into pieces, as a stream), recording the prompts."""
+
+    name = "scripted"
+    description = "scripted test replies"
+
+    def __init__(self, reply: str):
+        self.reply = reply
+        self.prompts: list = []
+
+    def stream(self, messages, max_tokens):
+        self.prompts.append(messages)
+        for i in range(0, len(self.reply), 7):
+            yield self.reply[i:i + 7]

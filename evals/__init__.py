@@ -2,5 +2,6 @@
 
 from .gold import GoldItem, load_gold
 from .metrics import retrieval_rank, retrieval_summary
+from .run import Report, compare, evaluate
 
-__all__ = ["GoldItem", "load_gold", "retrieval_rank", "retrieval_summary"]
+__all__ = ["GoldItem", "load_gold", "retrieval_rank", "retrieval_summary", "Report", "evaluate", "compare"]

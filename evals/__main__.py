@@ -1,4 +1,14 @@
-"""`python -m evals retrieval --gold evals/gold/dev.jsonl [--mode dense|bm25|hybrid|all] [--config FILE]`."""
+"""The evaluation commands:
+
+    python -m evals retrieval --gold evals/gold/dev.jsonl [--mode dense|bm25|hybrid|all] [--config FILE]
+    python -m evals run --gold evals/gold/dev.jsonl --out evals/results/NAME.json [--retrieval M] [--answer M]
+                        [--k N] [--model PATH] [--limit N] [--ids a,b] [--config FILE]
+    python -m evals compare A.json B.json
+    python -m evals ablations A.json B.json ...
+
+Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
+is recorded in its report entry instead.
+"""
 
 from __future__ import annotations
 
@@ -42,47 +52,59 @@ def retrieval(args) -> int:
     return 0
 
 
-def answers(args) -> int:
-    import statistics
-
-    from .answers import alias_hit, citation_has_evidence
+def run(args) -> int:
+    from .run import evaluate
 
     gold = load_gold(args.gold)
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        gold = [g for g in gold if g.id in wanted]
     if args.limit:
         gold = gold[: args.limit]
+    if not gold:
+        print("error: no gold question selected", file=sys.stderr)
+        return 1
     config = Config.from_file(args.config) if args.config else Config.load()
-    if args.answer:
-        config = config.replace(answer_mode=args.answer)
-    assistant = Assistant(config, progress=False)
-    groups: dict[str, dict] = {}
-    totals = []
-    for g in gold:
-        a = assistant.ask(g.question)
-        totals.append(a.timings["total"])
-        hit = g.answerable and not a.refused and alias_hit(a.text, g.answers, g.lang)
-        cites = [citation_has_evidence(c, a.passages, g.evidence) for c in a.citations] if g.answerable else []
-        for key in ("all", f"lang={g.lang}", f"mode={a.mode}"):
-            s = groups.setdefault(key, {"n": 0, "answerable": 0, "hits": 0, "false_refusals": 0, "unanswerable": 0,
-                                        "refused_unanswerable": 0, "citations": 0, "cited_evidence": 0})
-            s["n"] += 1
-            s["answerable"] += g.answerable
-            s["hits"] += hit
-            s["false_refusals"] += g.answerable and a.refused
-            s["unanswerable"] += not g.answerable
-            s["refused_unanswerable"] += (not g.answerable) and a.refused
-            s["citations"] += len(cites)
-            s["cited_evidence"] += sum(cites)
-        if args.verbose:
-            print(f"{g.id} [{a.mode}] {'HIT ' if hit else '    '}{g.question} -> {a.text[:120]}", file=sys.stderr)
-    print("| group | n | answer has alias | citations with evidence | unanswerable refused | answerable refused |")
-    print("|---|---|---|---|---|---|")
-    for key, s in groups.items():
-        share = f"{s['hits'] / s['answerable']:.3f} ({s['hits']}/{s['answerable']})" if s["answerable"] else "-"
-        cited = f"{s['cited_evidence'] / s['citations']:.3f} ({s['cited_evidence']}/{s['citations']})" if s["citations"] else "-"
-        print(f"| {key} | {s['n']} | {share} | {cited} | {s['refused_unanswerable']}/{s['unanswerable']} | "
-              f"{s['false_refusals']}/{s['answerable']} |")
-    totals.sort()
-    print(f"\nlatency per question: p50 {statistics.median(totals):.2f} s, p95 {totals[int(0.95 * (len(totals) - 1))]:.2f} s")
+    overrides = {"retrieval_mode": args.retrieval, "answer_mode": args.answer, "k": args.k, "model_path": args.model}
+    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
+    assistant = Assistant(config, progress=True)
+    assistant.index()  # fail here, not on every question, when the corpus or index cannot be used
+    if config.answer_mode != "extractive":
+        model = assistant.generator.description  # same for a missing or broken model
+    else:
+        model = "none (extractive)"
+    settings = {"gold": str(args.gold), "questions": len(gold), "retrieval": config.retrieval_mode,
+                "answer": config.answer_mode, "k": config.k, "model": model}
+    report = evaluate(gold, assistant, settings=settings)
+    json_path, md_path = report.save(args.out)
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def ablations(args) -> int:
+    from pathlib import Path
+
+    from .run import ablation_table, load_report
+
+    try:
+        reports = {Path(p).stem: load_report(p) for p in args.reports}
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read report: {exc}", file=sys.stderr)
+        return 1
+    print(ablation_table(reports))
+    return 0
+
+
+def compare_cmd(args) -> int:
+    from .run import compare, load_report
+
+    try:
+        a, b = load_report(args.a), load_report(args.b)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read report: {exc}", file=sys.stderr)
+        return 1
+    print(compare(a, b))
     return 0
 
 
@@ -96,16 +118,25 @@ def main(argv=None) -> int:
     p.add_argument("--config", help="a TOML config file (default: assistant.toml in the current folder, if any)")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed in the top 3")
-    p = sub.add_parser("answers", help="answer quality: alias hits, citation evidence, refusals, per language and mode")
+    p = sub.add_parser("run", help="ask every gold question; write a JSON report and a Markdown summary")
     p.add_argument("--gold", default="evals/gold/dev.jsonl")
+    p.add_argument("--out", required=True, help="where to write the JSON report (the .md goes beside it)")
     p.add_argument("--config", help="a TOML config file")
+    p.add_argument("--retrieval", choices=MODES, help="override retrieval_mode")
     p.add_argument("--answer", choices=("auto", "generated", "extractive"), help="override answer_mode")
-    p.add_argument("--limit", type=int, default=0)
-    p.add_argument("-v", "--verbose", action="store_true", help="print every answer")
+    p.add_argument("--k", type=int, help="override k (passages retrieved)")
+    p.add_argument("--model", help="a GGUF file to use instead of the bundled model")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--ids", help="only these question ids, comma-separated")
+    p = sub.add_parser("ablations", help="one table row per report, for comparing configurations")
+    p.add_argument("reports", nargs="+")
+    p = sub.add_parser("compare", help="what changed between two reports")
+    p.add_argument("a")
+    p.add_argument("b")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
     try:
-        return retrieval(args) if args.command == "retrieval" else answers(args)
+        return {"retrieval": retrieval, "run": run, "compare": compare_cmd, "ablations": ablations}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

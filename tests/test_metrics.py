@@ -33,21 +33,31 @@ def test_summary_groups_by_language():
     assert s["pt"]["mrr"] == 0.0
 
 
-def test_answer_normalisation_and_alias_hits():
-    from evals.answers import alias_hit, normalise
+def test_answer_normalisation_and_str_em():
+    from evals.metrics import normalise, str_em
 
-    assert normalise("“Les 405 Milliards!”", "fr") == "405 milliards"
+    assert normalise("“Les 405 Milliards!” [1]", "fr") == "405 milliards"
     assert normalise("O Llama 3.1 tem 405 bilhões.", "pt") == "llama 3 1 tem 405 bilhoes"
-    assert alias_hit("Meta bought 49 % of it [1].", ["49 %"], "en")
-    assert alias_hit("acheté 49% d'IA", ["49%"], "fr")
-    assert not alias_hit("acheté 4% d'IA", ["49%"], "fr")
-    assert not alias_hit("The articles don't say.", ["Behemoth"], "en")
-    assert not alias_hit("", ["x"], "en")
+    assert str_em("Meta bought 49 % of it [1].", ["49 %"], "en")
+    assert str_em("acheté 49% d'IA", ["49%"], "fr")
+    assert not str_em("acheté 149% d'IA", ["49%"], "fr")  # word boundaries
+    assert not str_em("The articles don't say.", ["Behemoth"], "en")
+    assert not str_em("", ["x"], "en") and not str_em("x", [""], "en")
+
+
+def test_token_f1_by_hand():
+    from evals.metrics import token_f1
+
+    # answer tokens: meta bought 49 of scale ai (6); alias "49%" -> [49]: P=1/6, R=1 -> F1=2/7
+    assert token_f1("Meta bought 49% of Scale AI [1].", ["49%"], "en") == pytest.approx(2 / 7)
+    # best alias wins: "Scale AI" -> P=2/6, R=1 -> 0.5
+    assert token_f1("Meta bought 49% of Scale AI [1].", ["49%", "the Scale AI"], "en") == pytest.approx(0.5)
+    assert token_f1("", ["49%"], "en") == 0.0
 
 
 def test_citation_has_evidence_uses_the_passage_holding_the_sentence():
     from assistant.answer import Citation
-    from evals.answers import citation_has_evidence
+    from evals.metrics import citation_has_evidence
 
     passages = [P("a.txt", "Meta comprou 49% da Scale. O CEO saiu."), P("b.txt", "Outra coisa.")]
     inside = Citation(1, "a.txt", "t", "Meta comprou 49% da Scale.", 0, 26, 0.1)

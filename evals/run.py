@@ -1,0 +1,199 @@
+"""Batch evaluation: run every gold question through an `Assistant`, score it, summarise, compare runs.
+
+`evaluate(gold, assistant)` returns a `Report`: one `Record` per question (question, answer, citations, mode,
+refusal, metric values, timings, or the error that stopped that question) and a summary per group ("all",
+"lang=en", "mode=extractive", ...). Metric definitions are in `metrics.py`. A failure on one question is recorded
+and the run goes on; only a run that cannot start (unreadable gold file, no index, no model) raises.
+
+Not yet here (issue 4): the support judge and ALCE citation recall/precision, and the PNG chart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from assistant import Assistant, AssistantError
+
+from .gold import GoldItem
+from .metrics import citation_has_evidence, mrr, percentile, recall_at, retrieval_rank, str_em, token_f1
+
+__all__ = ["Record", "Report", "evaluate", "summarise", "to_markdown", "compare", "load_report", "ablation_table"]
+
+
+@dataclass
+class Record:
+    id: str
+    lang: str
+    question: str
+    answerable: bool
+    answer: str = ""
+    mode: str = "error"
+    refused: bool = False
+    citations: list[dict] = field(default_factory=list)
+    rank: int | None = None  # retrieval rank of the gold evidence (answerable items)
+    str_em: bool = False
+    f1: float = 0.0
+    evidence_hits: int = 0  # citations whose passage holds the gold evidence
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    records: list[Record]
+    summary: dict[str, dict]
+    settings: dict
+
+    def to_dict(self) -> dict:
+        return {"settings": self.settings, "summary": self.summary, "records": [asdict(r) for r in self.records]}
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write `path` (JSON) and the Markdown summary beside it (same name, .md)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        md = path.with_suffix(".md")
+        md.write_text(to_markdown(self), encoding="utf-8")
+        return path, md
+
+
+def _score(g: GoldItem, answer) -> Record:
+    rec = Record(g.id, g.lang, g.question, g.answerable, answer.text, answer.mode, answer.refused,
+                 [{"number": c.number, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
+                  for c in answer.citations], timings={k: round(v, 4) for k, v in answer.timings.items()})
+    if g.answerable:
+        rec.rank = retrieval_rank(answer.passages, g.source, g.evidence)
+        if not answer.refused:
+            rec.str_em = str_em(answer.text, g.answers, g.lang)
+            rec.f1 = round(token_f1(answer.text, g.answers, g.lang), 4)
+        rec.evidence_hits = sum(citation_has_evidence(c, answer.passages, g.evidence) for c in answer.citations)
+    return rec
+
+
+def evaluate(gold: Sequence[GoldItem], assistant: Assistant, *, progress: bool = True,
+             settings: dict | None = None) -> Report:
+    """Ask every question; see the module docstring."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(gold), desc="evaluating", unit="question", disable=None)
+    records = []
+    for g in gold:
+        t0 = time.perf_counter()
+        try:
+            records.append(_score(g, assistant.ask(g.question)))
+        except (AssistantError, RuntimeError, ValueError, OSError) as exc:
+            records.append(Record(g.id, g.lang, g.question, g.answerable,
+                                  timings={"total": round(time.perf_counter() - t0, 4)},
+                                  error=f"{type(exc).__name__}: {exc}"))
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    return Report(records, summarise(records), settings or {})
+
+
+def summarise(records: Sequence[Record]) -> dict[str, dict]:
+    groups: dict[str, list[Record]] = {"all": list(records)}
+    for r in records:
+        groups.setdefault(f"lang={r.lang}", []).append(r)
+        groups.setdefault(f"mode={r.mode}", []).append(r)
+    out = {}
+    for name in sorted(groups, key=lambda n: (n != "all", n)):
+        rs = groups[name]
+        ans = [r for r in rs if r.answerable]
+        una = [r for r in rs if not r.answerable]
+        ranks = [r.rank for r in ans]
+        n_cit = sum(len(r.citations) for r in ans)
+        totals = [r.timings.get("total", 0.0) for r in rs if not r.error]
+        firsts = [r.timings["first_token"] for r in rs if "first_token" in r.timings]
+        retrieves = [r.timings["retrieve"] for r in rs if "retrieve" in r.timings]
+        out[name] = {
+            "n": len(rs),
+            "answerable": len(ans),
+            "unanswerable": len(una),
+            "errors": sum(1 for r in rs if r.error),
+            "recall@1": recall_at(ranks, 1), "recall@3": recall_at(ranks, 3), "recall@5": recall_at(ranks, 5),
+            "mrr": mrr(ranks),
+            "str_em": sum(r.str_em for r in ans) / len(ans) if ans else None,
+            "f1": sum(r.f1 for r in ans) / len(ans) if ans else None,
+            "evidence_precision": sum(r.evidence_hits for r in ans) / n_cit if n_cit else None,
+            "unanswerable_refused": sum(r.refused for r in una),
+            "answerable_refused": sum(r.refused for r in ans),
+            "latency": {"retrieve_p50": percentile(retrieves, .5), "first_token_p50": percentile(firsts, .5),
+                        "first_token_p95": percentile(firsts, .95), "total_p50": percentile(totals, .5),
+                        "total_p95": percentile(totals, .95)},
+        }
+    return out
+
+
+def _fmt(value, digits=3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def to_markdown(report: Report) -> str:
+    lines = ["| group | n | recall@3 | MRR | STR-EM | F1 | evidence precision | unanswerable refused | "
+             "answerable refused | errors | total p50 / p95 (s) | first token p50 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, m in report.summary.items():
+        lat = m["latency"]
+        lines.append(
+            f"| {name} | {m['n']} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
+            f"{_fmt(m['mrr'] if m['answerable'] else None)} | {_fmt(m['str_em'])} | {_fmt(m['f1'])} | "
+            f"{_fmt(m['evidence_precision'])} | {m['unanswerable_refused']}/{m['unanswerable']} | "
+            f"{m['answerable_refused']}/{m['answerable']} | {m['errors']} | "
+            f"{lat['total_p50']:.2f} / {lat['total_p95']:.2f} | {lat['first_token_p50']:.2f} |")
+    if report.settings:
+        lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())]
+    return "\n".join(lines) + "\n"
+
+
+def load_report(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _outcome(record: dict) -> str:
+    if record.get("error"):
+        return "error"
+    if not record["answerable"]:
+        return "refused" if record["refused"] else "answered (should refuse)"
+    return "refused" if record["refused"] else ("correct" if record["str_em"] else "wrong")
+
+
+def compare(a: dict, b: dict) -> str:
+    """Deltas of the main overall metrics, then the questions whose outcome changed from run A to run B."""
+    keys = ("recall@3", "mrr", "str_em", "f1", "evidence_precision", "unanswerable_refused", "answerable_refused")
+    lines = ["| metric | A | B | B - A |", "|---|---|---|---|"]
+    for k in keys:
+        va, vb = a["summary"]["all"].get(k), b["summary"]["all"].get(k)
+        delta = "-" if va is None or vb is None else f"{vb - va:+.3f}"
+        lines.append(f"| {k} | {_fmt(va) if isinstance(va, float) else va} | "
+                     f"{_fmt(vb) if isinstance(vb, float) else vb} | {delta} |")
+    before = {r["id"]: r for r in a["records"]}
+    flips = []
+    for r in b["records"]:
+        old = before.get(r["id"])
+        if old and _outcome(old) != _outcome(r):
+            flips.append(f"- {r['id']}: {_outcome(old)} -> {_outcome(r)}  ({r['question']})")
+    lines += ["", f"{len(flips)} question(s) changed outcome:"] + flips
+    return "\n".join(lines) + "\n"
+
+
+def ablation_table(reports: dict[str, dict]) -> str:
+    """One row per run (name -> loaded report): its settings and overall metrics, for the README."""
+    lines = ["| run | retrieval | answer | k | recall@3 | STR-EM | evidence precision | unanswerable refused | "
+             "answerable refused | extractive share | total p50 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, rep in reports.items():
+        st, m = rep["settings"], rep["summary"]["all"]
+        extractive = sum(1 for r in rep["records"] if r["mode"] == "extractive") / max(1, len(rep["records"]))
+        lines.append(f"| {name} | {st.get('retrieval')} | {st.get('answer')} | {st.get('k')} | {_fmt(m['recall@3'])} | "
+                     f"{_fmt(m['str_em'])} | {_fmt(m['evidence_precision'])} | "
+                     f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
+                     f"{extractive:.2f} | {m['latency']['total_p50']:.2f} |")
+    return "\n".join(lines) + "\n"

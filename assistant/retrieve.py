@@ -98,6 +98,8 @@ class Retriever:
         self.index = index
         self.passages: list[Passage] = index.passages
         self.embedder = embedder
+        # ask() scores passages and then sentences for the same question: embed it once.
+        self._embed_query = lru_cache(maxsize=32)(embedder.embed_query)
         self.config = config
         self.bm25 = BM25([analyze(f"{p.title} {p.text}") for p in self.passages])
         language_of = {p.source: p.language for p in self.passages}
@@ -124,14 +126,14 @@ class Retriever:
 
     def sentence_scores(self, question: str, query: np.ndarray | None = None) -> np.ndarray:
         """Language-centred cosine of the question with every sentence row of the index."""
-        query = self.embedder.embed_query(question) if query is None else query
+        query = self._embed_query(question) if query is None else query
         sims = self._all_similarities(self.index.sentence_store, query)
         return self._centred(sims, query, self._s_lang, self._s_centroid)
 
     def dense_scores(self, question: str) -> np.ndarray:
         if not self.passages:
             return np.zeros(0, dtype=np.float32)
-        query = self.embedder.embed_query(question)
+        query = self._embed_query(question)
         sentences = self.sentence_scores(question, query)
         best = np.array([sentences[rows].max() for rows in self.index.passage_sentences], dtype=np.float32)
         whole = self._centred(self._all_similarities(self.index.store, query), query, self._p_lang, self._p_centroid)

@@ -5,7 +5,9 @@ refusal, metric values, timings, or the error that stopped that question) and a 
 "lang=en", "mode=extractive", ...). Metric definitions are in `metrics.py`. A failure on one question is recorded
 and the run goes on; only a run that cannot start (unreadable gold file, no index, no model) raises.
 
-Not yet here (issue 4): the support judge and ALCE citation recall/precision, and the PNG chart.
+`Report.save` writes the JSON report, a Markdown summary and a PNG chart of the main metrics per language.
+
+Not yet here (issue 4): the support judge and ALCE citation recall/precision.
 """
 
 from __future__ import annotations
@@ -52,12 +54,13 @@ class Report:
         return {"settings": self.settings, "summary": self.summary, "records": [asdict(r) for r in self.records]}
 
     def save(self, path: str | Path) -> tuple[Path, Path]:
-        """Write `path` (JSON) and the Markdown summary beside it (same name, .md)."""
+        """Write `path` (JSON), and beside it the Markdown summary (.md) and the chart (.png)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
         md = path.with_suffix(".md")
         md.write_text(to_markdown(self), encoding="utf-8")
+        chart(self.summary, path.with_suffix(".png"), title=path.stem)
         return path, md
 
 
@@ -130,6 +133,42 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
                         "total_p95": percentile(totals, .95)},
         }
     return out
+
+
+_CHART_METRICS = (("recall@3", "recall@3"), ("str_em", "STR-EM"), ("evidence_precision", "evidence precision"),
+                  ("refusal", "unanswerable refused"))
+
+
+def chart(summary: dict[str, dict], path: Path, title: str = "") -> Path:
+    """Grouped bars: the main metrics (0..1) for "all" and each language."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = ["all"] + sorted(g for g in summary if g.startswith("lang="))
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    width = 0.8 / len(_CHART_METRICS)
+    for i, (key, label) in enumerate(_CHART_METRICS):
+        values = []
+        for g in groups:
+            m = summary[g]
+            if key == "refusal":
+                values.append(m["unanswerable_refused"] / m["unanswerable"] if m["unanswerable"] else 0.0)
+            elif key.startswith("recall"):
+                values.append(m[key] if m["answerable"] else 0.0)
+            else:
+                values.append(m[key] or 0.0)
+        ax.bar([x + i * width for x in range(len(groups))], values, width, label=label)
+    ax.set_xticks([x + width * (len(_CHART_METRICS) - 1) / 2 for x in range(len(groups))],
+                  [g.replace("lang=", "") for g in groups])
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def _fmt(value, digits=3) -> str:

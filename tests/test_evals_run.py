@@ -59,6 +59,8 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(tmp_path):
     text = compare(load_report(first), load_report(second))
     assert "1 question(s) changed outcome" in text and "c: answered (should refuse) -> refused" in text
     assert md.read_text().startswith("| group |")
+    png = md.with_suffix(".png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 
 
 def test_cli_run_and_errors(small_home, tmp_path):

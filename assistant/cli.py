@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="assistant: %(message)s",
                         stream=sys.stderr)
-    for noisy in ("httpx", "urllib3", "sentence_transformers", "faiss", "filelock", "huggingface_hub"):
+    for noisy in ("httpx", "urllib3", "sentence_transformers", "faiss", "filelock", "huggingface_hub", "llama_index"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return run(args)

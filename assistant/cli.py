@@ -90,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="assistant: %(message)s",
-                        stream=sys.stderr)
-    for noisy in ("httpx", "urllib3", "sentence_transformers", "faiss", "filelock", "huggingface_hub", "llama_index"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Our messages at INFO (WARNING with --quiet); other libraries' only from WARNING up. (llama-index's FAISS
+    # store logs "Loading ..." on the root logger at INFO, so the root logger must stay at WARNING.)
+    logging.basicConfig(level=logging.WARNING, format="assistant: %(message)s", stream=sys.stderr)
+    logging.getLogger("assistant").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return run(args)
     except AssistantError as exc:

@@ -74,9 +74,11 @@ class Answer:
     refused: bool
     language: str
     mode: str  # "generated" | "extractive" | "refused"
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, total
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, total, generation
     passages: list[Passage] = field(default_factory=list)  # what retrieval returned
     raw: str = ""  # the model's unverified text, when it was called
+    evidence: list[Evidence] = field(default_factory=list)  # the numbered sentences the model was shown, [1] first
+    tokens: int = 0  # pieces the model streamed (one per token for llama.cpp and OpenAI-compatible servers)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -125,10 +125,11 @@ class Assistant:
                                              self.config.evidence_sentences, retriever.bm25.idf)
         timings = {"retrieve": time.perf_counter() - t0}
 
-        def finish(text, citations, mode, raw=""):
+        def finish(text, citations, mode, raw="", tokens=0):
             timings.setdefault("first_token", time.perf_counter() - t0)
             timings["total"] = time.perf_counter() - t0
-            return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw)
+            return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
+                          evidence, tokens)
 
         if not evidence or evidence[0].score < self.config.refusal_threshold:
             text = answering.refusal_text(language)
@@ -147,20 +148,22 @@ class Assistant:
             timings.setdefault("first_token", time.perf_counter() - t0)
             pieces.append(piece)
             yield piece
-        raw = "".join(pieces).strip()
+        if pieces:  # from the first piece to the last: what tokens/s is measured over
+            timings["generation"] = time.perf_counter() - t0 - timings["first_token"]
+        raw, tokens = "".join(pieces).strip(), len(pieces)
         if self.config.trust_model_refusal and answering.is_refusal(raw):
-            yield finish(answering.refusal_text(language), [], "refused", raw)
+            yield finish(answering.refusal_text(language), [], "refused", raw, tokens)
             return
         checked = verify(raw, [ev.text for ev in evidence], language,
                          lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_threshold)
         if checked.text:
             citations = [answering.citation(i, evidence[n - 1]) for i, n in enumerate(checked.cited, start=1)]
-            yield finish(checked.text, citations, "generated", raw)
+            yield finish(checked.text, citations, "generated", raw, tokens)
         elif self.config.answer_mode == "generated":
-            yield finish(answering.refusal_text(language), [], "refused", raw)
+            yield finish(answering.refusal_text(language), [], "refused", raw, tokens)
         else:
             text, citations = answering.extractive(evidence)
-            yield finish(text, citations, "extractive", raw)
+            yield finish(text, citations, "extractive", raw, tokens)
 
 
 def _fold_history(question: str, history: Sequence | None, limit: int) -> str:

@@ -4,6 +4,7 @@
     python -m evals run --gold evals/gold/dev.jsonl --out evals/results/NAME.json [--retrieval M] [--answer M]
                         [--k N] [--model PATH] [--limit N] [--ids a,b] [--config FILE]
     python -m evals compare A.json B.json
+    python -m evals judge [--pairs evals/gold/support_pairs.jsonl] [--calibrate]
     python -m evals ablations A.json B.json ...
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
@@ -108,6 +109,44 @@ def compare_cmd(args) -> int:
     return 0
 
 
+def judge_cmd(args) -> int:
+    from collections import defaultdict
+
+    from .judge import Judge, accuracy, calibrate, load_pairs
+
+    try:
+        pairs = load_pairs(args.pairs)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: cannot read pairs file: {exc}", file=sys.stderr)
+        return 1
+    assistant = Assistant(Config.from_file(args.config) if args.config else Config.load())
+    judge = Judge.from_assistant(assistant)
+    groups = defaultdict(list)
+    for p in pairs:
+        groups["all"].append(p)
+        groups[f"lang={p.lang}"].append(p)
+        groups[f"origin={p.origin}"].append(p)
+    print(f"judge: lexical_weight={judge.lexical_weight} threshold={judge.threshold}")
+    print("| group | pairs | supported (label) | accuracy | false accepts | false rejects |")
+    print("|---|---|---|---|---|---|")
+    for name, ps in groups.items():
+        verdicts = [judge.supports(p.claim, p.premise) for p in ps]
+        fa = sum(v and not p.label for v, p in zip(verdicts, ps))
+        fr = sum(p.label and not v for v, p in zip(verdicts, ps))
+        print(f"| {name} | {len(ps)} | {sum(p.label for p in ps)} | {accuracy(judge, ps):.3f} | {fa} | {fr} |")
+    if args.calibrate:
+        w, t, acc = calibrate(judge, pairs)
+        print(f"\nbest on all pairs: lexical_weight={w} threshold={t} accuracy={acc:.3f}")
+        # two-fold cross-validation: calibrate on one half (alternate pairs), measure on the other
+        folds = [pairs[0::2], pairs[1::2]]
+        held = []
+        for i in (0, 1):
+            w_i, t_i, _ = calibrate(judge, folds[i])
+            held.append(accuracy(Judge(judge._embed, w_i, t_i), folds[1 - i]) * len(folds[1 - i]))
+        print(f"two-fold cross-validated accuracy: {sum(held) / len(pairs):.3f}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,10 +172,15 @@ def main(argv=None) -> int:
     p = sub.add_parser("compare", help="what changed between two reports")
     p.add_argument("a")
     p.add_argument("b")
+    p = sub.add_parser("judge", help="accuracy of the support judge on hand-labelled pairs")
+    p.add_argument("--pairs", default="evals/gold/support_pairs.jsonl")
+    p.add_argument("--config", help="a TOML config file")
+    p.add_argument("--calibrate", action="store_true", help="also search the judge's weight and threshold")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
     try:
-        return {"retrieval": retrieval, "run": run, "compare": compare_cmd, "ablations": ablations}[args.command](args)
+        return {"retrieval": retrieval, "run": run, "compare": compare_cmd, "ablations": ablations,
+                "judge": judge_cmd}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

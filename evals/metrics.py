@@ -16,6 +16,18 @@ Correctness (answerable items only; a refused answer scores 0):
 Citations:
 - evidence precision: the share of citations whose retrieved passage (the one holding the cited sentence) contains
   the gold evidence (answerable items).
+- ALCE (Gao et al. 2023), per answer, with `supports(claim, premise)` the support judge (judge.py) and the premise
+  of marker [n] the text of the answer's n-th citation (the sentence the user sees). The answer is split into
+  sentences, each owning the markers in or right after it.
+  - citation recall: the share of answer sentences supported by the joined premises of all their markers; a
+    sentence with no marker, or with a marker beyond the citations (out of range), is not supported;
+  - citation precision: of all markers in the answer, the share that are relevant: in a supported sentence, a
+    marker is relevant if its premise alone supports the sentence, or if the sentence is no longer supported
+    without it; in a sentence with a single marker, the marker is relevant when the sentence is supported; a
+    redundant marker (alone it does not support, and the others do without it) and every marker of an unsupported
+    sentence are not;
+  - an empty answer scores 0 and 0; a refusal is not scored (None), it makes no claim. Run-level figures are the
+    mean over scored answers.
 
 Refusal: unanswerable items refused / unanswerable items; answerable items refused / answerable items.
 """
@@ -102,6 +114,35 @@ def citation_has_evidence(citation, passages: Sequence, evidence: str) -> bool:
         if p.source == citation.source and p.start <= citation.start and citation.end <= p.end:
             return needle in _squash(p.text)
     return False
+
+
+def alce(answer: str, premises: Sequence[str], supports, language: str = "en",
+         refused: bool = False) -> tuple[float, float] | None:
+    """(citation recall, citation precision) of one answer; `premises[n - 1]` is what marker [n] cites."""
+    if refused:
+        return None
+    from assistant.cite import split_answer
+
+    sentences = [(s, c) for s, c in split_answer(answer or "", language) if s.strip() or c]
+    if not sentences:
+        return 0.0, 0.0
+    supported_n, relevant, markers = 0, 0, 0
+    for claim, cited in sentences:
+        markers += len(cited)
+        if not cited or any(not 1 <= n <= len(premises) for n in cited):
+            continue
+        joint = supports(claim, " ".join(premises[n - 1] for n in cited))
+        supported_n += joint
+        if not joint:
+            continue
+        if len(cited) == 1:
+            relevant += 1
+            continue
+        for i, n in enumerate(cited):
+            others = cited[:i] + cited[i + 1:]
+            if supports(claim, premises[n - 1]) or not supports(claim, " ".join(premises[m - 1] for m in others)):
+                relevant += 1
+    return supported_n / len(sentences), (relevant / markers if markers else 0.0)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

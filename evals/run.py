@@ -7,7 +7,7 @@ and the run goes on; only a run that cannot start (unreadable gold file, no inde
 
 `Report.save` writes the JSON report, a Markdown summary and a PNG chart of the main metrics per language.
 
-Not yet here (issue 4): the support judge and ALCE citation recall/precision.
+Citation recall and precision (ALCE) use the support judge of judge.py, on the assistant's own embedder.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Sequence
 from assistant import Assistant, AssistantError
 
 from .gold import GoldItem
-from .metrics import citation_has_evidence, mrr, percentile, recall_at, retrieval_rank, str_em, token_f1
+from .judge import Judge
+from .metrics import alce, citation_has_evidence, mrr, percentile, recall_at, retrieval_rank, str_em, token_f1
 
 __all__ = ["Record", "Report", "evaluate", "summarise", "to_markdown", "compare", "load_report", "ablation_table"]
 
@@ -40,6 +41,11 @@ class Record:
     str_em: bool = False
     f1: float = 0.0
     evidence_hits: int = 0  # citations whose passage holds the gold evidence
+    citation_recall: float | None = None  # ALCE, by the support judge; None for refusals and errors
+    citation_precision: float | None = None
+    draft: str = ""  # the model's unverified text
+    evidence: list[str] = field(default_factory=list)  # the numbered sentences the model was shown
+    tokens: int = 0  # tokens the model generated
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -64,22 +70,28 @@ class Report:
         return path, md
 
 
-def _score(g: GoldItem, answer) -> Record:
+def _score(g: GoldItem, answer, judge: Judge) -> Record:
     rec = Record(g.id, g.lang, g.question, g.answerable, answer.text, answer.mode, answer.refused,
                  [{"number": c.number, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
-                  for c in answer.citations], timings={k: round(v, 4) for k, v in answer.timings.items()})
+                  for c in answer.citations], draft=answer.raw, evidence=[ev.text for ev in answer.evidence],
+                 tokens=answer.tokens, timings={k: round(v, 4) for k, v in answer.timings.items()})
     if g.answerable:
         rec.rank = retrieval_rank(answer.passages, g.source, g.evidence)
         if not answer.refused:
             rec.str_em = str_em(answer.text, g.answers, g.lang)
             rec.f1 = round(token_f1(answer.text, g.answers, g.lang), 4)
         rec.evidence_hits = sum(citation_has_evidence(c, answer.passages, g.evidence) for c in answer.citations)
+    scores = alce(answer.text, [c.text for c in answer.citations], judge.supports, answer.language, answer.refused)
+    if scores is not None:
+        rec.citation_recall, rec.citation_precision = (round(x, 4) for x in scores)
     return rec
 
 
 def evaluate(gold: Sequence[GoldItem], assistant: Assistant, *, progress: bool = True,
-             settings: dict | None = None) -> Report:
-    """Ask every question; see the module docstring."""
+             settings: dict | None = None, judge: Judge | None = None) -> Report:
+    """Ask every question; see the module docstring. `judge` defaults to the calibrated judge on the assistant's
+    embedder."""
+    judge = judge or Judge.from_assistant(assistant)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -89,7 +101,7 @@ def evaluate(gold: Sequence[GoldItem], assistant: Assistant, *, progress: bool =
     for g in gold:
         t0 = time.perf_counter()
         try:
-            records.append(_score(g, assistant.ask(g.question)))
+            records.append(_score(g, assistant.ask(g.question), judge))
         except (AssistantError, RuntimeError, ValueError, OSError) as exc:
             records.append(Record(g.id, g.lang, g.question, g.answerable,
                                   timings={"total": round(time.perf_counter() - t0, 4)},
@@ -116,6 +128,8 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
         totals = [r.timings.get("total", 0.0) for r in rs if not r.error]
         firsts = [r.timings["first_token"] for r in rs if "first_token" in r.timings]
         retrieves = [r.timings["retrieve"] for r in rs if "retrieve" in r.timings]
+        scored = [r for r in rs if r.citation_recall is not None]
+        generation = sum(r.timings.get("generation", 0.0) for r in rs)
         out[name] = {
             "n": len(rs),
             "answerable": len(ans),
@@ -126,17 +140,20 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
             "str_em": sum(r.str_em for r in ans) / len(ans) if ans else None,
             "f1": sum(r.f1 for r in ans) / len(ans) if ans else None,
             "evidence_precision": sum(r.evidence_hits for r in ans) / n_cit if n_cit else None,
+            "citation_recall": sum(r.citation_recall for r in scored) / len(scored) if scored else None,
+            "citation_precision": sum(r.citation_precision for r in scored) / len(scored) if scored else None,
             "unanswerable_refused": sum(r.refused for r in una),
             "answerable_refused": sum(r.refused for r in ans),
             "latency": {"retrieve_p50": percentile(retrieves, .5), "first_token_p50": percentile(firsts, .5),
                         "first_token_p95": percentile(firsts, .95), "total_p50": percentile(totals, .5),
-                        "total_p95": percentile(totals, .95)},
+                        "total_p95": percentile(totals, .95),
+                        "tokens_per_s": sum(r.tokens for r in rs) / generation if generation else None},
         }
     return out
 
 
 _CHART_METRICS = (("recall@3", "recall@3"), ("str_em", "STR-EM"), ("evidence_precision", "evidence precision"),
-                  ("refusal", "unanswerable refused"))
+                  ("citation_recall", "citation recall"), ("refusal", "unanswerable refused"))
 
 
 def chart(summary: dict[str, dict], path: Path, title: str = "") -> Path:
@@ -158,13 +175,13 @@ def chart(summary: dict[str, dict], path: Path, title: str = "") -> Path:
             elif key.startswith("recall"):
                 values.append(m[key] if m["answerable"] else 0.0)
             else:
-                values.append(m[key] or 0.0)
+                values.append(m.get(key) or 0.0)
         ax.bar([x + i * width for x in range(len(groups))], values, width, label=label)
     ax.set_xticks([x + width * (len(_CHART_METRICS) - 1) / 2 for x in range(len(groups))],
                   [g.replace("lang=", "") for g in groups])
     ax.set_ylim(0, 1)
     ax.set_title(title)
-    ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.legend(fontsize=8, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -176,17 +193,20 @@ def _fmt(value, digits=3) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    lines = ["| group | n | recall@3 | MRR | STR-EM | F1 | evidence precision | unanswerable refused | "
-             "answerable refused | errors | total p50 / p95 (s) | first token p50 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| group | n | recall@3 | MRR | STR-EM | F1 | evidence precision | citation recall | citation precision | "
+             "unanswerable refused | answerable refused | errors | total p50 / p95 (s) | first token p50 / p95 (s) | "
+             "tokens/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in report.summary.items():
         lat = m["latency"]
         lines.append(
             f"| {name} | {m['n']} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
             f"{_fmt(m['mrr'] if m['answerable'] else None)} | {_fmt(m['str_em'])} | {_fmt(m['f1'])} | "
-            f"{_fmt(m['evidence_precision'])} | {m['unanswerable_refused']}/{m['unanswerable']} | "
+            f"{_fmt(m['evidence_precision'])} | {_fmt(m.get('citation_recall'))} | "
+            f"{_fmt(m.get('citation_precision'))} | {m['unanswerable_refused']}/{m['unanswerable']} | "
             f"{m['answerable_refused']}/{m['answerable']} | {m['errors']} | "
-            f"{lat['total_p50']:.2f} / {lat['total_p95']:.2f} | {lat['first_token_p50']:.2f} |")
+            f"{lat['total_p50']:.2f} / {lat['total_p95']:.2f} | {lat['first_token_p50']:.2f} / "
+            f"{lat['first_token_p95']:.2f} | {_fmt(lat.get('tokens_per_s'), 1)} |")
     if report.settings:
         lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())]
     return "\n".join(lines) + "\n"
@@ -206,7 +226,8 @@ def _outcome(record: dict) -> str:
 
 def compare(a: dict, b: dict) -> str:
     """Deltas of the main overall metrics, then the questions whose outcome changed from run A to run B."""
-    keys = ("recall@3", "mrr", "str_em", "f1", "evidence_precision", "unanswerable_refused", "answerable_refused")
+    keys = ("recall@3", "mrr", "str_em", "f1", "evidence_precision", "citation_recall", "citation_precision",
+            "unanswerable_refused", "answerable_refused")
     lines = ["| metric | A | B | B - A |", "|---|---|---|---|"]
     for k in keys:
         va, vb = a["summary"]["all"].get(k), b["summary"]["all"].get(k)
@@ -225,14 +246,14 @@ def compare(a: dict, b: dict) -> str:
 
 def ablation_table(reports: dict[str, dict]) -> str:
     """One row per run (name -> loaded report): its settings and overall metrics, for the README."""
-    lines = ["| run | retrieval | answer | k | recall@3 | STR-EM | evidence precision | unanswerable refused | "
-             "answerable refused | extractive share | total p50 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | retrieval | answer | k | recall@3 | STR-EM | evidence precision | citation recall | "
+             "citation precision | unanswerable refused | answerable refused | extractive share | total p50 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rep in reports.items():
         st, m = rep["settings"], rep["summary"]["all"]
         extractive = sum(1 for r in rep["records"] if r["mode"] == "extractive") / max(1, len(rep["records"]))
         lines.append(f"| {name} | {st.get('retrieval')} | {st.get('answer')} | {st.get('k')} | {_fmt(m['recall@3'])} | "
-                     f"{_fmt(m['str_em'])} | {_fmt(m['evidence_precision'])} | "
-                     f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
+                     f"{_fmt(m['str_em'])} | {_fmt(m['evidence_precision'])} | {_fmt(m.get('citation_recall'))} | "
+                     f"{_fmt(m.get('citation_precision'))} | {m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
                      f"{extractive:.2f} | {m['latency']['total_p50']:.2f} |")
     return "\n".join(lines) + "\n"

@@ -65,3 +65,50 @@ def test_citation_has_evidence_uses_the_passage_holding_the_sentence():
     assert citation_has_evidence(inside, passages, "comprou 49%  da Scale")
     assert not citation_has_evidence(elsewhere, passages, "comprou 49% da Scale")
     assert not citation_has_evidence(inside, [], "comprou 49% da Scale")
+
+
+# -- ALCE citation recall / precision, with a transparent fake judge ---------------------------------------------------
+import re as _re
+
+from evals.metrics import alce
+
+
+def facts_judge(claim, premise):
+    """Supported when every capitalised word and number of the claim is a word of the premise."""
+    return all(tok in premise.split() for tok in _re.findall(r"\b[A-Z]\w*|\d+", claim))
+
+
+SCALE = "Meta bought 49 of Scale"
+
+
+def test_alce_one_supported_sentence_one_citation():
+    assert alce(f"{SCALE} [1].", ["Meta paid for 49 of Scale"], facts_judge) == (1.0, 1.0)
+
+
+def test_alce_out_of_range_citation_is_unsupported_and_imprecise():
+    assert alce(f"{SCALE} [2].", ["Meta paid for 49 of Scale"], facts_judge) == (0.0, 0.0)
+    # in range and out of range together: the sentence still fails (ALCE), both markers count
+    assert alce(f"{SCALE} [1][3].", ["Meta paid for 49 of Scale"], facts_judge) == (0.0, 0.0)
+
+
+def test_alce_redundant_citation_costs_precision_not_recall():
+    premises = ["Meta paid for 49 of Scale", "Llama has 405 billion"]
+    assert alce(f"{SCALE} [1][2].", premises, facts_judge) == (1.0, 0.5)
+
+
+def test_alce_two_citations_each_needed_are_both_relevant():
+    premises = ["Meta paid 49 percent", "of Scale"]
+    assert alce(f"{SCALE} [1][2].", premises, facts_judge) == (1.0, 1.0)
+
+
+def test_alce_mixed_sentences_by_hand():
+    # sentence 1 supported by [1]; sentence 2 ("Llama 405") is not supported by [1]; no marker on sentence 3
+    text = f"{SCALE} [1]. Llama has 405 parameters [1]. Zuckerberg agreed."
+    recall, precision = alce(text, ["Meta paid for 49 of Scale"], facts_judge)
+    assert recall == pytest.approx(1 / 3) and precision == pytest.approx(1 / 2)
+
+
+def test_alce_empty_answer_and_refusal():
+    assert alce("", ["Meta paid for 49 of Scale"], facts_judge) == (0.0, 0.0)
+    assert alce("   ", [], facts_judge) == (0.0, 0.0)
+    assert alce("The articles don't say.", [], facts_judge, refused=True) is None

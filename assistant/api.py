@@ -89,6 +89,21 @@ class Assistant:
         """The article with this file name, as read (its `text` is what passage offsets point into)."""
         return self.corpus.get(source)
 
+    def with_settings(self, **changes) -> "Assistant":
+        """A view of this assistant with some config values changed (`k`, `retrieval_mode`, `answer_mode`, ...),
+        sharing the loaded embedder, model, index and corpus: the web UI's per-session settings. Changes to how the
+        index is built (embedder, chunking) are refused: they need their own index."""
+        fixed = {"corpus_dir", "index_dir", "embedder", "embedder_model", "chunk_max_chars", "chunk_overlap_sentences",
+                 "generator", "model_path", "server_url", "server_model"}
+        if fixed & set(changes):
+            raise ConfigError(f"cannot change {', '.join(sorted(fixed & set(changes)))} on a running assistant")
+        view = Assistant(self.config.replace(**changes), progress=self.progress)
+        retriever = self.retriever  # index first, so the view shares it
+        view._embedder, view._generator, view._corpus = self.embedder, self._generator, self._corpus
+        view._retriever = retriever
+        view.last_index_report = self.last_index_report
+        return view
+
     # -- the API -----------------------------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The `k` passages that best match `question`, best first, each with its source, offsets and score."""

@@ -1,4 +1,4 @@
-"""Command line: `assistant index`, `assistant retrieve "..."`, `assistant ask "..."`.
+"""Command line: `assistant index`, `assistant retrieve "..."`, `assistant ask "..."`, `assistant serve`.
 
 A thin shell over `Assistant`: it parses arguments, prints results (plain or `--json`), and turns library errors
 into a one-line message and a non-zero exit code (1: a problem the user can fix; 2: bad command line;
@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", default=[], metavar="QUESTION",
                    help="a previous question of the conversation (repeatable, oldest first)")
     p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+
+    p = sub.add_parser("serve", help="serve the web UI (builds or loads the index and loads the model first)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="also make a temporary public link through gradio.live")
     return parser
 
 
@@ -85,6 +90,16 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
             _print_answer(answer)
+    elif args.command == "serve":
+        from .ui import serve
+
+        report = assistant.index()
+        if not args.quiet:
+            print(report.summary(), file=sys.stderr)
+        if config.answer_mode != "extractive":
+            assistant.generator  # load the model once, now, rather than on the first question
+        print(f"serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+        serve(assistant, host=args.host, port=args.port, share=args.share)
     return 0
 
 

@@ -1,0 +1,317 @@
+"""The web UI: a Gradio Blocks chat over `Assistant.stream`, with clickable citations, a sources panel and an
+article viewer.
+
+Two layers:
+- pure functions that turn an `Answer` (and the articles) into chat-message HTML, the sources panel and the article
+  view. They escape every piece of article text, question and model output, so nothing from a document or a user
+  can inject markup or script; they are tested without a browser;
+- `build_app(assistant)`, the Blocks app: it streams the model's draft (shown muted, as a draft), then replaces it
+  with the verified answer; keeps each session's turns in `gr.State` (follow-ups use them as `history`); applies the
+  session's settings through `Assistant.with_settings`; turns library errors into `gr.Error`.
+
+A click on a citation marker `[n]` in the chat is handled in the browser (a delegated listener installed by the
+sources panel): it highlights and scrolls to source n of that turn in the sources panel, and asks the server for
+the article view of that citation, which opens the whole article scrolled to the cited sentence.
+
+Not here: authentication, persistence of chats across page reloads, uploading articles from the browser.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from . import lang
+from .answer import Answer
+from .cite import MARKER
+from .errors import AssistantError
+
+__all__ = ["Turn", "turn_from_answer", "answer_html", "draft_html", "sources_html", "article_html", "build_app",
+           "EXAMPLES"]
+
+# One click away, in each UI language.
+EXAMPLES = [
+    "How many parameters does Llama 3.1 have?",
+    "Quelle part de Scale AI Meta a-t-elle achetée ?",
+    "Quanto custaria treinar os modelos de IA, segundo o CEO da Anthropic?",
+    "What is Meta AI's monthly price?",
+]
+
+_CITE_LINK = '<a class="cite" href="#src-{turn}-{n}" title="{title}">[{n}]</a>'
+
+
+@dataclass
+class Turn:
+    """What the UI keeps of one answered question: enough to re-render it and open its citations' articles."""
+
+    question: str
+    text: str
+    mode: str
+    refused: bool
+    language: str
+    citations: list[dict] = field(default_factory=list)  # number, source, title, text, start, end
+    passages: dict[int, dict] = field(default_factory=dict)  # citation number -> {language, start, end, text}
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def turn_from_answer(answer: Answer) -> Turn:
+    """Keep the citations and, for each, the retrieved passage that holds the cited sentence."""
+    citations, passages = [], {}
+    for c in answer.citations:
+        citations.append({"number": c.number, "source": c.source, "title": c.title, "text": c.text,
+                          "start": c.start, "end": c.end})
+        for p in answer.passages:
+            if p.source == c.source and p.start <= c.start and c.end <= p.end:
+                passages[c.number] = {"language": p.language, "start": p.start, "end": p.end, "text": p.text}
+                break
+        else:  # not inside a retrieved passage (cannot happen with evidence from retrieval): show the sentence
+            passages[c.number] = {"language": "", "start": c.start, "end": c.end, "text": c.text}
+    return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, citations, passages,
+                dict(answer.timings))
+
+
+def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
+    """'[1]' / '[1, 2]' in already-escaped text -> links to the sources of `turn`."""
+
+    def link(m: re.Match) -> str:
+        numbers = [int(n) for n in re.split(r"\s*,\s*", m.group(1))]
+        return "".join(_CITE_LINK.format(turn=turn, n=n, title=html.escape(titles.get(n, ""), quote=True))
+                       for n in numbers)
+
+    return MARKER.sub(link, escaped)
+
+
+_MODE_CAPTION = {
+    "generated": "written by the model; each sentence checked against the sentence it cites",
+    "extractive": "quoted from the article",
+}
+
+
+def answer_html(turn: Turn, number: int) -> str:
+    """The chat message for answered turn `number` (1-based): the answer with clickable markers, or a refusal."""
+    if turn.refused:
+        return (f'<div class="refusal" data-turn="{number}"><span class="refusal-icon">∅</span> '
+                f"{html.escape(turn.text)}</div>")
+    titles = {c["number"]: c["title"] for c in turn.citations}
+    body = _link_markers(html.escape(turn.text), number, titles)
+    caption = _MODE_CAPTION.get(turn.mode, turn.mode)
+    total = turn.timings.get("total")
+    seconds = f" · {total:.1f} s" if total is not None else ""
+    return (f'<div class="answer" data-turn="{number}">{body}</div>'
+            f'<div class="answer-meta">{html.escape(caption)}{seconds}</div>')
+
+
+def draft_html(text: str) -> str:
+    """The model's unverified draft while it streams: muted, and labelled as a draft."""
+    return f'<div class="draft"><span class="draft-label">drafting…</span> {html.escape(text)}</div>'
+
+
+def _highlight(passage: dict, citation: dict) -> str:
+    """The passage text, escaped, with the cited sentence in <mark>."""
+    text, offset = passage["text"], passage["start"]
+    s, e = citation["start"] - offset, citation["end"] - offset
+    if not (0 <= s <= e <= len(text)) or text[s:e] != citation["text"]:
+        return f"<mark>{html.escape(citation['text'])}</mark>"
+    return f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
+
+
+def sources_html(turns: list[Turn]) -> str:
+    """Every answered turn's sources, latest first: title, language, file, the passage with the cited sentence
+    highlighted, and an "open article" button."""
+    if not turns:
+        return ('<div class="sources-empty">Sources appear here: click a citation such as [1] in an answer to see '
+                "the sentence it rests on.</div>")
+    sections = []
+    for number in range(len(turns), 0, -1):
+        turn = turns[number - 1]
+        items = []
+        for c in turn.citations:
+            passage = turn.passages.get(c["number"], {"language": "", "start": c["start"], "end": c["end"],
+                                                      "text": c["text"]})
+            language = passage.get("language") or ""
+            language_name = lang.table(language)["name"] if language in lang.LANGUAGES else language
+            items.append(
+                f'<div class="source" id="src-{number}-{c["number"]}" data-turn="{number}" data-n="{c["number"]}">'
+                f'<div class="source-head"><span class="source-n">[{c["number"]}]</span> '
+                f'<span class="source-title">{html.escape(c["title"])}</span> '
+                f'<span class="source-lang">{html.escape(language_name)}</span></div>'
+                f'<div class="source-file">{html.escape(c["source"])} · characters {c["start"]}–{c["end"]}</div>'
+                f'<div class="source-passage">{_highlight(passage, c)}</div>'
+                f'<button class="open-article" data-turn="{number}" data-n="{c["number"]}">Open article</button>'
+                "</div>")
+        if not items:
+            items.append('<div class="source-none">No sources: the articles do not answer this question.</div>')
+        sections.append(f'<section class="turn-sources" data-turn="{number}"><h4>Q{number}: '
+                        f'{html.escape(turn.question)}</h4>{"".join(items)}</section>')
+    return "".join(sections)
+
+
+def article_html(title: str, source: str, text: str, start: int, end: int) -> str:
+    """The whole article, escaped, paragraphs kept, with the sentence text[start:end] marked for scrolling to."""
+    if not (0 <= start <= end <= len(text)):
+        start = end = 0
+
+    def paragraphs(chunk: str) -> str:
+        return html.escape(chunk).replace("\n\n", "</p><p>").replace("\n", "<br>")
+
+    body = (f"{paragraphs(text[:start])}<mark id=\"article-mark\">{paragraphs(text[start:end])}</mark>"
+            f"{paragraphs(text[end:])}")
+    return (f'<div class="article-view" data-source="{html.escape(source, quote=True)}">'
+            f"<h3>{html.escape(title)}</h3><div class=\"article-file\">{html.escape(source)}</div>"
+            f"<div class=\"article-body\"><p>{body}</p></div></div>")
+
+
+# -- the app ----------------------------------------------------------------------------------------------------------
+
+_CSS = """
+#chat .answer a.cite { font-weight: 600; text-decoration: none; padding: 0 1px; cursor: pointer; }
+#chat .answer-meta { font-size: 0.8em; opacity: 0.7; margin-top: 4px; }
+#chat .draft { opacity: 0.55; font-style: italic; }
+#chat .draft-label { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.05em; }
+#chat .refusal { border-left: 4px solid #d97706; background: rgba(217, 119, 6, 0.08); padding: 6px 10px;
+  font-style: italic; }
+#chat .refusal-icon { font-style: normal; font-weight: 700; color: #d97706; }
+#sources .turn-sources h4 { margin: 8px 0 4px; font-size: 0.9em; opacity: 0.8; }
+#sources .source { border: 1px solid rgba(128, 128, 128, 0.3); border-radius: 6px; padding: 8px; margin: 6px 0; }
+#sources .source.active { border-color: #2563eb; box-shadow: 0 0 0 2px rgba(37, 99, 235, 0.35); }
+#sources .source-title { font-weight: 600; }
+#sources .source-lang, #sources .source-file { font-size: 0.8em; opacity: 0.75; }
+#sources mark, #article mark { background: #fde68a; color: inherit; }
+#sources .open-article { margin-top: 6px; font-size: 0.85em; cursor: pointer; }
+#article .article-file { font-size: 0.8em; opacity: 0.7; }
+"""
+
+# Runs once in the sources panel. One delegated listener for the whole page: a click on a citation link in the chat
+# (or an "open article" button in the panel) highlights that source, scrolls to it, and triggers the panel's
+# "select" event with {turn, n}, which renders the article view on the server. Capture phase, so the chat's own
+# link handling (which opens links in a new tab) never sees the click.
+_SOURCES_JS = """
+const pick = (turn, n, scroll) => {
+  document.querySelectorAll('#sources .source.active').forEach(el => el.classList.remove('active'));
+  const item = document.getElementById(`src-${turn}-${n}`);
+  if (item) {
+    item.classList.add('active');
+    if (scroll) item.scrollIntoView({block: 'nearest'});
+  }
+  trigger('select', {turn: Number(turn), n: Number(n)});
+};
+document.addEventListener('click', (event) => {
+  const link = event.target.closest && event.target.closest('a.cite');
+  if (link) {
+    const m = (link.getAttribute('href') || '').match(/^#src-(\\d+)-(\\d+)$/);
+    if (m) { event.preventDefault(); event.stopPropagation(); pick(m[1], m[2], true); }
+    return;
+  }
+  const button = event.target.closest && event.target.closest('#sources .open-article');
+  if (button) { event.preventDefault(); pick(button.dataset.turn, button.dataset.n, false); }
+}, true);
+"""
+
+_ARTICLE_JS = """
+watch('value', () => {
+  const mark = element.querySelector('#article-mark');
+  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest'});
+});
+"""
+
+
+def build_app(assistant):
+    """The Gradio Blocks app over `assistant` (already indexed, model loaded). Returns (blocks, css)."""
+    try:
+        import gradio as gr
+    except ImportError:
+        raise AssistantError("the web UI needs gradio: pip install gradio") from None
+
+    base = assistant.config
+    model = assistant.generator.description if base.answer_mode != "extractive" else "none (extractive answers)"
+
+    def ask(question, chat, turns, k, retrieval_mode, answer_mode):
+        question = (question or "").strip()
+        if not question:
+            raise gr.Error("Type a question first.")
+        try:
+            view = assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode)
+            history = [{"role": "user", "content": t.question} for t in turns]
+            chat = list(chat) + [{"role": "user", "content": html.escape(question)},
+                                 {"role": "assistant", "content": draft_html("")}]
+            yield "", chat, turns, gr.skip()
+            draft = ""
+            for item in view.stream(question, history or None):
+                if isinstance(item, str):
+                    draft += item
+                    chat[-1] = {"role": "assistant", "content": draft_html(draft)}
+                    yield gr.skip(), chat, gr.skip(), gr.skip()
+                else:
+                    turns = list(turns) + [turn_from_answer(item)]
+                    chat[-1] = {"role": "assistant", "content": answer_html(turns[-1], len(turns))}
+                    yield gr.skip(), chat, turns, sources_html(turns)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def open_citation(turns, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        try:
+            turn = turns[int(data.get("turn", 0)) - 1]
+            citation = next(c for c in turn.citations if c["number"] == int(data.get("n", 0)))
+        except (IndexError, StopIteration, TypeError, ValueError):
+            raise gr.Error("That citation is no longer in this chat.") from None
+        article = assistant.article(citation["source"])
+        if article is None:
+            raise gr.Error(f"The article {citation['source']} is no longer in the corpus.")
+        return article_html(article.title, article.source, article.text, citation["start"], citation["end"])
+
+    open_citation.__annotations__["evt"] = gr.EventData  # resolved here: this module uses string annotations
+
+    def new_chat():
+        return [], [], sources_html([]), '<div class="article-empty"></div>', ""
+
+    with gr.Blocks(title="News assistant", fill_width=True) as app:
+        gr.Markdown("## Ask the articles\nAnswers come only from the indexed news articles, with the exact "
+                    "sentence each one rests on. Ask in English, Portuguese or French.")
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(elem_id="chat", height=460, sanitize_html=True, buttons=["copy"],
+                                  feedback_options=None, placeholder="Ask a question about the articles.")
+                with gr.Row():
+                    box = gr.Textbox(elem_id="question", show_label=False, scale=8, max_lines=4,
+                                     placeholder="e.g. How many parameters does Llama 3.1 have?")
+                    send = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
+                with gr.Row():
+                    clear = gr.Button("New chat", elem_id="new-chat", size="sm")
+                gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    k = gr.Slider(1, 10, value=base.k, step=1, label="Passages retrieved (k)")
+                    retrieval_mode = gr.Radio(["hybrid", "dense", "bm25"], value=base.retrieval_mode,
+                                              label="Retrieval")
+                    answer_mode = gr.Radio(["auto", "generated", "extractive"], value=base.answer_mode,
+                                           label="Answer", info="auto: the model's verified answer, else a quote")
+                    gr.Textbox(model, label="Model", interactive=False)
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(sources_html([]), elem_id="sources", js_on_load=_SOURCES_JS, max_height=480)
+                gr.Markdown("### Article")
+                article = gr.HTML('<div class="article-empty">Open a citation to read the whole article.</div>',
+                                  elem_id="article", js_on_load=_ARTICLE_JS, max_height=360)
+
+        inputs = [box, chat, turns, k, retrieval_mode, answer_mode]
+        outputs = [box, chat, turns, sources]
+        # one queue for both ways of asking: the model answers one question at a time
+        send.click(ask, inputs, outputs, api_name="ask", concurrency_id="model")
+        box.submit(ask, inputs, outputs, api_name=False, concurrency_id="model")
+        sources.select(open_citation, [turns], [article], api_name=False)
+        clear.click(new_chat, None, [chat, turns, sources, article, box], api_name=False)
+    return app, _CSS
+
+
+def serve(assistant, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
+    """Build the app and serve it; model calls are queued one at a time (one model, two cores)."""
+    app, css = build_app(assistant)
+    app.queue(default_concurrency_limit=1, max_size=64)
+    try:
+        app.launch(server_name=host, server_port=port, share=share, css=css, prevent_thread_lock=not block,
+                   show_error=False, quiet=True, footer_links=["api"])
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise AssistantError(f"cannot serve on {host}:{port}: {exc}") from None
+    return app

@@ -302,6 +302,16 @@ def build_app(assistant):
         box.submit(ask, inputs, outputs, api_name=False, concurrency_id="model")
         sources.select(open_citation, [turns], [article], api_name=False)
         clear.click(new_chat, None, [chat, turns, sources, article, box], api_name=False)
+
+        def answer(question: str, history: list[str] | None = None) -> dict:
+            """The verified Answer as JSON (text, citations with offsets, mode, refused, timings): for programs."""
+            try:
+                return assistant.ask(question, history or None).to_dict()
+            except AssistantError as exc:
+                raise gr.Error(str(exc)) from None
+
+        answer.__annotations__.update(question=str, history=list[str] | None, **{"return": dict})
+        gr.api(answer, api_name="answer", concurrency_id="model")
     return app, _CSS
 
 

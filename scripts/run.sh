@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up, build the index from corpus/, and answer a question on the bundled defaults (local SmolLM2 via llama.cpp).
-# Arguments replace the default question, e.g.: bash scripts/run.sh "Quelle part de Scale AI Meta a-t-elle achetée ?"
+# Set up, build the index from corpus/, load the bundled model (SmolLM2 via llama.cpp) and serve the web UI on
+# http://127.0.0.1:7860 (Ctrl+C stops it). With arguments, answer that question in the terminal instead, e.g.:
+#   bash scripts/run.sh "Quelle part de Scale AI Meta a-t-elle achetée ?"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ "$#" -eq 0 ]; then set -- "How many parameters does Llama 3.1 have?"; fi
+if [ "$#" -eq 0 ]; then exec .venv/bin/assistant serve; fi
 exec .venv/bin/assistant ask "$@"

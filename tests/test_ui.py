@@ -1,0 +1,59 @@
+"""Pure rendering for the web UI: markers become links, everything is escaped, the cited sentence is marked."""
+
+import re
+
+from assistant import Answer, Citation, Passage
+from assistant.ui import answer_html, article_html, draft_html, sources_html, turn_from_answer
+
+ARTICLE = "Título\n\nA Meta comprou 49% da Scale AI. <script>alert(1)</script> Depois, mais nada."
+S, E = ARTICLE.index("A Meta"), ARTICLE.index("AI.") + 3
+
+
+def make_answer(text="Meta bought 49% [1].", refused=False):
+    passage = Passage("a.txt", "Título <b>", "pt", ARTICLE[S:], S, len(ARTICLE), 0.9)
+    citations = [] if refused else [Citation(1, "a.txt", "Título <b>", ARTICLE[S:E], S, E, 0.5)]
+    return Answer("Quanto? <img src=x onerror=alert(1)>", text, citations, refused, "pt",
+                  "refused" if refused else "generated", {"total": 1.25}, [passage])
+
+
+def test_markers_become_links_to_that_turns_sources():
+    html = answer_html(turn_from_answer(make_answer("Meta bought 49% [1]. Also [1, 2].")), 3)
+    assert html.count('href="#src-3-1"') == 2 and 'href="#src-3-2"' in html
+    assert 'title="Título &lt;b&gt;"' in html
+    assert "written by the model" in html and "1.2 s" in html
+
+
+def test_answer_text_is_escaped():
+    html = answer_html(turn_from_answer(make_answer('<script>x()</script> & "q" [1]')), 1)
+    assert "<script>" not in html and "&lt;script&gt;x()&lt;/script&gt; &amp;" in html
+
+
+def test_refusal_is_styled_apart_and_has_no_links():
+    html = answer_html(turn_from_answer(make_answer("Os artigos não dizem.", refused=True)), 2)
+    assert 'class="refusal"' in html and 'class="answer"' not in html and "cite" not in html
+
+
+def test_draft_is_escaped_and_marked_as_draft():
+    html = draft_html("<b>bold</b> [1]")
+    assert 'class="draft"' in html and "<b>" not in html and "drafting" in html
+
+
+def test_sources_mark_the_cited_sentence_inside_its_passage_and_escape_everything():
+    turns = [turn_from_answer(make_answer()), turn_from_answer(make_answer(refused=True))]
+    html = sources_html(turns)
+    # latest turn first; the refused turn says it has no sources
+    assert html.index('data-turn="2"') < html.index('data-turn="1"') and "No sources" in html
+    assert re.search(r'id="src-1-1".*<mark>A Meta comprou 49% da Scale AI\.</mark>', html, re.S)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert "Título &lt;b&gt;" in html and "Portuguese" in html and "characters" in html
+    assert 'class="open-article" data-turn="1" data-n="1"' in html
+    assert "Sources appear here" in sources_html([])
+
+
+def test_article_view_marks_the_sentence_and_keeps_paragraphs():
+    html = article_html("Título <i>", "a.txt", ARTICLE, S, E)
+    assert '<mark id="article-mark">A Meta comprou 49% da Scale AI.</mark>' in html
+    assert "</p><p>" in html and "<script>" not in html and "Título &lt;i&gt;" in html
+    # offsets outside the text: no crash, an empty mark at the top
+    assert '<mark id="article-mark"></mark>' in article_html("t", "a.txt", "abc", 5, 9)

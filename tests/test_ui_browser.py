@@ -1,0 +1,175 @@
+"""End to end: `assistant serve` on loopback (real index, real bundled model), driven by Debian's Chromium through
+Playwright, and by gradio_client.
+
+Chromium comes from the system (`/usr/bin/chromium`, installed by scripts/test.sh), never from a test tool's own
+download. Set SCREENSHOT_DIR to also keep the screenshot of a cited answer there (the README's comes from it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# As root in a container, without the background-networking flags Chromium keeps dialling Google's hosts.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+SCALE_FR = "Quelle part de Scale AI Meta a-t-elle achetée ?"
+PARAMS_EN = "How many parameters does Llama 3.1 have?"
+ANSWER_TIMEOUT = 120_000  # ms: the first answer on a loaded 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    """The real CLI serving the session's built index; its log is printed if it fails to come up."""
+    home = built.config.corpus_dir.parent
+    port = _free_port()
+    env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONPATH=str(REPO), GRADIO_ANALYTICS_ENABLED="False")
+    log = home / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=home, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 240
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"assistant serve did not come up:\n{log.read_text()}")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: scripts/test.sh installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def ask(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+
+
+def wait_answer(page, n: int):
+    """The n-th answer or refusal message in the chat (1-based), once the verified text has replaced the draft."""
+    messages = page.locator("#chat .answer, #chat .refusal")
+    messages.nth(n - 1).wait_for(timeout=ANSWER_TIMEOUT)
+    return messages.nth(n - 1)
+
+
+def test_ask_stream_click_citation_follow_up_and_screenshot(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(server)
+    ask(page, SCALE_FR)
+    page.locator("#chat .draft").first.wait_for(timeout=ANSWER_TIMEOUT)  # the streamed draft shows first
+    first = wait_answer(page, 1)
+    assert "49%" in first.inner_text()
+    assert page.locator("#chat .draft").count() == 0  # replaced by the verified answer
+
+    first.locator("a.cite").first.click()
+    active = page.locator("#sources .source.active")
+    active.wait_for(timeout=10_000)
+    cited = active.locator("mark").inner_text()
+    assert "49%" in cited and "14 000 millions de dollars" in cited
+    assert "Objectif" in active.locator(".source-title").inner_text()  # the French article's title
+    mark = page.locator("#article #article-mark")
+    mark.wait_for(timeout=20_000)
+    assert mark.inner_text() == cited
+    assert len(page.context.pages) == 1  # the citation did not open a new tab
+
+    # the whole article is shown, scrolled so that the cited sentence is inside the article box
+    box, where = page.locator("#article").bounding_box(), mark.bounding_box()
+    assert box["y"] <= where["y"] and where["y"] + where["height"] <= box["y"] + box["height"] + 1
+    assert len(page.locator("#article .article-body").inner_text()) > 2000
+
+    ask(page, "And how much did it pay?")
+    second = wait_answer(page, 2)
+    assert "14 000" in second.inner_text()
+    assert page.locator("#sources .turn-sources").count() == 2
+    page.evaluate("window.scrollTo(0, 0)")
+    shot = tmp_path / "answer.png"
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["SCREENSHOT_DIR"]) / "ui-answer.png")
+
+    page.locator("#new-chat").click()
+    page.wait_for_function("document.querySelectorAll('#chat .answer, #chat .refusal').length === 0")
+    assert page.locator("#sources .source").count() == 0
+    page.close()
+
+
+def test_two_sessions_at_once_get_their_own_answers(server, browser):
+    pages = []
+    for question in (SCALE_FR, PARAMS_EN):
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        page = context.new_page()
+        page.goto(server)
+        page.locator("#question textarea").fill(question)
+        pages.append(page)
+    for page in pages:  # both asked before either is answered
+        page.locator("#ask").click()
+    scale, params = (wait_answer(p, 1).inner_text() for p in pages)
+    assert "49%" in scale and "405" not in scale
+    assert "405 bilhões" in params and "49%" not in params
+    for page in pages:
+        assert page.locator("#chat .answer, #chat .refusal").count() == 1  # no history leaks between sessions
+        page.context.close()
+
+
+def test_empty_question_and_markup_in_a_question(server, browser):
+    page = browser.new_page()
+    page.goto(server)
+    page.locator("#ask").click()
+    page.get_by_text("Type a question first.").first.wait_for(timeout=20_000)
+    assert page.locator("#chat .answer, #chat .refusal").count() == 0
+
+    page.evaluate("window.__pwned = 0")
+    ask(page, 'Quel est le prix mensuel de Meta AI ? <img src=x onerror="window.__pwned=1">')
+    wait_answer(page, 1)
+    assert page.evaluate("window.__pwned") == 0
+    assert page.locator("#chat img[src='x']").count() == 0
+    assert "<img" in page.locator("#chat").inner_text()  # shown as text
+    page.close()
+
+
+def test_gradio_client_against_the_running_server(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    result = client.predict(SCALE_FR, ["What share of Scale AI did Meta buy?"], api_name="/answer")
+    assert "49%" in result["text"] and result["citations"][0]["number"] == 1
+    assert result["citations"][0]["text"] in result["text"]
+    _, chat, sources = client.predict(PARAMS_EN, [], 5, "hybrid", "extractive", api_name="/ask")
+    assert "405 bilhões" in str(chat[-1]["content"]) and 'id="src-1-1"' in sources

@@ -7,7 +7,9 @@ and the run goes on; only a run that cannot start (unreadable gold file, no inde
 
 `Report.save` writes the JSON report, a Markdown summary and a PNG chart of the main metrics per language.
 
-Citation recall and precision (ALCE) use the support judge of judge.py, on the assistant's own embedder.
+Citation recall and precision (ALCE) use the support judge of judge.py, on the assistant's own embedder. They are
+measured twice: on the final answer, and on the model's unverified draft against the numbered evidence it was shown
+(the draft figures say how much verification had to remove).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Record:
     evidence_hits: int = 0  # citations whose passage holds the gold evidence
     citation_recall: float | None = None  # ALCE, by the support judge; None for refusals and errors
     citation_precision: float | None = None
+    draft_citation_recall: float | None = None  # the same on the model's unverified draft (None: no draft)
+    draft_citation_precision: float | None = None
     draft: str = ""  # the model's unverified text
     evidence: list[str] = field(default_factory=list)  # the numbered sentences the model was shown
     tokens: int = 0  # tokens the model generated
@@ -84,6 +88,9 @@ def _score(g: GoldItem, answer, judge: Judge) -> Record:
     scores = alce(answer.text, [c.text for c in answer.citations], judge.supports, answer.language, answer.refused)
     if scores is not None:
         rec.citation_recall, rec.citation_precision = (round(x, 4) for x in scores)
+    if answer.raw:  # what verification had to work with: the draft's markers point into the evidence list
+        draft = alce(answer.raw, [ev.text for ev in answer.evidence], judge.supports, answer.language)
+        rec.draft_citation_recall, rec.draft_citation_precision = (round(x, 4) for x in draft)
     return rec
 
 
@@ -129,6 +136,7 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
         firsts = [r.timings["first_token"] for r in rs if "first_token" in r.timings]
         retrieves = [r.timings["retrieve"] for r in rs if "retrieve" in r.timings]
         scored = [r for r in rs if r.citation_recall is not None]
+        drafted = [r for r in rs if r.draft_citation_recall is not None]
         generation = sum(r.timings.get("generation", 0.0) for r in rs)
         out[name] = {
             "n": len(rs),
@@ -142,6 +150,9 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
             "evidence_precision": sum(r.evidence_hits for r in ans) / n_cit if n_cit else None,
             "citation_recall": sum(r.citation_recall for r in scored) / len(scored) if scored else None,
             "citation_precision": sum(r.citation_precision for r in scored) / len(scored) if scored else None,
+            "draft_citation_recall": sum(r.draft_citation_recall for r in drafted) / len(drafted) if drafted else None,
+            "draft_citation_precision": (sum(r.draft_citation_precision for r in drafted) / len(drafted)
+                                         if drafted else None),
             "unanswerable_refused": sum(r.refused for r in una),
             "answerable_refused": sum(r.refused for r in ans),
             "latency": {"retrieve_p50": percentile(retrieves, .5), "first_token_p50": percentile(firsts, .5),
@@ -194,19 +205,20 @@ def _fmt(value, digits=3) -> str:
 
 def to_markdown(report: Report) -> str:
     lines = ["| group | n | recall@3 | MRR | STR-EM | F1 | evidence precision | citation recall | citation precision | "
-             "unanswerable refused | answerable refused | errors | total p50 / p95 (s) | first token p50 / p95 (s) | "
-             "tokens/s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "draft citation recall / precision | unanswerable refused | answerable refused | errors | "
+             "retrieve p50 (s) | first token p50 / p95 (s) | total p50 / p95 (s) | tokens/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in report.summary.items():
         lat = m["latency"]
         lines.append(
             f"| {name} | {m['n']} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
             f"{_fmt(m['mrr'] if m['answerable'] else None)} | {_fmt(m['str_em'])} | {_fmt(m['f1'])} | "
             f"{_fmt(m['evidence_precision'])} | {_fmt(m.get('citation_recall'))} | "
-            f"{_fmt(m.get('citation_precision'))} | {m['unanswerable_refused']}/{m['unanswerable']} | "
+            f"{_fmt(m.get('citation_precision'))} | {_fmt(m.get('draft_citation_recall'))} / "
+            f"{_fmt(m.get('draft_citation_precision'))} | {m['unanswerable_refused']}/{m['unanswerable']} | "
             f"{m['answerable_refused']}/{m['answerable']} | {m['errors']} | "
-            f"{lat['total_p50']:.2f} / {lat['total_p95']:.2f} | {lat['first_token_p50']:.2f} / "
-            f"{lat['first_token_p95']:.2f} | {_fmt(lat.get('tokens_per_s'), 1)} |")
+            f"{lat['retrieve_p50']:.2f} | {lat['first_token_p50']:.2f} / {lat['first_token_p95']:.2f} | "
+            f"{lat['total_p50']:.2f} / {lat['total_p95']:.2f} | {_fmt(lat.get('tokens_per_s'), 1)} |")
     if report.settings:
         lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())]
     return "\n".join(lines) + "\n"
@@ -227,7 +239,7 @@ def _outcome(record: dict) -> str:
 def compare(a: dict, b: dict) -> str:
     """Deltas of the main overall metrics, then the questions whose outcome changed from run A to run B."""
     keys = ("recall@3", "mrr", "str_em", "f1", "evidence_precision", "citation_recall", "citation_precision",
-            "unanswerable_refused", "answerable_refused")
+            "draft_citation_recall", "draft_citation_precision", "unanswerable_refused", "answerable_refused")
     lines = ["| metric | A | B | B - A |", "|---|---|---|---|"]
     for k in keys:
         va, vb = a["summary"]["all"].get(k), b["summary"]["all"].get(k)
@@ -247,13 +259,15 @@ def compare(a: dict, b: dict) -> str:
 def ablation_table(reports: dict[str, dict]) -> str:
     """One row per run (name -> loaded report): its settings and overall metrics, for the README."""
     lines = ["| run | retrieval | answer | k | recall@3 | STR-EM | evidence precision | citation recall | "
-             "citation precision | unanswerable refused | answerable refused | extractive share | total p50 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "citation precision | draft citation recall | unanswerable refused | answerable refused | "
+             "extractive share | total p50 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rep in reports.items():
         st, m = rep["settings"], rep["summary"]["all"]
         extractive = sum(1 for r in rep["records"] if r["mode"] == "extractive") / max(1, len(rep["records"]))
         lines.append(f"| {name} | {st.get('retrieval')} | {st.get('answer')} | {st.get('k')} | {_fmt(m['recall@3'])} | "
                      f"{_fmt(m['str_em'])} | {_fmt(m['evidence_precision'])} | {_fmt(m.get('citation_recall'))} | "
-                     f"{_fmt(m.get('citation_precision'))} | {m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
+                     f"{_fmt(m.get('citation_precision'))} | {_fmt(m.get('draft_citation_recall'))} | "
+                     f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
                      f"{extractive:.2f} | {m['latency']['total_p50']:.2f} |")
     return "\n".join(lines) + "\n"

@@ -173,3 +173,12 @@ def test_gradio_client_against_the_running_server(server):
     assert result["citations"][0]["text"] in result["text"]
     _, chat, sources = client.predict(PARAMS_EN, [], 5, "hybrid", "extractive", api_name="/ask")
     assert "405 bilhões" in str(chat[-1]["content"]) and 'id="src-1-1"' in sources
+
+
+def test_serve_on_a_busy_port_says_so(server, built):
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    env = dict(os.environ, ASSISTANT_HOME=str(built.config.corpus_dir.parent), PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr

@@ -272,8 +272,9 @@ def build_app(assistant):
         turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(elem_id="chat", label="Conversation", height=460, sanitize_html=True, buttons=["copy"],
-                                  feedback_options=None, placeholder="Ask a question about the articles.")
+                chat = gr.Chatbot(elem_id="chat", label="Conversation", height=460, sanitize_html=True,
+                                  buttons=["copy"], feedback_options=None,
+                                  placeholder="Ask a question about the articles.")
                 with gr.Row():
                     box = gr.Textbox(elem_id="question", show_label=False, scale=8, max_lines=4,
                                      placeholder="e.g. How many parameters does Llama 3.1 have?")

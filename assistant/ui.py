@@ -26,6 +26,7 @@ from . import lang
 from .answer import Answer
 from .cite import MARKER
 from .errors import AssistantError
+from .question import clean_question
 
 __all__ = ["Turn", "turn_from_answer", "answer_html", "draft_html", "sources_html", "article_html", "build_app",
            "EXAMPLES"]
@@ -230,13 +231,18 @@ def build_app(assistant):
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
+        before = list(chat)
         try:
+            clean_question(question, base.max_question_chars)  # fail before the chat changes
             view = assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode)
-            history = [{"role": "user", "content": t.question} for t in turns]
-            chat = list(chat) + [{"role": "user", "content": html.escape(question)},
-                                 {"role": "assistant", "content": draft_html("")}]
-            yield "", chat, turns, gr.skip()
-            draft = ""
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+        history = [{"role": "user", "content": t.question} for t in turns]
+        chat = before + [{"role": "user", "content": html.escape(question)},
+                         {"role": "assistant", "content": draft_html("")}]
+        yield "", chat, turns, gr.skip()
+        draft = ""
+        try:
             for item in view.stream(question, history or None):
                 if isinstance(item, str):
                     draft += item
@@ -246,7 +252,8 @@ def build_app(assistant):
                     turns = list(turns) + [turn_from_answer(item)]
                     chat[-1] = {"role": "assistant", "content": answer_html(turns[-1], len(turns))}
                     yield gr.skip(), chat, turns, sources_html(turns)
-        except AssistantError as exc:
+        except AssistantError as exc:  # e.g. the model server went away: the chat and the question are restored
+            yield question, before, gr.skip(), gr.skip()
             raise gr.Error(str(exc)) from None
 
     def open_citation(turns, evt: gr.EventData):

@@ -154,6 +154,12 @@ def test_empty_question_and_markup_in_a_question(server, browser):
     page.locator("#ask").click()
     page.get_by_text("Type a question first.").first.wait_for(timeout=20_000)
     assert page.locator("#chat .answer, #chat .refusal").count() == 0
+    # a library error (here: over the length limit) is a message too, and the chat is left as it was
+    page.locator("#question textarea").fill("Meta? " * 300)
+    page.locator("#ask").click()
+    page.get_by_text("the limit is 1000").first.wait_for(timeout=20_000)
+    assert page.locator("#chat .draft, #chat .answer").count() == 0
+    assert page.locator("#question textarea").input_value().startswith("Meta? Meta?")
 
     page.evaluate("window.__pwned = 0")
     ask(page, 'Quel est le prix mensuel de Meta AI ? <img src=x onerror="window.__pwned=1">')

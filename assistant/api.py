@@ -49,6 +49,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._corpus: Corpus | None = None
         self.last_index_report: IndexReport | None = None
+        self._signature: tuple = ()
 
     # -- components, loaded on first use ------------------------------------------------------------------------------
     @property
@@ -72,12 +73,20 @@ class Assistant:
 
     def index(self, *, rebuild: bool = False) -> IndexReport:
         """Re-read the corpus and bring the persisted index up to date; returns what changed."""
+        self._signature = _corpus_signature(self.config.corpus_dir)
         self._corpus = load_corpus(self.config.corpus_dir)
         index, report = update_index(self.config, self._corpus, self.embedder, rebuild=rebuild,
                                      progress=self.progress)
         self._retriever = Retriever(index, self.embedder, self.config)
         self.last_index_report = report
         return report
+
+    def refresh(self) -> IndexReport | None:
+        """Re-index if a file in the corpus folder was added, changed or removed since the last `index()` (a
+        long-running server picks up new articles this way); None when nothing changed. Costs a directory listing."""
+        if self._retriever is not None and _corpus_signature(self.config.corpus_dir) == self._signature:
+            return None
+        return self.index()
 
     @property
     def retriever(self) -> Retriever:
@@ -179,6 +188,15 @@ class Assistant:
         else:
             text, citations = answering.extractive(evidence)
             yield finish(text, citations, "extractive", raw, tokens)
+
+
+def _corpus_signature(folder) -> tuple:
+    """(name, size, mtime) of every file in the corpus folder: changes when an article is added, edited or removed."""
+    try:
+        return tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.iterdir() if p.is_file()
+                            for st in (p.stat(),)))
+    except OSError:
+        return ()
 
 
 def _fold_history(question: str, history: Sequence | None, limit: int) -> str:

@@ -10,7 +10,9 @@ Layout of `index_dir`:
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
-leaves the previous index usable; stale folders are removed by the next successful build.
+leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
+lock on `index_dir/.lock` (POSIX `flock`), so two processes updating the same index run one after the other; the
+second then finds the index up to date. Readers never lock: they only follow CURRENT.
 
 `update_index` is incremental: articles whose fingerprint (bytes, title, language, cleaning version) and chunking
 parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles
@@ -25,6 +27,7 @@ import logging
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -181,9 +184,36 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="embedding passages", unit="passage", leave=False, disable=None)
 
 
+@contextmanager
+def _build_lock(index_dir: Path):
+    """Exclusive, blocking, released when the process dies; a no-op where flock does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: concurrent builds are not serialised there
+        yield
+        return
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another process is updating %s; waiting for it", index_dir)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = False,
                  progress: bool = True) -> tuple[Index, IndexReport]:
     """Bring the index in `config.index_dir` in line with `corpus`; returns the live index and what changed."""
+    with _build_lock(Path(config.index_dir)):
+        return _update_index(config, corpus, embedder, rebuild, progress)
+
+
+def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
+                  progress: bool) -> tuple[Index, IndexReport]:
     t0 = time.perf_counter()
     report = IndexReport(skipped=[str(p) for p in corpus.problems])
     old: Index | None = None

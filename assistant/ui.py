@@ -234,6 +234,9 @@ def build_app(assistant):
         before = list(chat)
         try:
             clean_question(question, base.max_question_chars)  # fail before the chat changes
+            report = assistant.refresh()  # articles added to corpus/ while serving are indexed now
+            if report is not None and report.wrote:
+                gr.Info(f"Articles changed, index updated: {report.summary()}")
             view = assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None

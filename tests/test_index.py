@@ -167,3 +167,33 @@ def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):
     with caplog.at_level(logging.WARNING):
         top = Assistant().retrieve("Que GPUs a Meta comprou?", k=1)
     assert top and "unreadable" in caplog.text
+
+
+def test_refresh_picks_up_corpus_changes_of_a_running_assistant(small_home):
+    assistant = Assistant()
+    assert assistant.refresh().passages > 0  # first call: indexes
+    assert assistant.refresh() is None  # nothing changed: a directory listing, no work
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = assistant.refresh()
+    assert report.added == ["005_new.txt"] and assistant.article("005_new.txt") is not None
+    assert assistant.retrieve("What is the context window of Llama 4 Scout?", k=3)[0].source == "005_new.txt"
+    (small_home / "corpus" / "005_new.txt").unlink()
+    assert assistant.refresh().removed == ["005_new.txt"]
+
+
+def test_concurrent_builds_wait_for_each_other(small_home, e5):
+    import fcntl
+    import threading
+
+    config = Config.load()
+    config.index_dir.mkdir(parents=True, exist_ok=True)
+    result = {}
+    with open(config.index_dir / ".lock", "a") as held:  # another process is building
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        worker = threading.Thread(target=lambda: result.setdefault("report", build(config, e5)[1]))
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive() and not (config.index_dir / "CURRENT").exists()  # waiting, nothing written
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+    worker.join(timeout=120)
+    assert not worker.is_alive() and result["report"].wrote and (config.index_dir / "CURRENT").exists()

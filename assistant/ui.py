@@ -318,6 +318,7 @@ def build_app(assistant):
         def answer(question: str, history: list[str] | None = None) -> dict:
             """The verified Answer as JSON (text, citations with offsets, mode, refused, timings): for programs."""
             try:
+                assistant.refresh()
                 return assistant.ask(question, history or None).to_dict()
             except AssistantError as exc:
                 raise gr.Error(str(exc)) from None

@@ -123,7 +123,11 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     everywhere, like "Meta" here, says little); unweighted when not given."""
     row_of = {key: j for j, key in enumerate(index.sentences)}
     terms = set(analyze(question))
-    weight = {t: (idf or {}).get(t, 1.0 if idf is None else 0.0) for t in terms}
+    # A question word the articles never use (idf has no entry) weighs as much as the rarest word they do use: it is
+    # missing from every sentence alike, and leaving it out would let the few common words that do match (here "AI",
+    # "Meta") count as full coverage of the question.
+    unseen = max(idf.values(), default=1.0) if idf else 1.0
+    weight = {t: (idf or {}).get(t, unseen) for t in terms}
     total = sum(weight.values()) or 1.0
     kind = answer_type(question)
     seen, candidates = set(), []

@@ -1,6 +1,6 @@
 """From retrieved passages to an `Answer`: evidence selection, refusal, prompting, verification, fallback.
 
-1. Evidence: the sentences of the retrieved passages (headings excluded) are scored by their language-centred cosine
+1. Evidence: the sentences of the retrieved passages (headings and questions excluded) are scored by their language-centred cosine
    with the question (see retrieve.py), plus `_OVERLAP` times the IDF-weighted share of the question's BM25 terms they contain,
    plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases from the language tables) and the
    sentence holds a number, or a year or month. The best `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time
@@ -135,7 +135,8 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
         for s, e in p.sentences:
             key = (p.source, s, e)
             text = texts[p.source][s:e]
-            if key in seen or _is_heading(text):
+            if key in seen or _is_heading(text) or text.rstrip(" \"'»”’)").endswith("?"):
+                # headings and questions assert nothing: quoting one would cite a sentence that supports no answer
                 continue
             seen.add(key)
             overlap = sum(weight[t] for t in terms & set(analyze(text))) / total

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from assistant import Answer, Assistant, Config, ModelError, QuestionError
+from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
 from assistant.answer import answer_type, is_refusal
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model_path
 from conftest import ScriptedGenerator
@@ -222,3 +222,20 @@ def test_fold_history_formats():
                          100) == "Q1 And then?"
     assert _fold_history("And then?", [("Q1", "A1")], 100) == "Q1 And then?"
     assert _fold_history("And then?", [{"role": "assistant", "content": "A1"}], 100) == "And then?"
+
+
+def test_evidence_never_quotes_a_question_or_a_heading():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import select_evidence
+
+    text = ("Meta e a Scale AI\n\nEsta abordagem permitirá à Meta liderar a indústria? "
+            "A Meta comprou 49% da Scale AI.")
+    spans = [(0, 17), (19, text.index("?") + 1), (text.index("?") + 2, len(text))]
+    passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
+    index = SimpleNamespace(sentences=[("a.txt", s, e) for s, e in spans])
+    # the question sentence scores best by far, and still is not chosen
+    evidence = select_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta", {"a.txt": text}, 2)
+    assert [ev.text for ev in evidence] == ["A Meta comprou 49% da Scale AI."]

@@ -8,7 +8,7 @@ Two layers:
 - `build_app(assistant)`, the Blocks app: it streams the model's draft (shown muted, as a draft), then replaces it
   with the verified answer; keeps each session's turns in `gr.State` (follow-ups use them as `history`); applies the
   session's settings through `Assistant.with_settings`; re-indexes first when a file in the corpus folder changed
-(`Assistant.refresh`); turns library errors into `gr.Error`.
+  (`Assistant.refresh`); turns library errors into `gr.Error`.
 
 A click on a citation marker `[n]` in the chat is handled in the browser (a delegated listener installed by the
 sources panel): it highlights and scrolls to source n of that turn in the sources panel, and asks the server for

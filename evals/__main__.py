@@ -5,6 +5,7 @@
                         [--k N] [--model PATH] [--limit N] [--ids a,b] [--config FILE]
     python -m evals compare A.json B.json
     python -m evals judge [--pairs evals/gold/support_pairs.jsonl] [--calibrate]
+    python -m evals judge --candidates REPORT.json     (unlabelled pairs from a run, as JSON lines, to label)
     python -m evals ablations A.json B.json ...
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
@@ -112,8 +113,19 @@ def compare_cmd(args) -> int:
 def judge_cmd(args) -> int:
     from collections import defaultdict
 
-    from .judge import Judge, accuracy, calibrate, load_pairs
+    from .judge import Judge, accuracy, calibrate, candidate_pairs, load_pairs
 
+    if args.candidates:
+        from .run import load_report
+
+        try:
+            report = load_report(args.candidates)
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read report: {exc}", file=sys.stderr)
+            return 1
+        for pair in candidate_pairs(report):
+            print(json.dumps(pair, ensure_ascii=False))
+        return 0
     try:
         pairs = load_pairs(args.pairs)
     except (OSError, ValueError, KeyError) as exc:
@@ -142,7 +154,7 @@ def judge_cmd(args) -> int:
         held = []
         for i in (0, 1):
             w_i, t_i, _ = calibrate(judge, folds[i])
-            held.append(accuracy(Judge(judge._embed, w_i, t_i), folds[1 - i]) * len(folds[1 - i]))
+            held.append(accuracy(judge.tuned(w_i, t_i), folds[1 - i]) * len(folds[1 - i]))
         print(f"two-fold cross-validated accuracy: {sum(held) / len(pairs):.3f}")
     return 0
 
@@ -176,6 +188,7 @@ def main(argv=None) -> int:
     p.add_argument("--pairs", default="evals/gold/support_pairs.jsonl")
     p.add_argument("--config", help="a TOML config file")
     p.add_argument("--calibrate", action="store_true", help="also search the judge's weight and threshold")
+    p.add_argument("--candidates", metavar="REPORT", help="print unlabelled pairs from an eval report instead")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
     try:

@@ -111,6 +111,12 @@ class Judge:
         self.threshold = threshold
         self._cache: dict[str, np.ndarray] = {}
 
+    def tuned(self, lexical_weight: float, threshold: float) -> "Judge":
+        """The same judge with other constants, sharing the embedding cache (calibration, cross-validation)."""
+        other = Judge(self._embed, lexical_weight, threshold)
+        other._cache = self._cache
+        return other
+
     @classmethod
     def from_assistant(cls, assistant, **kwargs) -> "Judge":
         return cls(lambda texts: assistant.embedder.embed(texts, "passage"), **kwargs)

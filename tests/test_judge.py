@@ -60,3 +60,22 @@ def test_judge_accuracy_on_the_labelled_pairs(real_judge):
     # the committed constants are the calibrated ones: re-calibrating finds no better accuracy
     _, _, best = calibrate(real_judge, pairs)
     assert acc == pytest.approx(best)
+
+
+def test_candidate_pairs_from_the_committed_baseline_report():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "evals", "judge", "--candidates",
+                          str(REPO / "evals" / "results" / "baseline.json")], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    pairs = [json.loads(line) for line in out.stdout.splitlines()]
+    report = json.loads((REPO / "evals" / "results" / "baseline.json").read_text())
+    evidence = {text for r in report["records"] for text in r["evidence"]}
+    assert {"draft", "answer", "answer, uncited evidence"} <= {p["origin"] for p in pairs}
+    # every premise is evidence the model was shown, every claim non-empty; ids are unique
+    assert all(p["premise"] in evidence and p["claim"].strip() for p in pairs if p["origin"] != "draft")
+    assert all(set(p["premise"].split()) <= set(" ".join(evidence).split()) for p in pairs)
+    assert len({p["id"] for p in pairs}) == len(pairs)

@@ -109,7 +109,7 @@ class Assistant:
         view = Assistant(self.config.replace(**changes), progress=self.progress)
         retriever = self.retriever  # index first, so the view shares it
         view._embedder, view._generator, view._corpus = self.embedder, self._generator, self._corpus
-        view._retriever = retriever
+        view._retriever = retriever.with_config(view.config)  # the view's retrieval settings, the shared index
         view.last_index_report = self.last_index_report
         return view
 

@@ -55,10 +55,14 @@ class Config:
     # sentence's). bm25_weight: BM25's weight in the fusion; bm25_threshold: how many standard deviations above the
     # mean a BM25 score must be to count (zscore fusion). fusion: "zscore" (gated score fusion) or "rrf".
     passage_weight: float = 0.3
-    bm25_weight: float = 0.2
-    bm25_threshold: float = 2.0
+    bm25_weight: float = 1.2
+    bm25_threshold: float = 1.5
     fusion: str = "zscore"
     rrf_k: int = 60
+    # Cross-lingual term expansion for BM25 (retrieve.py): each question word adds up to term_expansion corpus words
+    # whose embedding is at least term_similarity close to it; 0 turns it off. Set on the dev set (README).
+    term_expansion: int = 3
+    term_similarity: float = 0.86
 
     # -- answering: evidence selection, generation, verification ----------------------------------------------------
     # answer_mode: "auto" (generated when verified, else extractive), "generated" (never fall back) or "extractive".
@@ -112,8 +116,11 @@ class Config:
                      "context_tokens", "max_answer_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"config key {name!r} must be at least 1")
-        if self.chunk_overlap_sentences < 0:
-            raise ConfigError("config key 'chunk_overlap_sentences' must not be negative")
+        for name in ("chunk_overlap_sentences", "term_expansion"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"config key {name!r} must not be negative")
+        if self.term_expansion > 16:  # retrieve.NEIGHBOURS_KEPT
+            raise ConfigError("config key 'term_expansion' must be at most 16")
 
     # -- constructors ------------------------------------------------------------------------------------------------
     @classmethod

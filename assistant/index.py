@@ -8,6 +8,8 @@ Layout of `index_dir`:
         passages.jsonl      one passage per line, row i of vectors.faiss
         vectors.faiss       passage vectors (see store.py)
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
+        words.json          the corpus vocabulary (retrieve.vocabulary), row j of words.faiss
+        words.faiss         one passage-side vector per word, for cross-lingual term expansion (retrieve.py)
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
 leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
@@ -16,7 +18,8 @@ second then finds the index up to date. Readers never lock: they only follow CUR
 
 `update_index` is incremental: articles whose fingerprint (bytes, title, language, cleaning version) and chunking
 parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles
-are chunked and embedded; removed ones are dropped. A manifest written by another embedder (identity or dimension)
+are chunked and embedded; removed ones are dropped. Word vectors are reused by word, so only words new to the corpus
+are embedded. A manifest written by another embedder (identity or dimension)
 or an unreadable generation triggers a full rebuild, announced with a warning, never a silent mix of vector spaces.
 """
 
@@ -37,16 +40,18 @@ from .chunk import CHUNKER_VERSION, Passage, chunk_article
 from .embed import Embedder
 from .errors import IndexCorruptError
 from .ingest import CLEANING_VERSION, Corpus
+from .retrieve import vocabulary
 from .store import STORES, VectorStore
 
 __all__ = ["Index", "IndexReport", "update_index", "load_index"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: words.json and words.faiss
 _STORE = "faiss"
 _VECTORS = "vectors.faiss"
 _SENTENCES = "sentences.faiss"
+_WORDS, _WORD_VECTORS = "words.json", "words.faiss"
 
 
 @dataclass
@@ -86,11 +91,13 @@ class IndexReport:
 @dataclass
 class Index:
     """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`; `passage_sentences[i]` lists the
-    sentence rows of passage i."""
+    sentence rows of passage i; `words[j]` is the word of row j of `word_store`."""
 
     passages: list[Passage]
     store: VectorStore
     sentence_store: VectorStore
+    words: list[str]
+    word_store: VectorStore
     manifest: dict
     path: Path
 
@@ -106,6 +113,14 @@ def sentence_keys(passages: list[Passage]) -> list[tuple[str, int, int]]:
     for p in passages:
         for s, e in p.sentences:
             seen.setdefault((p.source, s, e), None)
+    return list(seen)
+
+
+def corpus_words(passages: list[Passage]) -> list[str]:
+    """The vocabulary of the passages, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for p in passages:
+        seen.update(dict.fromkeys(vocabulary(p.text)))
     return list(seen)
 
 
@@ -127,36 +142,44 @@ def load_index(index_dir: Path) -> Index | None:
     try:
         gen = index_dir / pointer.read_text(encoding="utf-8").strip()
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT_VERSION:
-            raise ValueError(f"format {manifest.get('format')!r}, expected {FORMAT_VERSION}")
+        if manifest.get("format") != FORMAT_VERSION:  # an older (or newer) version of the assistant wrote it
+            raise IndexCorruptError(f"index at {index_dir} has format {manifest.get('format')!r}; "
+                                    f"this version reads format {FORMAT_VERSION}")
         passages = []
         with open(gen / "passages.jsonl", encoding="utf-8") as fh:
             for line in fh:
                 r = json.loads(line)
                 passages.append(Passage(r["source"], r["title"], r["language"], r["text"], r["start"], r["end"],
                                         sentences=tuple(tuple(s) for s in r["sentences"])))
+        words = json.loads((gen / _WORDS).read_text(encoding="utf-8"))
+        if not isinstance(words, list):
+            raise ValueError(f"{_WORDS} is not a list")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorruptError(f"index at {index_dir} is unreadable ({exc})") from None
     store_cls = STORES[manifest.get("store", _STORE)]
     store, sentence_store = store_cls.load(gen / _VECTORS), store_cls.load(gen / _SENTENCES)
+    word_store = store_cls.load(gen / _WORD_VECTORS)
     dim = manifest["embedder"]["dim"]
     n_sentences = len(sentence_keys(passages))
-    if (len(store), len(sentence_store), store.dim, sentence_store.dim) != (len(passages), n_sentences, dim, dim):
+    if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
+            or {store.dim, sentence_store.dim, word_store.dim} != {dim}):
         raise IndexCorruptError(
-            f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} vectors of dim {store.dim} "
-            f"for {len(passages)} passages and {n_sentences} sentences"
+            f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} + {len(word_store)} vectors "
+            f"of dim {store.dim} for {len(passages)} passages, {n_sentences} sentences and {len(words)} words"
         )
-    return Index(passages, store, sentence_store, manifest, gen)
+    return Index(passages, store, sentence_store, words, word_store, manifest, gen)
 
 
 def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-                      manifest: dict) -> Path:
+                      words: list[str], word_vectors: np.ndarray, manifest: dict) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
     STORES[_STORE].from_vectors(vectors).save(tmp / _VECTORS)
     STORES[_STORE].from_vectors(sentence_vectors).save(tmp / _SENTENCES)
+    STORES[_STORE].from_vectors(word_vectors).save(tmp / _WORD_VECTORS)
+    (tmp / _WORDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
@@ -181,7 +204,7 @@ def _progress_bar(total: int, enabled: bool):
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc="embedding passages", unit="passage", leave=False, disable=None)
+    return tqdm(total=total, desc="embedding", unit="text", leave=False, disable=None)
 
 
 @contextmanager
@@ -259,7 +282,9 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
     # Vectors of unchanged articles are read back from the old stores; only new text is embedded.
     reuse_p: dict[tuple, np.ndarray] = {}
     reuse_s: dict[tuple, np.ndarray] = {}
+    reuse_w: dict[str, np.ndarray] = {}
     if old is not None:
+        reuse_w = dict(zip(old.words, old.word_store.vectors()))
         keep = set(report.unchanged)
         for p, v in zip(old.passages, old.store.vectors()):
             if p.source in keep:
@@ -270,7 +295,9 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
     sentences = sentence_keys(passages)
     p_todo = [i for i, p in enumerate(passages) if (p.source, p.start, p.end) not in reuse_p]
     s_todo = [j for j, key in enumerate(sentences) if key not in reuse_s]
-    report.embedded = len(p_todo) + len(s_todo)
+    words = corpus_words(passages)
+    w_todo = [j for j, word in enumerate(words) if word not in reuse_w]
+    report.embedded = len(p_todo) + len(s_todo) + len(w_todo)
     vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
     sentence_vectors = np.zeros((len(sentences), embedder.dim), dtype=np.float32)
     for i, p in enumerate(passages):
@@ -279,6 +306,10 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
     for j, key in enumerate(sentences):
         if key in reuse_s:
             sentence_vectors[j] = reuse_s[key]
+    word_vectors = np.zeros((len(words), embedder.dim), dtype=np.float32)
+    for j, word in enumerate(words):
+        if word in reuse_w:
+            word_vectors[j] = reuse_w[word]
     if report.embedded:
         articles = {a.source: a for a in corpus.articles}
         bar = _progress_bar(report.embedded, progress)
@@ -289,6 +320,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
             if s_todo:
                 sentence_vectors[s_todo] = embedder.embed(
                     [articles[src].text[s:e] for src, s, e in (sentences[j] for j in s_todo)], "passage", progress=step)
+            if w_todo:
+                word_vectors[w_todo] = embedder.embed([words[j] for j in w_todo], "passage", progress=step)
         finally:
             if bar:
                 bar.close()
@@ -304,10 +337,12 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         },
         "passages": len(passages),
         "sentences": len(sentences),
+        "words": len(words),
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    gen = _write_generation(config.index_dir, passages, vectors, sentence_vectors, manifest)
+    gen = _write_generation(config.index_dir, passages, vectors, sentence_vectors, words, word_vectors, manifest)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())
     store = STORES[_STORE]
-    return Index(passages, store.from_vectors(vectors), store.from_vectors(sentence_vectors), manifest, gen), report
+    return Index(passages, store.from_vectors(vectors), store.from_vectors(sentence_vectors), words,
+                 store.from_vectors(word_vectors), manifest, gen), report

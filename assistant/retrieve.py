@@ -13,6 +13,12 @@
   language removed (a question and its passage are often in different languages), and each word cut to its first
   `_STEM` characters, a crude stemmer that also matches cognates ("parameters", "parâmetros", "paramètres" ->
   "parame"); numbers and names match as they are.
+- Cross-lingual term expansion (`term_expansion` > 0). The index embeds every corpus word once (`Index.words`,
+  passage side). Each content word of the question is embedded on the query side, and its `term_expansion` nearest
+  corpus words at cosine >= `term_similarity` join the BM25 query: "bought" brings "acheté" and "adquiriu",
+  "training" brings "treinar", "companies" brings "entreprises" and "empresas". Without it BM25 matches only cognates,
+  names and numbers across languages. A word costs about 9 ms to embed, so neighbours are cached per word. Word
+  embeddings are blunt (hub words such as "startup" sit near everything), hence the high similarity floor.
 - Fusion, `fusion = "zscore"` (default): dense + bm25_weight * max(0, z(BM25) - bm25_threshold). Between
   languages BM25 is mostly noise, and plain fusion of it lowered recall on the dev set (README); gated this way, it
   only speaks when one passage stands out lexically, by a rare name or number the question shares with it.
@@ -26,6 +32,7 @@ score (bm25). Not here: answer-level evidence selection, which uses `sentence_sc
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections import Counter
@@ -38,10 +45,13 @@ from . import lang
 from .chunk import Passage
 from .embed import Embedder
 
-__all__ = ["analyze", "BM25", "Retriever"]
+__all__ = ["analyze", "vocabulary", "BM25", "Retriever"]
 
 _STEM = 6
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+NEIGHBOURS_KEPT = 16  # nearest corpus words kept per question word: the most term_expansion may ask for
+_NEIGHBOUR_CACHE = 20_000  # question words remembered (a few hundred bytes each), then the cache starts over
+_SURFACE_WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, unfolded: what a word embedding is asked about
 
 
 @lru_cache(maxsize=1)
@@ -60,6 +70,22 @@ def analyze(text: str) -> list[str]:
     return out
 
 
+def _stem(word: str) -> str:
+    folded = lang.fold(word)
+    return folded if folded[:1].isdigit() else folded[:_STEM]
+
+
+def vocabulary(text: str) -> list[str]:
+    """Distinct lower-cased content words of `text` (3+ letters, no stop word), in order of first appearance: the
+    words the index embeds for term expansion."""
+    stop = _stopwords()
+    seen: dict[str, None] = {}
+    for word in _SURFACE_WORD.findall(text.lower()):
+        if lang.fold(word) not in stop:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
 class BM25:
     """Okapi BM25 over pre-analysed documents."""
 
@@ -72,9 +98,11 @@ class BM25:
         n = len(docs)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
 
-    def scores(self, query: list[str]) -> np.ndarray:
+    def scores(self, query: list[str] | dict[str, float]) -> np.ndarray:
+        """Scores of every document for a list of terms, or a {term: weight} dict (expanded queries)."""
+        weights = query if isinstance(query, dict) else dict.fromkeys(query, 1.0)
         out = np.zeros(len(self.tf), dtype=np.float32)
-        for term in set(query):
+        for term, weight in weights.items():
             idf = self.idf.get(term)
             if idf is None:
                 continue
@@ -82,7 +110,7 @@ class BM25:
                 f = tf.get(term)
                 if f:
                     norm = self.k1 * (1 - self.b + self.b * self.len[i] / self.avglen)
-                    out[i] += idf * f * (self.k1 + 1) / (f + norm)
+                    out[i] += weight * idf * f * (self.k1 + 1) / (f + norm)
         return out
 
 
@@ -100,16 +128,26 @@ class Retriever:
         self.embedder = embedder
         # ask() scores passages and then sentences for the same question: embed it once.
         self._embed_query = lru_cache(maxsize=32)(embedder.embed_query)
+        # word -> its nearest corpus words (ids, cosines), best first; shared by with_config views. A word costs
+        # about as much to embed as a short question, and questions repeat words ("model", "Zuckerberg").
+        self._neighbours: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.config = config
         self.bm25 = BM25([analyze(f"{p.title} {p.text}") for p in self.passages])
         language_of = {p.source: p.language for p in self.passages}
         self._p_vectors = index.store.vectors()
         self._s_vectors = index.sentence_store.vectors()
+        self._w_vectors = index.word_store.vectors()
         self._p_lang = np.array([p.language for p in self.passages])
         self._s_lang = np.array([language_of[src] for src, _, _ in index.sentences])
         # per-language centroids of passage and sentence vectors, for language centring
         self._p_centroid = {code: self._p_vectors[self._p_lang == code].mean(axis=0) for code in set(self._p_lang)}
         self._s_centroid = {code: self._s_vectors[self._s_lang == code].mean(axis=0) for code in set(self._s_lang)}
+
+    def with_config(self, config) -> "Retriever":
+        """This retriever (index, BM25, centroids, query cache shared) scoring with another config's settings."""
+        view = copy.copy(self)
+        view.config = config
+        return view
 
     @staticmethod
     def _centred(sims: np.ndarray, query: np.ndarray, langs: np.ndarray, centroids: dict) -> np.ndarray:
@@ -140,8 +178,36 @@ class Retriever:
         w = self.config.passage_weight
         return (1 - w) * _z(best) + w * _z(whole)
 
+    def expansions(self, question: str) -> dict[str, list[str]]:
+        """For each content word of the question, the corpus words that term expansion adds for it."""
+        n, words = self.config.term_expansion, self.index.words
+        asked = vocabulary(question)
+        if n <= 0 or not words or not asked:
+            return {}
+        todo = [w for w in asked if w not in self._neighbours]
+        if todo:
+            if len(self._neighbours) > _NEIGHBOUR_CACHE:
+                self._neighbours.clear()
+            sims = self.embedder.embed(todo, "query") @ self._w_vectors.T  # (len(todo), corpus words)
+            for word, row in zip(todo, sims):
+                top = np.argsort(-row, kind="stable")[:NEIGHBOURS_KEPT]
+                self._neighbours[word] = (top, row[top])
+        out = {}
+        for word in asked:
+            ids, sims = self._neighbours[word]
+            out[word] = [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
+        return out
+
+    def query_terms(self, question: str) -> dict[str, float]:
+        """The BM25 query: the question's own terms, plus the stems of their cross-lingual neighbours."""
+        terms = dict.fromkeys(analyze(question), 1.0)
+        for neighbours in self.expansions(question).values():
+            for word in neighbours:
+                terms.setdefault(_stem(word), 1.0)
+        return terms
+
     def bm25_scores(self, question: str) -> np.ndarray:
-        return self.bm25.scores(analyze(question))
+        return self.bm25.scores(self.query_terms(question))
 
     def search(self, question: str, k: int, mode: str = "hybrid") -> list[Passage]:
         cfg = self.config

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from assistant import Assistant, Config, IndexCorruptError
-from assistant.index import load_index, update_index
+from assistant.index import corpus_words, load_index, update_index
 from assistant.ingest import load_corpus
 from assistant.embed import make_embedder
 from conftest import CountingEmbedder
@@ -28,10 +28,18 @@ def build(config, embedder, **kw):
     return index, report, counting.counts["passage"]
 
 
-def units(index, source=None):
-    """Texts an index embeds for `source` (all articles when None): its passages plus its distinct sentences."""
+def units(index, source=None, new_words=None):
+    """Texts an index embeds for `source` (all articles when None): its passages, its distinct sentences and the
+    corpus words it brings (`new_words`; all of the index's words when None)."""
     return (sum(1 for p in index.passages if source in (None, p.source))
-            + sum(1 for key in index.sentences if source in (None, key[0])))
+            + sum(1 for key in index.sentences if source in (None, key[0]))
+            + (len(index.words) if new_words is None else new_words))
+
+
+def words_new_in(index, source):
+    """Words of `source` that no other article of the index uses."""
+    others = set(corpus_words([p for p in index.passages if p.source != source]))
+    return len(set(corpus_words([p for p in index.passages if p.source == source])) - others)
 
 
 def test_build_then_incremental_add_change_remove(small_home, e5):
@@ -54,13 +62,15 @@ def test_build_then_incremental_add_change_remove(small_home, e5):
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     index, report, embedded = build(config, e5)
     new_passages = [p for p in index.passages if p.source == "005_new.txt"]
-    assert report.added == ["005_new.txt"] and embedded == units(index, "005_new.txt") and new_passages
+    assert report.added == ["005_new.txt"] and new_passages
+    assert embedded == units(index, "005_new.txt", words_new_in(index, "005_new.txt"))
+    assert "janela" in index.words and len(index.words) == len(index.word_store)
     assert len(index.passages) == total + len(new_passages)
 
     # change: only that article is re-embedded; the old text is gone
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE.replace("10 milhões", "20 milhões"), encoding="utf-8")
     index, report, embedded = build(config, e5)
-    assert report.changed == ["005_new.txt"] and embedded == units(index, "005_new.txt")
+    assert report.changed == ["005_new.txt"] and embedded == units(index, "005_new.txt", new_words=0)
     texts = " ".join(p.text for p in index.passages if p.source == "005_new.txt")
     assert "20 milhões" in texts and "10 milhões" not in texts
 
@@ -71,6 +81,8 @@ def test_build_then_incremental_add_change_remove(small_home, e5):
     reloaded = load_index(config.index_dir)
     assert not any(p.source == "003_888196c1a5b95695.txt" for p in reloaded.passages)
     assert len(reloaded.store) == len(reloaded.passages) and len(reloaded.sentence_store) == len(reloaded.sentences)
+    assert reloaded.words == corpus_words(reloaded.passages) and len(reloaded.word_store) == len(reloaded.words)
+    assert "janela" in reloaded.words  # still used by 005_new.txt
     assert not any(key[0] == "003_888196c1a5b95695.txt" for key in reloaded.sentences)
     assert len(list(config.index_dir.glob("gen-*"))) == 1  # old generations cleaned up
 
@@ -85,6 +97,8 @@ def test_reused_vectors_equal_fresh_ones(small_home, e5):
     article_text = {a.source: a.text for a in load_corpus(small_home / "corpus").articles}
     fresh = e5.embed([article_text[src][s:e] for src, s, e in second.sentences], "passage")
     assert abs(second.sentence_store.vectors() - fresh).max() < 1e-4
+    fresh = e5.embed(second.words, "passage")
+    assert abs(second.word_store.vectors() - fresh).max() < 1e-4
 
 
 def test_retrieval_after_add_and_remove(small_home):
@@ -120,6 +134,8 @@ def test_chunking_change_rebuilds(small_home, e5):
 @pytest.mark.parametrize("victim,damage", [
     ("vectors.faiss", b"this is not a faiss index"),
     ("sentences.faiss", b"\x00" * 64),
+    ("words.faiss", b"garbage"),
+    ("words.json", b'{"not": "a list"}'),
     ("vectors.faiss", b""),
     ("manifest.json", b"{not json"),
     ("passages.jsonl", b'{"source": 1}\n'),
@@ -136,6 +152,19 @@ def test_corrupt_index_file_is_reported_and_rebuilt(small_home, e5, caplog, vict
     assert "rebuilding it from the corpus" in caplog.text
     assert embedded == units(rebuilt) == units(index)
     assert load_index(config.index_dir) is not None
+
+
+def test_index_of_an_older_format_is_rebuilt_with_a_message(small_home, e5, caplog):
+    config = Config()
+    index, _, _ = build(config, e5)
+    manifest = json.loads((index.path / "manifest.json").read_text())
+    manifest["format"] = 1  # written before the word vectors existed
+    (index.path / "manifest.json").write_text(json.dumps(manifest))
+    (index.path / "words.json").unlink()
+    with caplog.at_level(logging.WARNING):
+        rebuilt, report, embedded = build(config, e5)
+    assert "has format 1" in report.rebuilt and "rebuilding it from the corpus" in caplog.text
+    assert embedded == units(rebuilt) and rebuilt.words
 
 
 def test_interrupted_build_leaves_the_previous_index_usable(small_home, e5, monkeypatch):

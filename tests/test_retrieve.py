@@ -5,7 +5,7 @@ import math
 import pytest
 
 from assistant import ConfigError, QuestionError
-from assistant.retrieve import BM25, analyze
+from assistant.retrieve import BM25, analyze, vocabulary
 from evals.gold import load_gold
 from evals.metrics import recall_at, retrieval_rank
 from conftest import GOLD
@@ -14,6 +14,26 @@ from conftest import GOLD
 def test_analyze_folds_drops_stop_words_and_matches_cognates():
     assert analyze("Quantos parâmetros tem o Llama 3.1?") == ["parame", "llama", "3.1"]
     assert analyze("the parameters")[0] == analyze("les paramètres")[0] == "parame"
+
+
+def test_vocabulary_keeps_content_words_once_unfolded():
+    assert vocabulary("Les paramètres de Llama 3.1 : les Paramètres, 405 milliards.") == ["paramètres", "llama",
+                                                                                         "milliards"]
+
+
+def test_bm25_weighted_query_scales_each_term():
+    bm = BM25([["llama", "meta"], ["meta"], ["gpu"]])
+    assert bm.scores({"llama": 0.5})[0] == pytest.approx(bm.scores(["llama"])[0] / 2)
+    assert (bm.scores({"llama": 1.0, "gpu": 1.0}) == bm.scores(["llama", "gpu"])).all()
+
+
+def test_term_expansion_brings_the_other_languages_words(built):
+    # An English question shares no word with the Portuguese sentence that answers it; the expansion adds some.
+    terms = built.retriever.query_terms("Where do the training data come from?")
+    assert {"treina", "dados"} <= set(terms)  # "treinar", "dados" from the Portuguese article
+    assert {"traini", "data"} <= set(terms)  # the question's own terms stay
+    off = built.with_settings(term_expansion=0).retriever.query_terms("Where do the training data come from?")
+    assert "treina" not in off
 
 
 def test_bm25_by_hand():
@@ -51,16 +71,17 @@ def test_modes_k_and_scores(built, mode):
 
 
 def test_hybrid_recall_at_3_on_the_dev_set(built):
-    # Guards the figures in the README (0.88 overall; en 0.83, fr 1.00, pt 0.81) against regressions.
+    # Guards the figures in the README (0.94 overall; en 0.92, fr 1.00, pt 0.90) against regressions; the margin is
+    # one question per language.
     gold = [g for g in load_gold(GOLD) if g.answerable]
     by_lang = {}
     for g in gold:
         rank = retrieval_rank(built.retrieve(g.question, k=5), g.source, g.evidence)
         by_lang.setdefault(g.lang, []).append(rank)
         by_lang.setdefault("all", []).append(rank)
-    assert recall_at(by_lang.pop("all"), 3) >= 0.85
+    assert recall_at(by_lang.pop("all"), 3) >= 0.90
     for code, ranks in by_lang.items():
-        assert recall_at(ranks, 3) >= 0.80, (code, ranks)
+        assert recall_at(ranks, 3) >= 0.85, (code, ranks)
 
 
 def test_bad_questions_and_arguments(built):

@@ -85,6 +85,28 @@ def test_stream_yields_pieces_then_the_answer(built):
     assert 0 <= final.timings["retrieve"] <= final.timings["first_token"] <= final.timings["total"]
 
 
+class ClosableGenerator(ScriptedGenerator):
+    """Records how many pieces were read and whether the stream was closed (what stops a real model)."""
+
+    def stream(self, messages, max_tokens):
+        self.read, self.closed = 0, False
+        try:
+            for piece in super().stream(messages, max_tokens):
+                self.read += 1
+                yield piece
+        finally:
+            self.closed = True
+
+
+def test_the_draft_ends_at_its_first_line_break_and_the_model_is_stopped(built):
+    gen = ClosableGenerator("\n\nMeta a acheté 49% [1].\nEt puis il y a beaucoup d'autres choses à dire " * 3)
+    built._generator = gen
+    items = list(built.stream(SCALE_FR))
+    assert "".join(items[:-1]) == "\n\nMeta a acheté 49% [1]."  # leading blank lines do not end it
+    assert items[-1].raw == "Meta a acheté 49% [1]." and items[-1].mode == "generated"
+    assert gen.closed and gen.read < len(gen.reply) / 7 / 2
+
+
 def test_follow_up_uses_the_previous_question(built):
     with_generator(built, "x")
     follow_up = "And how much did it pay?"  # the issue's example; on this corpus it also works without history

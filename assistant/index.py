@@ -19,8 +19,8 @@ second then finds the index up to date. Readers never lock: they only follow CUR
 `update_index` is incremental: articles whose fingerprint (bytes, title, language, cleaning version) and chunking
 parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles
 are chunked and embedded; removed ones are dropped. Word vectors are reused by word, so only words new to the corpus
-are embedded. A manifest written by another embedder (identity or dimension)
-or an unreadable generation triggers a full rebuild, announced with a warning, never a silent mix of vector spaces.
+are embedded. A manifest written by another embedder (identity or dimension), in another format, or an unreadable
+generation triggers a full rebuild, announced with a warning, never a silent mix of vector spaces.
 """
 
 from __future__ import annotations

@@ -70,11 +70,6 @@ def analyze(text: str) -> list[str]:
     return out
 
 
-def _stem(word: str) -> str:
-    folded = lang.fold(word)
-    return folded if folded[:1].isdigit() else folded[:_STEM]
-
-
 def vocabulary(text: str) -> list[str]:
     """Distinct lower-cased content words of `text` (3+ letters, no stop word), in order of first appearance: the
     words the index embeds for term expansion."""
@@ -184,26 +179,25 @@ class Retriever:
         asked = vocabulary(question)
         if n <= 0 or not words or not asked:
             return {}
-        todo = [w for w in asked if w not in self._neighbours]
+        # read into a local dict: UI sessions share the cache across threads, and another may clear it meanwhile
+        found = {w: self._neighbours.get(w) for w in asked}
+        todo = [w for w, hit in found.items() if hit is None]
         if todo:
             if len(self._neighbours) > _NEIGHBOUR_CACHE:
                 self._neighbours.clear()
             sims = self.embedder.embed(todo, "query") @ self._w_vectors.T  # (len(todo), corpus words)
             for word, row in zip(todo, sims):
                 top = np.argsort(-row, kind="stable")[:NEIGHBOURS_KEPT]
-                self._neighbours[word] = (top, row[top])
-        out = {}
-        for word in asked:
-            ids, sims = self._neighbours[word]
-            out[word] = [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
-        return out
+                found[word] = self._neighbours[word] = (top, row[top])
+        return {word: [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
+                for word, (ids, sims) in found.items()}
 
     def query_terms(self, question: str) -> dict[str, float]:
         """The BM25 query: the question's own terms, plus the stems of their cross-lingual neighbours."""
         terms = dict.fromkeys(analyze(question), 1.0)
         for neighbours in self.expansions(question).values():
             for word in neighbours:
-                terms.setdefault(_stem(word), 1.0)
+                terms.update(dict.fromkeys(analyze(word), 1.0))
         return terms
 
     def bm25_scores(self, question: str) -> np.ndarray:

@@ -1,12 +1,17 @@
 """From retrieved passages to an `Answer`: evidence selection, refusal, prompting, verification, fallback.
 
-1. Evidence: the sentences of the retrieved passages (headings and questions excluded) are scored by their language-centred cosine
-   with the question (see retrieve.py), plus `_OVERLAP` times the IDF-weighted share of the question's BM25 terms they contain,
-   plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases from the language tables) and the
-   sentence holds a number, or a year or month. The best `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time
-   to first token is prompt-bound on a CPU) and harder for a small model to misread.
-2. Refusal: when the best evidence score is below `refusal_threshold`, the answer is the question language's
-   "the articles don't say", without calling the model.
+1. Evidence: the sentences of the retrieved passages (headings and questions excluded) get a `support` score: their
+   language-centred cosine with the question (see retrieve.py), plus `_OVERLAP` times the IDF-weighted share of the
+   question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases
+   from the language tables) and the sentence holds a number, or a year or month. They are ranked by `score` =
+   support + `_EXPANDED` times the same share counted with term expansion (a question word is present when one of
+   its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are
+   numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first token is prompt-bound on a
+   CPU) and harder for a small model to misread.
+2. Refusal: when the best support is below `refusal_threshold`, the answer is the question language's "the
+   articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
+   "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic questions from
+   refusal; they are good at choosing between sentences, not at saying whether any answers.
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
 4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the
@@ -35,13 +40,14 @@ __all__ = ["Citation", "Answer", "Evidence", "answer_type", "select_evidence", "
            "extractive"]
 
 _OVERLAP = 0.05
+_EXPANDED = 0.05
 _TYPE_BOOST = 0.02
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A candidate sentence: `row` is its sentence row in the index."""
+    """A candidate sentence: `row` is its sentence row in the index; `score` ranks, `support` decides refusal."""
 
     source: str
     title: str
@@ -51,6 +57,7 @@ class Evidence:
     end: int
     score: float
     row: int
+    support: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -117,18 +124,27 @@ def _fits(kind: str | None, text: str) -> bool:
     return False
 
 
+def _coverage(groups: dict[str, set[str]], weight: dict[str, float], stems: set[str]) -> float:
+    """IDF-weighted share of the terms of `groups` that `stems` holds (a group: a term and its alternatives)."""
+    total = sum(weight[t] for t in groups) or 1.0
+    return sum(weight[t] for t, alternatives in groups.items() if alternatives & stems) / total
+
+
 def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index, question: str,
-                    texts: dict[str, str], n: int, idf: dict[str, float] | None = None) -> list[Evidence]:
+                    texts: dict[str, str], n: int, idf: dict[str, float] | None = None,
+                    groups: dict[str, set[str]] | None = None) -> list[Evidence]:
     """The `n` best non-heading sentences of `passages`, best first. `idf` weighs the question terms (a word found
-    everywhere, like "Meta" here, says little); unweighted when not given."""
+    everywhere, like "Meta" here, says little); unweighted when not given. `groups` is `Retriever.term_groups` of the
+    retrieval query (for a follow-up, the previous question too): each term with its cross-lingual neighbours; without
+    it the ranking uses the question's own terms."""
     row_of = {key: j for j, key in enumerate(index.sentences)}
-    terms = set(analyze(question))
+    own = {t: {t} for t in analyze(question)}
+    expanded = groups or own
     # A question word the articles never use (idf has no entry) weighs as much as the rarest word they do use: it is
     # missing from every sentence alike, and leaving it out would let the few common words that do match (here "AI",
     # "Meta") count as full coverage of the question.
     unseen = max(idf.values(), default=1.0) if idf else 1.0
-    weight = {t: (idf or {}).get(t, unseen) for t in terms}
-    total = sum(weight.values()) or 1.0
+    weight = {t: (idf or {}).get(t, unseen) for t in {*own, *expanded}}
     kind = answer_type(question)
     seen, candidates = set(), []
     for p in passages:
@@ -139,10 +155,12 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
                 # headings and questions assert nothing: quoting one would cite a sentence that supports no answer
                 continue
             seen.add(key)
-            overlap = sum(weight[t] for t in terms & set(analyze(text))) / total
+            stems = set(analyze(text))
             j = row_of[key]
-            score = float(sentence_scores[j]) + _OVERLAP * overlap + (_TYPE_BOOST if _fits(kind, text) else 0.0)
-            candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j))
+            support = (float(sentence_scores[j]) + _OVERLAP * _coverage(own, weight, stems)
+                       + (_TYPE_BOOST if _fits(kind, text) else 0.0))
+            score = support + _EXPANDED * _coverage(expanded, weight, stems)
+            candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
     candidates.sort(key=lambda ev: -ev.score)
     return candidates[:n]
 

@@ -19,7 +19,7 @@ from contextlib import closing
 from typing import Iterator, Sequence
 
 from . import answer as answering
-from .answer import Answer
+from .answer import Answer, Evidence
 from .chunk import Passage
 from .cite import verify
 from .config import Config
@@ -133,12 +133,9 @@ class Assistant:
             result = item
         return result
 
-    def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as the model writes them, then the final `Answer`. The pieces are the model's draft;
-        the final `Answer.text` is what survived verification and is the one to show."""
-        t0 = time.perf_counter()
+    def evidence(self, question: str, history: Sequence | None = None) -> tuple[list[Passage], list[Evidence]]:
+        """The retrieved passages and the numbered evidence sentences that `ask` would show the model, best first."""
         question = clean_question(question, self.config.max_question_chars)
-        language = detect_language(question)
         query = _fold_history(question, history, self.config.max_question_chars)
         retriever = self.retriever
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
@@ -146,8 +143,17 @@ class Assistant:
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
             scores = (scores + retriever.sentence_scores(query)) / 2
         texts = {a.source: a.text for a in self.corpus.articles}
-        evidence = answering.select_evidence(passages, scores, retriever.index, question, texts,
-                                             self.config.evidence_sentences, retriever.bm25.idf)
+        return passages, answering.select_evidence(passages, scores, retriever.index, question, texts,
+                                                   self.config.evidence_sentences, retriever.bm25.idf,
+                                                   retriever.term_groups(query))
+
+    def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the final `Answer`. The pieces are the model's draft;
+        the final `Answer.text` is what survived verification and is the one to show."""
+        t0 = time.perf_counter()
+        question = clean_question(question, self.config.max_question_chars)
+        language = detect_language(question)
+        passages, evidence = self.evidence(question, history)
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0):
@@ -156,7 +162,7 @@ class Assistant:
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
                           evidence, tokens)
 
-        if not evidence or evidence[0].score < self.config.refusal_threshold:
+        if not evidence or max(ev.support for ev in evidence) < self.config.refusal_threshold:
             text = answering.refusal_text(language)
             yield text
             yield finish(text, [], "refused")

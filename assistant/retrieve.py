@@ -192,13 +192,18 @@ class Retriever:
         return {word: [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
                 for word, (ids, sims) in found.items()}
 
+    def term_groups(self, question: str) -> dict[str, set[str]]:
+        """Each BM25 term of the question -> itself plus the stems of its word's cross-lingual neighbours:
+        {"bought"-> {"bought", "achete", "adquir"}}. A text that holds any stem of a group uses that question word."""
+        groups = {term: {term} for term in analyze(question)}
+        for word, neighbours in self.expansions(question).items():
+            for term in analyze(word)[:1]:
+                groups.setdefault(term, {term}).update(s for n in neighbours for s in analyze(n))
+        return groups
+
     def query_terms(self, question: str) -> dict[str, float]:
         """The BM25 query: the question's own terms, plus the stems of their cross-lingual neighbours."""
-        terms = dict.fromkeys(analyze(question), 1.0)
-        for neighbours in self.expansions(question).values():
-            for word in neighbours:
-                terms.update(dict.fromkeys(analyze(word), 1.0))
-        return terms
+        return {term: 1.0 for group in self.term_groups(question).values() for term in sorted(group)}
 
     def bm25_scores(self, question: str) -> np.ndarray:
         return self.bm25.scores(self.query_terms(question))

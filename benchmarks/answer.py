@@ -43,13 +43,9 @@ def main() -> None:
 
     # the same prompts, straight through llama.cpp
     llm = assistant.generator._llm
-    retriever = assistant.retriever
-    texts = {x.source: x.text for x in assistant.corpus.articles}
     gen_tokens, gen_seconds, raw_total, prompt_tokens = 0, 0.0, [], []
     for q in questions:
-        passages = retriever.search(q, assistant.config.k, assistant.config.retrieval_mode)
-        evidence = answering.select_evidence(passages, retriever.sentence_scores(q), retriever.index, q, texts,
-                                             assistant.config.evidence_sentences, retriever.bm25.idf)
+        _, evidence = assistant.evidence(q)
         messages = answering.build_messages(q, evidence, detect_language(q))
         t0 = time.perf_counter()
         out = llm.create_chat_completion(messages=messages, max_tokens=assistant.config.max_answer_tokens,

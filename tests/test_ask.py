@@ -14,8 +14,6 @@ from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model
 from conftest import ScriptedGenerator
 
 SCALE_Q = "What share of Scale AI did Meta buy?"
-# The English wording above still ranks a Clegg sentence first as evidence (README, "Answers"); the French
-# question finds the 49% sentence, and the tests that need that sentence use it.
 SCALE_FR = "Quelle part de Scale AI Meta a-t-elle achetée ?"
 FR_ARTICLE = "001_8648823dfeb0dd77.txt"
 
@@ -25,19 +23,21 @@ def with_generator(assistant, reply):
     return assistant._generator
 
 
-def test_the_scale_ai_answer_cites_the_french_sentence(built):
-    gen = with_generator(built, "Meta a acheté 49% [1].")
-    answer = built.ask(SCALE_FR)
+@pytest.mark.parametrize("question, language, name", [(SCALE_Q, "en", "English"), (SCALE_FR, "fr", "French")])
+def test_the_scale_ai_answer_cites_the_french_sentence(built, question, language, name):
+    gen = with_generator(built, "Meta bought 49% [1]." if language == "en" else "Meta a acheté 49% [1].")
+    answer = built.ask(question)
     assert "49%" in answer.text and answer.citations and not answer.refused
     first = answer.citations[0]
     article = built.article(first.source).text
     assert first.source == FR_ARTICLE and article[first.start:first.end] == first.text
     assert "acheté 49% d'IA à l'échelle" in first.text
-    assert answer.language == "fr" and answer.mode == "generated"
+    assert answer.language == language and answer.mode == "generated"
     # the model saw only a few numbered evidence sentences and the question
     prompt = gen.prompts[-1]
-    assert prompt[0]["role"] == "system" and "French" in prompt[0]["content"]
-    assert prompt[1]["content"].count("\n[") <= 2 and SCALE_FR in prompt[1]["content"]
+    assert prompt[0]["role"] == "system" and name in prompt[0]["content"]
+    assert prompt[1]["content"].count("\n[") <= 2 and question in prompt[1]["content"]
+    assert prompt[1]["content"].startswith("[1] Dans ce cas, Zuckerberg a répondu")
 
 
 def test_bad_citations_are_dropped_and_the_answer_falls_back_to_quoting(built):
@@ -261,3 +261,27 @@ def test_evidence_never_quotes_a_question_or_a_heading():
     # the question sentence scores best by far, and still is not chosen
     evidence = select_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta", {"a.txt": text}, 2)
     assert [ev.text for ev in evidence] == ["A Meta comprou 49% da Scale AI."]
+
+
+def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import select_evidence
+
+    text = "Meta fala sobre IA. A Meta adquiriu metade da Scale."
+    spans = [(0, 19), (20, len(text))]
+    passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
+    index = SimpleNamespace(sentences=[("a.txt", s, e) for s, e in spans])
+    scores = np.array([0.06, 0.05])  # the dense score prefers the sentence that says nothing
+    idf = {"meta": 0.1, "bought": 2.0, "adquir": 2.0}
+    plain = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf)
+    assert plain[0].text == "Meta fala sobre IA."
+    # "buy" with its Portuguese neighbour "adquiriu": the sentence that uses it now comes first
+    groups = {"meta": {"meta"}, "buy": {"buy", "adquir"}}
+    expanded = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups)
+    assert expanded[0].text == "A Meta adquiriu metade da Scale."
+    # support, what refusal reads, is the same with or without the expansion
+    assert {ev.text: ev.support for ev in plain} == {ev.text: ev.support for ev in expanded}
+    assert expanded[0].score > expanded[0].support

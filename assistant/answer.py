@@ -8,8 +8,8 @@
    its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are
    numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first token is prompt-bound on a
    CPU) and harder for a small model to misread.
-2. Refusal: when the best support is below `refusal_threshold`, the answer is the question language's "the
-   articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
+2. Refusal: only sentences whose support clears `refusal_threshold` are evidence; when none does, the answer is the
+   question language's "the articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
    "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic questions from
    refusal; they are good at choosing between sentences, not at saying whether any answers.
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
@@ -132,11 +132,12 @@ def _coverage(groups: dict[str, set[str]], weight: dict[str, float], stems: set[
 
 def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index, question: str,
                     texts: dict[str, str], n: int, idf: dict[str, float] | None = None,
-                    groups: dict[str, set[str]] | None = None) -> list[Evidence]:
+                    groups: dict[str, set[str]] | None = None, floor: float = -np.inf) -> list[Evidence]:
     """The `n` best non-heading sentences of `passages`, best first. `idf` weighs the question terms (a word found
     everywhere, like "Meta" here, says little); unweighted when not given. `groups` is `Retriever.term_groups` of the
     retrieval query (for a follow-up, the previous question too): each term with its cross-lingual neighbours; without
-    it the ranking uses the question's own terms."""
+    it the ranking uses the question's own terms. Sentences whose support is below `floor` are left out: with the
+    refusal threshold as the floor, an empty list means refuse."""
     row_of = {key: j for j, key in enumerate(index.sentences)}
     own = {t: {t} for t in analyze(question)}
     expanded = groups or own
@@ -159,6 +160,8 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             j = row_of[key]
             support = (float(sentence_scores[j]) + _OVERLAP * _coverage(own, weight, stems)
                        + (_TYPE_BOOST if _fits(kind, text) else 0.0))
+            if support < floor:
+                continue
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
     candidates.sort(key=lambda ev: -ev.score)

@@ -145,7 +145,7 @@ class Assistant:
         texts = {a.source: a.text for a in self.corpus.articles}
         return passages, answering.select_evidence(passages, scores, retriever.index, question, texts,
                                                    self.config.evidence_sentences, retriever.bm25.idf,
-                                                   retriever.term_groups(query))
+                                                   retriever.term_groups(query), self.config.refusal_threshold)
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
         """Yield text pieces as the model writes them, then the final `Answer`. The pieces are the model's draft;
@@ -162,7 +162,7 @@ class Assistant:
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
                           evidence, tokens)
 
-        if not evidence or max(ev.support for ev in evidence) < self.config.refusal_threshold:
+        if not evidence:  # no sentence clears the refusal threshold
             text = answering.refusal_text(language)
             yield text
             yield finish(text, [], "refused")

@@ -67,11 +67,14 @@ class Config:
     # -- answering: evidence selection, generation, verification ----------------------------------------------------
     # answer_mode: "auto" (generated when verified, else extractive), "generated" (never fall back) or "extractive".
     answer_mode: str = "auto"
-    evidence_sentences: int = 2
-    # Refuse without calling the model when the best evidence sentence scores below this (language-centred cosine
-    # plus lexical overlap; see answer.py). Set on the dev set: the highest value that refuses no answerable question
-    # there; off-topic questions score about 0.02-0.03. The score does not separate on-topic unanswerable questions
-    # (README).
+    # Numbered sentences the model sees. One for the bundled 135M model: reading the prompt is most of the latency
+    # (~7 ms a token on 2 cores), and a second sentence did not make its drafts pass verification; 2-3 for a model
+    # that reads (the extractive fallback quotes the first either way).
+    evidence_sentences: int = 1
+    # A sentence is evidence only when its support (language-centred cosine plus lexical overlap, without term
+    # expansion; see answer.py) reaches this; with none, refuse without calling the model. Set on the dev set: the
+    # highest value that refuses no answerable question there; off-topic questions score about 0.02-0.03. It does
+    # not separate on-topic unanswerable questions (README).
     refusal_threshold: float = 0.046
     # An answer sentence must reach this cosine with the evidence it cites (besides containing its numbers/names).
     support_threshold: float = 0.80

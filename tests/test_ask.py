@@ -36,8 +36,15 @@ def test_the_scale_ai_answer_cites_the_french_sentence(built, question, language
     # the model saw only a few numbered evidence sentences and the question
     prompt = gen.prompts[-1]
     assert prompt[0]["role"] == "system" and name in prompt[0]["content"]
-    assert prompt[1]["content"].count("\n[") <= 2 and question in prompt[1]["content"]
+    assert prompt[1]["content"].count("[") == 1 and question in prompt[1]["content"]  # evidence_sentences = 1
     assert prompt[1]["content"].startswith("[1] Dans ce cas, Zuckerberg a répondu")
+    # a bigger model may be shown more; the first sentence, and so the fallback quote, stays the same
+    gen = with_generator(built, "Meta a acheté 49% [1].")
+    wider = built.with_settings(evidence_sentences=3)
+    wider._generator = gen
+    three = wider.ask(question)
+    assert [ev.text for ev in three.evidence][:1] == [ev.text for ev in answer.evidence]
+    assert len(three.evidence) == 3 and "\n[3] " in gen.prompts[-1][1]["content"]
 
 
 def test_bad_citations_are_dropped_and_the_answer_falls_back_to_quoting(built):

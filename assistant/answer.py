@@ -116,11 +116,17 @@ def answer_type(question: str) -> str | None:
     return None
 
 
-def _fits(kind: str | None, text: str) -> bool:
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _fits(kind: str | None, text: str, question: str = "") -> bool:
+    """Does `text` hold what a `kind` question asks for: a number (a year or a month, for a date) that the question
+    itself does not already say? "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
     if kind == "number":
-        return bool(re.search(r"\d", text))
+        return bool(set(_NUMBER.findall(text)) - set(_NUMBER.findall(question)))
     if kind == "date":
-        return bool(_YEAR.search(text)) or bool(set(re.findall(r"\w+", lang.fold(text))) & _type_tables()[2])
+        words = set(re.findall(r"\w+", lang.fold(text))) - set(re.findall(r"\w+", lang.fold(question)))
+        return any(_YEAR.fullmatch(w) for w in words) or bool(words & _type_tables()[2])
     return False
 
 
@@ -159,7 +165,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             stems = set(analyze(text))
             j = row_of[key]
             support = (float(sentence_scores[j]) + _OVERLAP * _coverage(own, weight, stems)
-                       + (_TYPE_BOOST if _fits(kind, text) else 0.0))
+                       + (_TYPE_BOOST if _fits(kind, text, question) else 0.0))
             if support < floor:
                 continue
             score = support + _EXPANDED * _coverage(expanded, weight, stems)

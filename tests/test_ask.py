@@ -9,7 +9,7 @@ import time
 import pytest
 
 from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
-from assistant.answer import answer_type, is_refusal
+from assistant.answer import _fits, answer_type, is_refusal
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model_path
 from conftest import ScriptedGenerator
 
@@ -128,6 +128,18 @@ def test_follow_up_uses_the_previous_question(built):
         built.ask(follow_up, history="not a list")
 
 
+@pytest.mark.parametrize("question, refusal", [
+    ("What is the capital of Australia?", "The articles don't say."),
+    ("Qual é a receita de bacalhau?", "Os artigos não dizem."),
+    ("Comment faire une mayonnaise ?", "Les articles ne le disent pas."),
+])
+def test_off_topic_questions_are_refused_without_calling_the_model(built, question, refusal):
+    gen = with_generator(built, "x [1].")
+    answer = built.ask(question)  # the default refusal threshold, the real embedder and index
+    assert answer.refused and answer.text == refusal and answer.citations == [] and answer.evidence == []
+    assert gen.prompts == []
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x07", "x" * 5000])
 def test_bad_questions(built, question):
     with pytest.raises(QuestionError):
@@ -138,6 +150,10 @@ def test_answer_type_and_refusal_detection():
     assert answer_type("How many parameters does Llama 3.1 have?") == "number"
     assert answer_type("Em que mês a Meta apresentou o Llama?") == "date"
     assert answer_type("Qui a parlé à Séoul ?") is None
+    # a quantity question wants a number that it does not already say itself
+    asked = "How many parameters does Llama 3.1 have?"
+    assert not _fits("number", "Llama 3.1 is open.", asked) and _fits("number", "Llama 3.1 has 405 billion.", asked)
+    assert not _fits("date", "In 2024, Meta...", "What month in 2024?") and _fits("date", "In May 2024", "What month in 2024?")
     assert is_refusal("The articles don't say.") and is_refusal("Os artigos não dizem") and not is_refusal("49%")
 
 

@@ -1,10 +1,14 @@
-"""The committed gold file follows the schema and its evidence is really in the articles."""
+"""The committed gold files follow the schema and their evidence is really in the articles."""
 
+import json
 from collections import Counter
+
+import pytest
 
 from evals.gold import KEYS, load_gold
 from conftest import CORPUS, GOLD
-import json
+
+HELDOUT = GOLD.with_name("heldout.jsonl")
 
 
 def test_schema_and_counts():
@@ -17,8 +21,18 @@ def test_schema_and_counts():
     assert sum(1 for g in items if not g.answerable) >= 10
 
 
-def test_evidence_is_an_exact_substring_of_its_source():
-    for g in load_gold(GOLD):
+def test_held_out_set_is_apart_from_the_dev_set():
+    for line in HELDOUT.read_text(encoding="utf-8").splitlines():
+        assert list(json.loads(line)) == list(KEYS)
+    dev, held = load_gold(GOLD), load_gold(HELDOUT)
+    assert not {g.id for g in dev} & {g.id for g in held}
+    assert not {g.question for g in dev} & {g.question for g in held}
+    assert not {g.evidence for g in dev if g.evidence} & {g.evidence for g in held if g.evidence}
+
+
+@pytest.mark.parametrize("path", [GOLD, HELDOUT], ids=["dev", "heldout"])
+def test_evidence_is_an_exact_substring_of_its_source(path):
+    for g in load_gold(path):
         if g.answerable:
             assert g.evidence in (CORPUS / g.source).read_text(encoding="utf-8"), g.id
         else:

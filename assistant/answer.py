@@ -9,9 +9,9 @@
    numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first token is prompt-bound on a
    CPU) and harder for a small model to misread.
 2. Refusal: only sentences whose support clears `refusal_threshold` are evidence; when none does, the answer is the
-   question language's "the articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
-   "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic questions from
-   refusal; they are good at choosing between sentences, not at saying whether any answers.
+   question language's "the articles don't say", without calling the model. Support leaves the expansions out on
+   purpose: every word, "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic
+   questions from refusal; they are good at choosing between sentences, not at saying whether any answers.
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
 4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the

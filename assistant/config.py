@@ -73,8 +73,8 @@ class Config:
     evidence_sentences: int = 1
     # A sentence is evidence only when its support (language-centred cosine plus lexical overlap, without term
     # expansion; see answer.py) reaches this; with none, refuse without calling the model. Set on the dev set: the
-    # highest value that refuses no answerable question there; off-topic questions score about 0.02-0.03. It does
-    # not separate on-topic unanswerable questions (README).
+    # highest value that refuses no answerable question there; most off-topic questions score 0.01-0.04 (10 of 12
+    # tried). It does not separate on-topic unanswerable questions (README).
     refusal_threshold: float = 0.046
     # An answer sentence must reach this cosine with the evidence it cites (besides containing its numbers/names).
     support_threshold: float = 0.80

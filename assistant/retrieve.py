@@ -194,7 +194,7 @@ class Retriever:
 
     def term_groups(self, question: str) -> dict[str, set[str]]:
         """Each BM25 term of the question -> itself plus the stems of its word's cross-lingual neighbours:
-        {"bought"-> {"bought", "achete", "adquir"}}. A text that holds any stem of a group uses that question word."""
+        {"bought": {"bought", "achete", "adquir"}}. A text that holds any stem of a group uses that question word."""
         groups = {term: {term} for term in analyze(question)}
         for word, neighbours in self.expansions(question).items():
             for term in analyze(word)[:1]:

@@ -153,7 +153,8 @@ def test_answer_type_and_refusal_detection():
     # a quantity question wants a number that it does not already say itself
     asked = "How many parameters does Llama 3.1 have?"
     assert not _fits("number", "Llama 3.1 is open.", asked) and _fits("number", "Llama 3.1 has 405 billion.", asked)
-    assert not _fits("date", "In 2024, Meta...", "What month in 2024?") and _fits("date", "In May 2024", "What month in 2024?")
+    month = "What month in 2024?"
+    assert not _fits("date", "In 2024, Meta...", month) and _fits("date", "In May 2024", month)
     assert is_refusal("The articles don't say.") and is_refusal("Os artigos não dizem") and not is_refusal("49%")
 
 

@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 
 from conftest import REPO, FakeEmbedder
-from evals.judge import Judge, accuracy, calibrate, claim_numbers, content_words, coverage, load_pairs
+from evals.judge import (Judge, accuracy, calibrate, candidate_pairs, claim_numbers, content_words, coverage,
+                         load_pairs)
 
 PAIRS = REPO / "evals" / "gold" / "support_pairs.jsonl"
 
@@ -74,8 +75,19 @@ def test_candidate_pairs_from_the_committed_baseline_report():
     pairs = [json.loads(line) for line in out.stdout.splitlines()]
     report = json.loads((REPO / "evals" / "results" / "baseline.json").read_text())
     evidence = {text for r in report["records"] for text in r["evidence"]}
-    assert {"draft", "answer", "answer, uncited evidence"} <= {p["origin"] for p in pairs}
+    # the committed run shows the model one evidence sentence, so no answer there has an uncited one (below)
+    assert {"draft", "answer"} <= {p["origin"] for p in pairs}
     # every premise is evidence the model was shown, every claim non-empty; ids are unique
     assert all(p["premise"] in evidence and p["claim"].strip() for p in pairs if p["origin"] != "draft")
     assert all(set(p["premise"].split()) <= set(" ".join(evidence).split()) for p in pairs)
     assert len({p["id"] for p in pairs}) == len(pairs)
+
+
+def test_candidate_pairs_include_the_evidence_an_answer_did_not_cite():
+    shown = ["Meta a acheté 49% de Scale AI.", "Meta a recruté Alexandr Wang."]
+    record = {"id": "x", "lang": "fr", "evidence": shown, "draft": "", "refused": False,
+              "answer": "Meta a acheté 49% de Scale AI [1].",
+              "citations": [{"number": 1, "text": shown[0]}]}
+    pairs = candidate_pairs({"records": [record]}, language_of=lambda text: "fr")
+    assert [(p["origin"], p["premise"]) for p in pairs] == [("answer", shown[0]),
+                                                            ("answer, uncited evidence", shown[1])]

@@ -1,7 +1,6 @@
 """Citation verification, with known answers: what is kept, what is dropped, and how markers are renumbered."""
 
 import numpy as np
-import pytest
 
 from assistant.cite import names, numbers, split_answer, supported, verify, with_markers
 

@@ -1,8 +1,6 @@
 """Cleaning rules (what goes, what must stay), reading odd files, and the corpus manifest."""
 
 import json
-import re
-from pathlib import Path
 
 import pytest
 

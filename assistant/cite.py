@@ -42,7 +42,7 @@ def numbers(text: str) -> set[str]:
 
 def names(text: str) -> set[str]:
     """Capitalised words other than the first word, folded; stop words and markers excluded."""
-    stop = {lang.fold(w) for code in lang.LANGUAGES for w in lang.table(code)["stopwords"]}
+    stop = lang.merged("stopwords")
     stripped = MARKER.sub(" ", text).strip()
     found = set()
     for m in _NAME.finditer(stripped):

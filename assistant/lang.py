@@ -18,7 +18,7 @@ from collections import Counter
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "table", "fold", "tokens", "detect_language"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "table", "merged", "fold", "tokens", "detect_language"]
 
 DEFAULT_LANGUAGE = "en"
 
@@ -42,6 +42,12 @@ def table(lang: str) -> dict:
     """The data entry for `lang`, falling back to the default language for codes we have no table for."""
     tables = _tables()
     return tables.get(lang) or tables[DEFAULT_LANGUAGE]
+
+
+@lru_cache(maxsize=None)
+def merged(key: str) -> frozenset[str]:
+    """One list entry (`stopwords`, `number_words`, ...) of every table language, accent-folded, as one set."""
+    return frozenset(fold(w) for code in LANGUAGES for w in table(code).get(key, ()))
 
 
 def fold(text: str) -> str:

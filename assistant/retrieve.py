@@ -54,14 +54,9 @@ _NEIGHBOUR_CACHE = 20_000  # question words remembered (a few hundred bytes each
 _SURFACE_WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, unfolded: what a word embedding is asked about
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    return frozenset(lang.fold(w) for code in lang.LANGUAGES for w in lang.table(code)["stopwords"])
-
-
 def analyze(text: str) -> list[str]:
     """BM25 terms of `text`: folded, stop words dropped, words cut to a prefix; numbers kept whole."""
-    stop = _stopwords()
+    stop = lang.merged("stopwords")
     out = []
     for tok in _WORD.findall(lang.fold(text)):
         if tok in stop:
@@ -73,7 +68,7 @@ def analyze(text: str) -> list[str]:
 def vocabulary(text: str) -> list[str]:
     """Distinct lower-cased content words of `text` (3+ letters, no stop word), in order of first appearance: the
     words the index embeds for term expansion."""
-    stop = _stopwords()
+    stop = lang.merged("stopwords")
     seen: dict[str, None] = {}
     for word in _SURFACE_WORD.findall(text.lower()):
         if lang.fold(word) not in stop:

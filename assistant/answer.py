@@ -3,7 +3,9 @@
 1. Evidence: the sentences of the retrieved passages (headings and questions excluded) get a `support` score: their
    language-centred cosine with the question (see retrieve.py), plus `_OVERLAP` times the IDF-weighted share of the
    question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases
-   from the language tables) and the sentence holds a number, or a year or month. They are ranked by `score` =
+   from the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one
+   the question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word
+   ("bilhões"), a year, a month or a unit of time. They are ranked by `score` =
    support + `_EXPANDED` times the same share counted with term expansion (a question word is present when one of
    its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are
    numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first token is prompt-bound on a
@@ -12,6 +14,9 @@
    question language's "the articles don't say", without calling the model. Support leaves the expansions out on
    purpose: every word, "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic
    questions from refusal; they are good at choosing between sentences, not at saying whether any answers.
+   A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much
+   salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number. A bare
+   "when" is left out of this rule, as its answer is often an event ("when it becomes a product").
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
 4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the
@@ -27,7 +32,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -94,39 +98,49 @@ class Answer:
         return d
 
 
-@lru_cache(maxsize=1)
-def _type_tables() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
-    number, date, months = set(), set(), set()
-    for code in lang.LANGUAGES:
-        entry = lang.table(code)
-        number.update(lang.fold(p) for p in entry.get("number_questions", ()))
-        date.update(lang.fold(p) for p in entry.get("date_questions", ()))
-        months.update(lang.fold(m) for m in entry.get("months", ()))
-    return tuple(number), tuple(date), frozenset(months)
-
-
 def answer_type(question: str) -> str | None:
-    """"number", "date" or None, from the question's wording."""
+    """"number", "date", "when" (a bare when, quand, quando) or None, from the question's wording."""
     text = " " + " ".join(re.findall(r"\w+", lang.fold(question))) + " "
-    number, date, _ = _type_tables()
-    if any(f" {phrase} " in text for phrase in number):
-        return "number"
-    if any(f" {phrase} " in text for phrase in date):
-        return "date"
+    for kind in ("number", "date", "when"):
+        if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions")):
+            return kind
     return None
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAMED = re.compile(r"(?:\b([A-Z][\w.]*)|(\d))[ -]$|[A-Za-z]$")  # what precedes a number that is part of a name
+
+
+def _quantities(text: str) -> set[str]:
+    """The numbers of `text` that are not part of a name: "Llama 3.1 405B", "GPT-4" and "H100" name a model or a
+    chip, and "3.1" there is no answer to "how many". A number is part of a name when it follows a capitalised word
+    (not a stop word: "Em 2024"), a letter, or a number that is itself part of a name."""
+    found, named_end = set(), -1
+    for match in _NUMBER.finditer(text):
+        before = text[max(0, match.start() - 40):match.start()]
+        named = _NAMED.search(before)
+        if named and named.group(1) and lang.fold(named.group(1)) in lang.merged("stopwords"):
+            named = None
+        if named and named.group(2) and match.start() - 2 > named_end:
+            named = None  # a number after a number is a name only when that one was
+        if named:
+            named_end = match.end() - 1
+        else:
+            found.add(match.group())
+    return found
 
 
 def _fits(kind: str | None, text: str, question: str = "") -> bool:
-    """Does `text` hold what a `kind` question asks for: a number (a year or a month, for a date) that the question
-    itself does not already say? "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
+    """Does `text` hold what a `kind` question asks for, that the question itself does not already say: a quantity
+    (a number not part of a name, or a number word), or for a date a year, a month, a season or a unit of time?
+    "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
+    words = set(re.findall(r"\w+", lang.fold(text))) - set(re.findall(r"\w+", lang.fold(question)))
     if kind == "number":
-        return bool(set(_NUMBER.findall(text)) - set(_NUMBER.findall(question)))
-    if kind == "date":
-        words = set(re.findall(r"\w+", lang.fold(text))) - set(re.findall(r"\w+", lang.fold(question)))
-        return any(_YEAR.fullmatch(w) for w in words) or bool(words & _type_tables()[2])
+        # number words count in lower case only: "relata o New York Times" says no quantity
+        lower = {lang.fold(w) for w in re.findall(r"\w+", text) if w.islower()} & words
+        return bool(_quantities(text) - set(_NUMBER.findall(question))) or bool(lower & lang.merged("number_words"))
+    if kind in ("date", "when"):
+        return any(_YEAR.fullmatch(w) for w in words) or bool(words & lang.merged("date_words"))
     return False
 
 
@@ -171,6 +185,8 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
     candidates.sort(key=lambda ev: -ev.score)
+    if kind in ("number", "date") and candidates and not _fits(kind, candidates[0].text, question):
+        return []  # asked for a quantity or a date, and the sentence that best matches the question has none
     return candidates[:n]
 
 

@@ -29,12 +29,13 @@ def main() -> None:
 
     assistant = Assistant(Config.load())
     assistant.ask(questions[0])  # warm-up: index, embedder, model
-    total, first, modes, prompts = [], [], {}, []
+    total, first, modes, asked = [], [], {}, []
     for q in questions:
         a = assistant.ask(q)
         total.append(a.timings["total"])
-        if a.mode != "refused":
+        if a.mode != "refused":  # a refusal never reaches the model
             first.append(a.timings["first_token"])
+            asked.append(q)
         modes[a.mode] = modes.get(a.mode, 0) + 1
     print(f"Assistant.ask over {len(questions)} questions ({assistant.generator.description}, "
           f"{os.cpu_count()} threads): modes {modes}")
@@ -44,7 +45,7 @@ def main() -> None:
     # the same prompts, straight through llama.cpp
     llm = assistant.generator._llm
     gen_tokens, gen_seconds, raw_total, prompt_tokens = 0, 0.0, [], []
-    for q in questions:
+    for q in asked:
         _, evidence = assistant.evidence(q)
         messages = answering.build_messages(q, evidence, detect_language(q))
         t0 = time.perf_counter()

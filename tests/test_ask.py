@@ -1,6 +1,5 @@
 """Answering: fast tests with a scripted generator, then the real bundled model (greedy) and a real server."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -140,6 +139,30 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     assert gen.prompts == []
 
 
+@pytest.mark.parametrize("question, refusal", [
+    ("How much salary does Meta pay Alexandr Wang?", "The articles don't say."),
+    ("Quantos advogados tem a equipa jurídica da Meta?", "Os artigos não dizem."),
+    ("À quelle date Meta prévoit-elle de publier Behemoth ?", "Les articles ne le disent pas."),
+])
+def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
+    gen = with_generator(built, "x [1].")
+    answer = built.ask(question)  # on topic: without the type rule each quotes a sentence that clears the threshold
+    assert answer.refused and answer.text == refusal and gen.prompts == []
+    assert built.with_settings(refusal_threshold=-1.0).ask(question).refused  # refused for the type, not the score
+
+
+@pytest.mark.parametrize("question, quote", [
+    ("How many parameters does Llama 3.1 have?", "405 bilhões de parâmetros"),
+    ("Combien Meta a-t-elle économisé en faisant développer ses outils open source par des tiers ?",
+     "economizando bilhões de dólares"),  # a number word is a quantity
+    ("When does Zuckerberg acknowledge that things get more complicated for Meta?", "se torna um produto"),
+])
+def test_quantity_questions_with_an_answer_are_answered(built, question, quote):
+    with_generator(built, "x [1].")
+    answer = built.ask(question)
+    assert not answer.refused and quote in answer.citations[0].text
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x07", "x" * 5000])
 def test_bad_questions(built, question):
     with pytest.raises(QuestionError):
@@ -155,6 +178,17 @@ def test_answer_type_and_refusal_detection():
     assert not _fits("number", "Llama 3.1 is open.", asked) and _fits("number", "Llama 3.1 has 405 billion.", asked)
     month = "What month in 2024?"
     assert not _fits("date", "In 2024, Meta...", month) and _fits("date", "In May 2024", month)
+    assert _fits("date", "no início deste ano", month) and not _fits("date", "Meta lançou o Llama", month)
+    # numbers that name a model or a chip are no quantity; number words are, in lower case only
+    names = ("Mas o Llama 3.1 405B é a primeira", "GPT-4 da OpenAI", "GPUs Nvidia H100", "relata o New York Times")
+    for named in names:
+        assert not _fits("number", named, "How many?"), named
+    for quantity in ("Em 2024 a Meta", "US$ 10 bilhões", "Llama 3.1 da Meta com 405 bilhões", "nove dígitos"):
+        assert _fits("number", quantity, "How many?"), quantity
+    assert answer_type("Quel est le prix de l'API ?") == "number" and answer_type("How much salary?") == "number"
+    # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
+    assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
+    assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"
     assert is_refusal("The articles don't say.") and is_refusal("Os artigos não dizem") and not is_refusal("49%")
 
 

@@ -9,6 +9,7 @@ from evals.gold import KEYS, load_gold
 from conftest import CORPUS, GOLD
 
 HELDOUT = GOLD.with_name("heldout.jsonl")
+TYPED = GOLD.with_name("typed.jsonl")  # quantity and date questions; may reuse dev facts, never dev questions
 
 
 def test_schema_and_counts():
@@ -30,7 +31,14 @@ def test_held_out_set_is_apart_from_the_dev_set():
     assert not {g.evidence for g in dev if g.evidence} & {g.evidence for g in held if g.evidence}
 
 
-@pytest.mark.parametrize("path", [GOLD, HELDOUT], ids=["dev", "heldout"])
+def test_typed_set_asks_new_questions_of_each_kind():
+    typed, others = load_gold(TYPED), load_gold(GOLD) + load_gold(HELDOUT)
+    assert not {g.question for g in typed} & {g.question for g in others}
+    assert not {g.id for g in typed} & {g.id for g in others}
+    assert {g.lang for g in typed if g.answerable} == {g.lang for g in typed if not g.answerable} == {"en", "pt", "fr"}
+
+
+@pytest.mark.parametrize("path", [GOLD, HELDOUT, TYPED], ids=["dev", "heldout", "typed"])
 def test_evidence_is_an_exact_substring_of_its_source(path):
     for g in load_gold(path):
         if g.answerable:

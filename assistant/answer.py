@@ -5,7 +5,7 @@
    question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases
    from the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one
    the question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word
-   ("bilhões"), a year, a month or a unit of time. They are ranked by `score` =
+   ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". They are ranked by `score` =
    support + `_EXPANDED` times the same share counted with term expansion (a question word is present when one of
    its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are
    numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first token is prompt-bound on a
@@ -99,9 +99,10 @@ class Answer:
 
 
 def answer_type(question: str) -> str | None:
-    """"number", "date", "when" (a bare when, quand, quando) or None, from the question's wording."""
+    """"count" (how many), "number" (how much, what share, what price), "date", "when" (a bare when, quand,
+    quando) or None, from the question's wording."""
     text = " " + " ".join(re.findall(r"\w+", lang.fold(question))) + " "
-    for kind in ("number", "date", "when"):
+    for kind in ("count", "number", "date", "when"):
         if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions")):
             return kind
     return None
@@ -111,12 +112,16 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAMED = re.compile(r"(?:\b([A-Z][\w.]*)|(\d))[ -]$|[A-Za-z]$")  # what precedes a number that is part of a name
 
 
-def _quantities(text: str) -> set[str]:
+def _quantities(text: str, percentages: bool = True) -> set[str]:
     """The numbers of `text` that are not part of a name: "Llama 3.1 405B", "GPT-4" and "H100" name a model or a
     chip, and "3.1" there is no answer to "how many". A number is part of a name when it follows a capitalised word
-    (not a stop word: "Em 2024"), a letter, or a number that is itself part of a name."""
+    (not a stop word: "Em 2024"), a letter, or a number that is itself part of a name. Without `percentages`,
+    "50%" and "50 por cento" are left out too: they answer "what share", not "how many"."""
     found, named_end = set(), -1
     for match in _NUMBER.finditer(text):
+        after = lang.fold(text[match.end():match.end() + 12]).lstrip()
+        if not percentages and after.startswith(("%", *lang.merged("percent_words"))):
+            continue
         before = text[max(0, match.start() - 40):match.start()]
         named = _NAMED.search(before)
         if named and named.group(1) and lang.fold(named.group(1)) in lang.merged("stopwords"):
@@ -135,10 +140,14 @@ def _fits(kind: str | None, text: str, question: str = "") -> bool:
     (a number not part of a name, or a number word), or for a date a year, a month, a season or a unit of time?
     "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
     words = set(re.findall(r"\w+", lang.fold(text))) - set(re.findall(r"\w+", lang.fold(question)))
-    if kind == "number":
+    if kind in ("count", "number"):
+        spelled = text
+        if kind == "count":  # "50 pour cent" has no count in it, though "cent" is a number word
+            spelled = re.sub("|".join(map(re.escape, lang.merged("percent_words"))), " ", text, flags=re.IGNORECASE)
         # number words count in lower case only: "relata o New York Times" says no quantity
-        lower = {lang.fold(w) for w in re.findall(r"\w+", text) if w.islower()} & words
-        return bool(_quantities(text) - set(_NUMBER.findall(question))) or bool(lower & lang.merged("number_words"))
+        lower = {lang.fold(w) for w in re.findall(r"\w+", spelled) if w.islower()} & words
+        return (bool(_quantities(text, kind == "number") - set(_NUMBER.findall(question)))
+                or bool(lower & lang.merged("number_words")))
     if kind in ("date", "when"):
         return any(_YEAR.fullmatch(w) for w in words) or bool(words & lang.merged("date_words"))
     return False
@@ -185,7 +194,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
     candidates.sort(key=lambda ev: -ev.score)
-    if kind in ("number", "date") and candidates and not _fits(kind, candidates[0].text, question):
+    if kind in ("count", "number", "date") and candidates and not _fits(kind, candidates[0].text, question):
         return []  # asked for a quantity or a date, and the sentence that best matches the question has none
     return candidates[:n]
 

@@ -143,6 +143,7 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("How much salary does Meta pay Alexandr Wang?", "The articles don't say."),
     ("Quantos advogados tem a equipa jurídica da Meta?", "Os artigos não dizem."),
     ("À quelle date Meta prévoit-elle de publier Behemoth ?", "Les articles ne le disent pas."),
+    ("Combien de langues Llama 3.1 prend-il en charge ?", "Les articles ne le disent pas."),  # not "50%"
 ])
 def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
     gen = with_generator(built, "x [1].")
@@ -170,7 +171,7 @@ def test_bad_questions(built, question):
 
 
 def test_answer_type_and_refusal_detection():
-    assert answer_type("How many parameters does Llama 3.1 have?") == "number"
+    assert answer_type("How many parameters does Llama 3.1 have?") == "count"
     assert answer_type("Em que mês a Meta apresentou o Llama?") == "date"
     assert answer_type("Qui a parlé à Séoul ?") is None
     # a quantity question wants a number that it does not already say itself
@@ -186,6 +187,11 @@ def test_answer_type_and_refusal_detection():
     for quantity in ("Em 2024 a Meta", "US$ 10 bilhões", "Llama 3.1 da Meta com 405 bilhões", "nove dígitos"):
         assert _fits("number", quantity, "How many?"), quantity
     assert answer_type("Quel est le prix de l'API ?") == "number" and answer_type("How much salary?") == "number"
+    # a count is not answered by a percentage, nor a date by a duration
+    assert answer_type("Combien de langues ?") == answer_type("How many GPUs?") == "count"
+    assert not _fits("count", "custa apenas 50% do custo", "How many?") and _fits("number", "50%", "What share?")
+    assert not _fits("count", "50 pour cent", "Combien de ?") and _fits("count", "plus de 1 000 employés", "?")
+    assert not _fits("date", "en seulement deux ans", "En quelle année ?")
     # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
     assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
     assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"

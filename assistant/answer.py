@@ -5,11 +5,11 @@
    question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases
    from the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one
    the question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word
-   ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". They are ranked by `score` =
-   support + `_EXPANDED` times the same share counted with term expansion (a question word is present when one of
-   its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are
-   numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first token is prompt-bound on a
-   CPU) and harder for a small model to misread.
+   ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". They are
+   ranked by `score` = support + `_EXPANDED` times the same share counted with term expansion (a question word is
+   present when one of its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best
+   `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first
+   token is prompt-bound on a CPU) and harder for a small model to misread.
 2. Refusal: only sentences whose support clears `refusal_threshold` are evidence; when none does, the answer is the
    question language's "the articles don't say", without calling the model. Support leaves the expansions out on
    purpose: every word, "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic
@@ -40,8 +40,8 @@ from . import lang
 from .chunk import Passage, _is_heading
 from .retrieve import analyze
 
-__all__ = ["Citation", "Answer", "Evidence", "answer_type", "select_evidence", "build_messages", "refusal_text", "is_refusal",
-           "extractive"]
+__all__ = ["Citation", "Answer", "Evidence", "answer_type", "select_evidence", "build_messages", "refusal_text",
+           "is_refusal", "extractive"]
 
 _OVERLAP = 0.05
 _EXPANDED = 0.05
@@ -214,6 +214,8 @@ def is_refusal(text: str) -> bool:
 
 
 def build_messages(question: str, evidence: list[Evidence], language: str) -> list[dict[str, str]]:
+    # What depends on the language comes at the end of the system prompt: llama.cpp reuses the cached prefix of the
+    # previous prompt, so a question in another language than the one before re-reads only that end.
     system = _prompt("answer_system.txt").format(language=lang.table(language)["name"],
                                                 refusal=refusal_text(language)).strip()
     numbered = "\n".join(f"[{i}] {ev.text}" for i, ev in enumerate(evidence, start=1))

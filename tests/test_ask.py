@@ -1,5 +1,6 @@
 """Answering: fast tests with a scripted generator, then the real bundled model (greedy) and a real server."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import time
 import pytest
 
 from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
-from assistant.answer import _fits, answer_type, is_refusal
+from assistant.answer import _fits, answer_type, build_messages, is_refusal, refusal_text
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model_path
 from conftest import ScriptedGenerator
 
@@ -34,7 +35,8 @@ def test_the_scale_ai_answer_cites_the_french_sentence(built, question, language
     assert answer.language == language and answer.mode == "generated"
     # the model saw only a few numbered evidence sentences and the question
     prompt = gen.prompts[-1]
-    assert prompt[0]["role"] == "system" and name in prompt[0]["content"]
+    assert prompt[0]["role"] == "system" and prompt[0]["content"].endswith(refusal_text(language))
+    assert f"Answer in {name}." in prompt[0]["content"]
     assert prompt[1]["content"].count("[") == 1 and question in prompt[1]["content"]  # evidence_sentences = 1
     assert prompt[1]["content"].startswith("[1] Dans ce cas, Zuckerberg a répondu")
     # a bigger model may be shown more; the first sentence, and so the fallback quote, stays the same
@@ -168,6 +170,16 @@ def test_quantity_questions_with_an_answer_are_answered(built, question, quote):
 def test_bad_questions(built, question):
     with pytest.raises(QuestionError):
         built.ask(question)
+
+
+def test_the_system_prompt_names_the_language_only_at_its_end(built):
+    # llama.cpp reuses the cached prefix of the previous prompt: when the language was named in the first sentence,
+    # a question in another language than the one before re-read the whole system prompt
+    _, evidence = built.evidence(SCALE_Q)
+    en = build_messages(SCALE_Q, evidence, "en")[0]["content"]
+    fr = build_messages(SCALE_FR, evidence, "fr")[0]["content"]
+    shared = len(os.path.commonprefix([en, fr]))
+    assert shared > 0.6 * len(en) and "English" in en[shared:] and fr.endswith("Les articles ne le disent pas.")
 
 
 def test_answer_type_and_refusal_detection():

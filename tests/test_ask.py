@@ -199,6 +199,7 @@ def test_answer_type_and_refusal_detection():
     for quantity in ("Em 2024 a Meta", "US$ 10 bilhões", "Llama 3.1 da Meta com 405 bilhões", "nove dígitos"):
         assert _fits("number", quantity, "How many?"), quantity
     assert answer_type("Quel est le prix de l'API ?") == "number" and answer_type("How much salary?") == "number"
+    assert answer_type("Quelle amende ?") == "number" and answer_type("What fine-tuning method does Meta use?") is None
     # a count is not answered by a percentage, nor a date by a duration
     assert answer_type("Combien de langues ?") == answer_type("How many GPUs?") == "count"
     assert not _fits("count", "custa apenas 50% do custo", "How many?") and _fits("number", "50%", "What share?")

@@ -146,6 +146,7 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("Quantos advogados tem a equipa jurídica da Meta?", "Os artigos não dizem."),
     ("À quelle date Meta prévoit-elle de publier Behemoth ?", "Les articles ne le disent pas."),
     ("Combien de langues Llama 3.1 prend-il en charge ?", "Les articles ne le disent pas."),  # not "50%"
+    ("What is Meta AI's monthly price?", "The articles don't say."),  # the issue's own example
 ])
 def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
     gen = with_generator(built, "x [1].")

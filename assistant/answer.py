@@ -5,7 +5,9 @@
    question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases
    from the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one
    the question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word
-   ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". They are
+   ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". A count must
+   also name what it counts ("how many GPUs": "GPUs", or a cross-lingual neighbour of it), and an amount of money a
+   currency ("$", "dólares"), unless the question asks for a ratio ("what share of the cost"). They are
    ranked by `score` = support + `_EXPANDED` times the same share counted with term expansion (a question word is
    present when one of its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best
    `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first
@@ -15,7 +17,8 @@
    purpose: every word, "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic
    questions from refusal; they are good at choosing between sentences, not at saying whether any answers.
    A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much
-   salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number. A bare
+   salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many
+   GPUs were used to train Llama 3.1?" finds its parameter count, which counts no GPUs. A bare
    "when" is left out of this rule, as its answer is often an event ("when it becomes a product").
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
@@ -40,7 +43,7 @@ from . import lang
 from .chunk import Passage, _is_heading
 from .retrieve import analyze
 
-__all__ = ["Citation", "Answer", "Evidence", "answer_type", "select_evidence", "build_messages", "refusal_text",
+__all__ = ["Citation", "Answer", "Evidence", "Asked", "answer_type", "read_question", "select_evidence", "build_messages", "refusal_text",
            "is_refusal", "extractive"]
 
 _OVERLAP = 0.05
@@ -98,18 +101,69 @@ class Answer:
         return d
 
 
+def _phrases(question: str) -> str:
+    """The question's folded words, space-separated and padded, for phrase lookups (" how many ")."""
+    return " " + " ".join(re.findall(r"\w+", lang.fold(question))) + " "
+
+
 def answer_type(question: str) -> str | None:
-    """"count" (how many), "number" (how much, what share, what price), "date", "when" (a bare when, quand,
-    quando) or None, from the question's wording."""
-    text = " " + " ".join(re.findall(r"\w+", lang.fold(question))) + " "
-    for kind in ("count", "number", "date", "when"):
-        if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions")):
-            return kind
+    """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, what price of
+    something compared), "date", "when" (a bare when, quand, quando) or None, from the question's wording. A number
+    question is about money when it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share
+    of the cost", "em comparação com"); "combien d'argent" is money too, though it reads like a count."""
+    text = _phrases(question)
+    kind = next((kind for kind in ("count", "number", "date", "when")
+                 if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions"))), None)
+    money = lang.merged("money_words")
+    if kind == "count" and _counted(question) in money:
+        return "money"
+    if (kind == "number" and set(text.split()) & money
+            and not any(f" {phrase} " in text for phrase in lang.merged("ratio_questions"))):
+        return "money"
+    return kind
+
+
+def _counted(question: str) -> str | None:
+    """The folded word naming what a count question counts: the first content word after "how many", "quantos",
+    "combien de" ("How many Nvidia GPUs" -> "nvidia"); None when there is none."""
+    text = _phrases(question)
+    stop = lang.merged("stopwords")
+    for phrase in sorted(lang.merged("count_questions"), key=len, reverse=True):
+        at = text.find(f" {phrase} ")
+        if at >= 0:
+            after = text[at + len(phrase) + 2:].split()
+            return next((w for w in after if w not in stop and not w[0].isdigit()), None)
     return None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for, read once from its wording and checked against every candidate sentence.
+    `words` and `numbers`: what the question already says (a sentence must add to it); `unit`: for a count, the stems
+    of the counted word and of its cross-lingual neighbours ("gpus" -> {"gpus", "gpu"}), one of which the sentence
+    must hold: "How many GPUs" is not answered by "405 bilhões de parâmetros"."""
+
+    kind: str | None
+    words: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    unit: frozenset[str] = frozenset()
+
+
+def read_question(question: str, groups: dict[str, set[str]] | None = None) -> Asked:
+    """`groups`: `Retriever.term_groups` of the question (each term with its neighbours), for the unit of a count;
+    without them the unit must appear as the question says it."""
+    kind = answer_type(question)
+    unit: frozenset[str] = frozenset()
+    counted = _counted(question) if kind == "count" else None
+    if counted:
+        stems = analyze(counted)[:1]
+        unit = frozenset(set(stems).union(*((groups or {}).get(s, set()) for s in stems)))
+    return Asked(kind, frozenset(re.findall(r"\w+", lang.fold(question))), frozenset(_NUMBER.findall(question)), unit)
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAMED = re.compile(r"(?:\b([A-Z][\w.]*)|(\d))[ -]$|[A-Za-z]$")  # what precedes a number that is part of a name
+_CURRENCY_SIGNS = "$€£¥"
 
 
 def _quantities(text: str, percentages: bool = True) -> set[str]:
@@ -135,24 +189,29 @@ def _quantities(text: str, percentages: bool = True) -> set[str]:
     return found
 
 
-def _fits(kind: str | None, text: str, question: str = "") -> bool:
-    """Does `text` hold what a `kind` question asks for, that the question itself does not already say: a quantity
-    (a number not part of a name, or a number word), or for a date a year, a month, a season or a unit of time?
-    "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
-    if kind not in ("count", "number", "date", "when"):
+def _fits(asked: Asked, text: str) -> bool:
+    """Does `text` hold what the question asks for, that the question itself does not already say? A quantity (a
+    number not part of a name, or a number word); for a count also the counted thing; for money also a currency; for a
+    date a year, a month, a season or a unit of time. "How many parameters does Llama 3.1 have?" is not answered by
+    "3.1"."""
+    kind = asked.kind
+    if kind not in ("count", "money", "number", "date", "when"):
         return False  # most questions: no need to read the sentence (this runs for every candidate sentence)
-    words = set(re.findall(r"\w+", lang.fold(text))) - set(re.findall(r"\w+", lang.fold(question)))
-    if kind in ("count", "number"):
-        spelled = text
-        if kind == "count":  # "50 pour cent" has no count in it, though "cent" is a number word
-            spelled = re.sub("|".join(map(re.escape, lang.merged("percent_words"))), " ", text, flags=re.IGNORECASE)
-        # number words count in lower case only: "relata o New York Times" says no quantity
-        lower = {lang.fold(w) for w in re.findall(r"\w+", spelled) if w.islower()} & words
-        return (bool(_quantities(text, kind == "number") - set(_NUMBER.findall(question)))
-                or bool(lower & lang.merged("number_words")))
+    folded = lang.fold(text)
+    words = set(re.findall(r"\w+", folded)) - asked.words
     if kind in ("date", "when"):
         return any(_YEAR.fullmatch(w) for w in words) or bool(words & lang.merged("date_words"))
-    return False
+    if kind == "count" and asked.unit and not asked.unit & set(analyze(text)):
+        return False
+    if kind == "money" and not (any(sign in text for sign in _CURRENCY_SIGNS)
+                                or words & lang.merged("currency_words")):
+        return False
+    spelled = text
+    if kind != "number":  # "50 pour cent" is no count and no sum of money, though "cent" is a number word
+        spelled = re.sub("|".join(map(re.escape, lang.merged("percent_words"))), " ", text, flags=re.IGNORECASE)
+    # number words count in lower case only: "relata o New York Times" says no quantity
+    lower = {lang.fold(w) for w in re.findall(r"\w+", spelled) if w.islower()} & words
+    return bool(_quantities(text, kind == "number") - asked.numbers) or bool(lower & lang.merged("number_words"))
 
 
 def _coverage(groups: dict[str, set[str]], weight: dict[str, float], stems: set[str]) -> float:
@@ -177,7 +236,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     # "Meta") count as full coverage of the question.
     unseen = max(idf.values(), default=1.0) if idf else 1.0
     weight = {t: (idf or {}).get(t, unseen) for t in {*own, *expanded}}
-    kind = answer_type(question)
+    asked = read_question(question, expanded)
     seen, candidates = set(), []
     for p in passages:
         for s, e in p.sentences:
@@ -190,13 +249,13 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             stems = set(analyze(text))
             j = row_of[key]
             support = (float(sentence_scores[j]) + _OVERLAP * _coverage(own, weight, stems)
-                       + (_TYPE_BOOST if _fits(kind, text, question) else 0.0))
+                       + (_TYPE_BOOST if _fits(asked, text) else 0.0))
             if support < floor:
                 continue
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
     candidates.sort(key=lambda ev: -ev.score)
-    if kind in ("count", "number", "date") and candidates and not _fits(kind, candidates[0].text, question):
+    if asked.kind in ("count", "money", "number", "date") and candidates and not _fits(asked, candidates[0].text):
         return []  # asked for a quantity or a date, and the sentence that best matches the question has none
     return candidates[:n]
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
-from assistant.answer import _fits, answer_type, build_messages, is_refusal, refusal_text
+from assistant.answer import _fits, answer_type, build_messages, is_refusal, read_question, refusal_text
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model_path
 from conftest import ScriptedGenerator
 
@@ -67,10 +67,10 @@ def test_partly_supported_answers_keep_only_the_supported_sentence(built):
 
 def test_model_refusal_is_respected_in_the_question_language_when_trusted(built):
     with_generator(built, "Les articles ne le disent pas.")
-    assert built.ask("Quel est le prix mensuel de Meta AI ?").mode == "extractive"  # not trusted by default
+    assert built.ask("Qui dirige l'équipe juridique de Meta ?").mode == "extractive"  # not trusted by default
     trusting = Assistant(built.config.replace(trust_model_refusal=True))
     trusting._retriever, trusting._generator, trusting._corpus = built.retriever, built._generator, built.corpus
-    answer = trusting.ask("Quel est le prix mensuel de Meta AI ?")
+    answer = trusting.ask("Qui dirige l'équipe juridique de Meta ?")
     assert answer.refused and answer.mode == "refused" and answer.citations == []
     assert answer.text == "Les articles ne le disent pas." and answer.language == "fr"
 
@@ -188,24 +188,42 @@ def test_answer_type_and_refusal_detection():
     assert answer_type("Em que mês a Meta apresentou o Llama?") == "date"
     assert answer_type("Qui a parlé à Séoul ?") is None
     # a quantity question wants a number that it does not already say itself
-    asked = "How many parameters does Llama 3.1 have?"
-    assert not _fits("number", "Llama 3.1 is open.", asked) and _fits("number", "Llama 3.1 has 405 billion.", asked)
-    month = "What month in 2024?"
-    assert not _fits("date", "In 2024, Meta...", month) and _fits("date", "In May 2024", month)
-    assert _fits("date", "no início deste ano", month) and not _fits("date", "Meta lançou o Llama", month)
+    asked = read_question("How much is Llama 3.1 ahead?")
+    assert not _fits(asked, "Llama 3.1 is open.") and _fits(asked, "Llama 3.1 has 405 billion.")
+    month = read_question("What month in 2024?")
+    assert not _fits(month, "In 2024, Meta...") and _fits(month, "In May 2024")
+    assert _fits(month, "no início deste ano") and not _fits(month, "Meta lançou o Llama")
     # numbers that name a model or a chip are no quantity; number words are, in lower case only
     names = ("Mas o Llama 3.1 405B é a primeira", "GPT-4 da OpenAI", "GPUs Nvidia H100", "relata o New York Times")
+    how_much = read_question("How much?")
     for named in names:
-        assert not _fits("number", named, "How many?"), named
+        assert not _fits(how_much, named), named
     for quantity in ("Em 2024 a Meta", "US$ 10 bilhões", "Llama 3.1 da Meta com 405 bilhões", "nove dígitos"):
-        assert _fits("number", quantity, "How many?"), quantity
-    assert answer_type("Quel est le prix de l'API ?") == "number" and answer_type("How much salary?") == "number"
-    assert answer_type("Quelle amende ?") == "number" and answer_type("What fine-tuning method does Meta use?") is None
+        assert _fits(how_much, quantity), quantity
+    assert answer_type("Quelle amende ?") == "money" and answer_type("What fine-tuning method does Meta use?") is None
     # a count is not answered by a percentage, nor a date by a duration
     assert answer_type("Combien de langues ?") == answer_type("How many GPUs?") == "count"
-    assert not _fits("count", "custa apenas 50% do custo", "How many?") and _fits("number", "50%", "What share?")
-    assert not _fits("count", "50 pour cent", "Combien de ?") and _fits("count", "plus de 1 000 employés", "?")
-    assert not _fits("date", "en seulement deux ans", "En quelle année ?")
+    assert not _fits(read_question("How many?"), "custa apenas 50% do custo")
+    assert _fits(read_question("What share?"), "50%")
+    assert not _fits(read_question("Combien de ?"), "50 pour cent")
+    assert not _fits(read_question("En quelle année ?"), "en seulement deux ans")
+    # a count must name what it counts (as asked, or as a cross-lingual neighbour from term expansion)
+    gpus = read_question("How many GPUs were used to train Llama 3.1?")
+    assert gpus.unit == {"gpus"} and not _fits(gpus, "o Llama 3.1 com 405 bilhões de parâmetros")
+    assert _fits(gpus, "Meta used 16,000 GPUs") and _fits(read_question("Quantos empregados?"), "1 000 empregados")
+    employees = read_question("Quantos empregados tem a equipa?", {"empreg": {"empreg", "employ"}})
+    assert _fits(employees, "plus de 1 000 employés") and not _fits(employees, "plus de 1 000 chercheurs")
+    # money: a quantity with a currency; a ratio question ("compared with", "what share of the cost") takes any number
+    for question in ("Quel est le salaire de Zuckerberg ?", "How much did Meta pay?", "Quanto custa o Meta AI?",
+                     "Combien d'argent Meta a-t-elle économisé ?", "What is the price tag of the model?"):
+        assert answer_type(question) == "money", question
+    price = read_question("Quel est le prix par million de tokens de l'API Llama ?")
+    assert not _fits(price, "modelos Llama com 8 bilhões e 70 bilhões de parâmetros")
+    assert not _fits(price, "custa apenas 50% do custo") and _fits(price, "pour environ 14 000 millions de dollars")
+    assert _fits(price, "um modelo de IA de US$ 10 bilhões") and _fits(price, "bilhões de dólares em economia")
+    assert answer_type("Quanto custa a inferência em comparação com o ChatGPT 4o?") == "number"
+    assert answer_type("What share of ChatGPT 4o's running cost does Llama 3.1 cost?") == "number"
+    assert answer_type("Which initiative lowered supply-chain costs?") is None  # no quantity asked: not money
     # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
     assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
     assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"

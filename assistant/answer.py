@@ -43,8 +43,8 @@ from . import lang
 from .chunk import Passage, _is_heading
 from .retrieve import analyze
 
-__all__ = ["Citation", "Answer", "Evidence", "Asked", "answer_type", "read_question", "select_evidence", "build_messages", "refusal_text",
-           "is_refusal", "extractive"]
+__all__ = ["Citation", "Answer", "Evidence", "Asked", "answer_type", "read_question", "select_evidence",
+           "build_messages", "refusal_text", "is_refusal", "extractive"]
 
 _OVERLAP = 0.05
 _EXPANDED = 0.05
@@ -197,8 +197,7 @@ def _fits(asked: Asked, text: str) -> bool:
     kind = asked.kind
     if kind not in ("count", "money", "number", "date", "when"):
         return False  # most questions: no need to read the sentence (this runs for every candidate sentence)
-    folded = lang.fold(text)
-    words = set(re.findall(r"\w+", folded)) - asked.words
+    words = set(re.findall(r"\w+", lang.fold(text))) - asked.words
     if kind in ("date", "when"):
         return any(_YEAR.fullmatch(w) for w in words) or bool(words & lang.merged("date_words"))
     if kind == "count" and asked.unit and not asked.unit & set(analyze(text)):

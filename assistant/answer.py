@@ -107,8 +107,8 @@ def _phrases(question: str) -> str:
 
 
 def answer_type(question: str) -> str | None:
-    """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, what price of
-    something compared), "date", "when" (a bare when, quand, quando) or None, from the question's wording. A number
+    """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
+    with another), "date", "when" (a bare when, quand, quando) or None, from the question's wording. A number
     question is about money when it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share
     of the cost", "em comparação com"); "combien d'argent" is money too, though it reads like a count."""
     text = _phrases(question)

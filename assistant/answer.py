@@ -6,10 +6,11 @@
    from the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one
    the question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word
    ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". A count must
-   also name what it counts ("how many GPUs": "GPUs", or a cross-lingual neighbour of it), and an amount of money a
-   currency ("$", "dólares"), unless the question asks for a ratio ("what share of the cost"). They are
-   ranked by `score` = support + `_EXPANDED` times the same share counted with term expansion (a question word is
-   present when one of its cross-lingual neighbours is: "bought" in a sentence with "acheté"). The best
+   also name what it counts ("how many GPUs": "GPUs", a cross-lingual neighbour of it, or a word of the same unit in
+   the language tables: "chiffres", "dígitos"), and an amount of money a currency ("$", "dólares"), unless the
+   question asks for a ratio ("what share of the cost"). They are ranked by `score` = support + `_EXPANDED` times
+   the same share counted with term expansion (a question word is present when one of its cross-lingual neighbours
+   is: "bought" in a sentence with "acheté"). The best
    `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first
    token is prompt-bound on a CPU) and harder for a small model to misread.
 2. Refusal: only sentences whose support clears `refusal_threshold` are evidence; when none does, the answer is the
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -140,8 +142,9 @@ def _counted(question: str) -> str | None:
 class Asked:
     """What a question asks for, read once from its wording and checked against every candidate sentence.
     `words` and `numbers`: what the question already says (a sentence must add to it); `unit`: for a count, the stems
-    of the counted word and of its cross-lingual neighbours ("gpus" -> {"gpus", "gpu"}), one of which the sentence
-    must hold: "How many GPUs" is not answered by "405 bilhões de parâmetros"."""
+    of the counted word and of its cross-lingual neighbours ("gpus" -> {"gpus", "gpu"}), and the words of the unit
+    it names in the `units` tables ("chiffres" -> "dígitos", "digits"), one of which the sentence must hold: "How many
+    GPUs" is not answered by "405 bilhões de parâmetros". The tables catch translations that term expansion misses."""
 
     kind: str | None
     words: frozenset[str] = frozenset()
@@ -157,8 +160,25 @@ def read_question(question: str, groups: dict[str, set[str]] | None = None) -> A
     counted = _counted(question) if kind == "count" else None
     if counted:
         stems = analyze(counted)[:1]
-        unit = frozenset(set(stems).union(*((groups or {}).get(s, set()) for s in stems)))
+        unit = frozenset(set(stems).union(*((groups or {}).get(s, set()) for s in stems),
+                                          _unit_families().get(counted, ())))
     return Asked(kind, frozenset(re.findall(r"\w+", lang.fold(question))), frozenset(_NUMBER.findall(question)), unit)
+
+
+@lru_cache(maxsize=None)
+def _unit_families() -> dict[str, frozenset[str]]:
+    """folded word -> every word, in every table language, of the units it names: "chiffres" -> {"chiffre",
+    "chiffres", "digito", "digitos", "digit", "digits", "algarismo", "algarismos"}. Whole words, not BM25 stems: the
+    stems of "salariés" and "salário", or of "utilisateurs" and "utiliser", are the same."""
+    units: dict[str, set[str]] = {}
+    for code in lang.LANGUAGES:
+        for unit, names in lang.table(code).get("units", {}).items():
+            units.setdefault(unit, set()).update(lang.fold(name) for name in names)
+    families: dict[str, set[str]] = {}
+    for names in units.values():
+        for name in names:
+            families.setdefault(name, set()).update(names)
+    return {name: frozenset(family) for name, family in families.items()}
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -197,10 +217,11 @@ def _fits(asked: Asked, text: str) -> bool:
     kind = asked.kind
     if kind not in ("count", "money", "number", "date", "when"):
         return False  # most questions: no need to read the sentence (this runs for every candidate sentence)
-    words = set(re.findall(r"\w+", lang.fold(text))) - asked.words
+    folded = set(re.findall(r"\w+", lang.fold(text)))
+    words = folded - asked.words
     if kind in ("date", "when"):
         return any(_YEAR.fullmatch(w) for w in words) or bool(words & lang.merged("date_words"))
-    if kind == "count" and asked.unit and not asked.unit & set(analyze(text)):
+    if kind == "count" and asked.unit and not asked.unit & (set(analyze(text)) | folded):
         return False
     if kind == "money" and not (any(sign in text for sign in _CURRENCY_SIGNS)
                                 or words & lang.merged("currency_words")):

@@ -207,9 +207,13 @@ def test_answer_type_and_refusal_detection():
     assert _fits(read_question("What share?"), "50%")
     assert not _fits(read_question("Combien de ?"), "50 pour cent")
     assert not _fits(read_question("En quelle année ?"), "en seulement deux ans")
-    # a count must name what it counts (as asked, or as a cross-lingual neighbour from term expansion)
+    # a count must name what it counts (as asked, as a cross-lingual neighbour from term expansion, or as a word of
+    # the same unit in the language tables)
     gpus = read_question("How many GPUs were used to train Llama 3.1?")
-    assert gpus.unit == {"gpus"} and not _fits(gpus, "o Llama 3.1 com 405 bilhões de parâmetros")
+    assert {"gpus", "gpu", "chips", "puces"} <= gpus.unit and not _fits(gpus, "o Llama 3.1 com 405 bilhões de parâmetros")
+    digits = read_question("Combien de chiffres comptent les salaires ?")  # no term expansion: the tables alone
+    assert _fits(digits, "nove dígitos de salários") and _fits(digits, "nine-digit salaries")
+    assert not _fits(digits, "quelques centaines de travailleurs à plus de 1 000 employés")
     assert _fits(gpus, "Meta used 16,000 GPUs") and _fits(read_question("Quantos empregados?"), "1 000 empregados")
     employees = read_question("Quantos empregados tem a equipa?", {"empreg": {"empreg", "employ"}})
     assert _fits(employees, "plus de 1 000 employés") and not _fits(employees, "plus de 1 000 chercheurs")

@@ -19,7 +19,8 @@
    questions from refusal; they are good at choosing between sentences, not at saying whether any answers.
    A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much
    salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many
-   GPUs were used to train Llama 3.1?" finds its parameter count, which counts no GPUs. A bare
+   GPUs were used to train Llama 3.1?" finds its parameter count, which counts no GPUs. So is one whose best
+   sentence's passage lacks a name the question uses: "How many parameters does Behemoth have?" finds Llama's. A bare
    "when" is left out of this rule, as its answer is often an event ("when it becomes a product").
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
@@ -150,6 +151,7 @@ class Asked:
     words: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
     unit: frozenset[str] = frozenset()
+    names: frozenset[frozenset[str]] = frozenset()  # the names the question uses, as stems (see _names)
 
 
 def read_question(question: str, groups: dict[str, set[str]] | None = None) -> Asked:
@@ -162,7 +164,28 @@ def read_question(question: str, groups: dict[str, set[str]] | None = None) -> A
         stems = analyze(counted)[:1]
         unit = frozenset(set(stems).union(*((groups or {}).get(s, set()) for s in stems),
                                           _unit_families().get(counted, ())))
-    return Asked(kind, frozenset(re.findall(r"\w+", lang.fold(question))), frozenset(_NUMBER.findall(question)), unit)
+    return Asked(kind, frozenset(re.findall(r"\w+", lang.fold(question))), frozenset(_NUMBER.findall(question)), unit,
+                 _names(question))
+
+
+def _names(question: str) -> frozenset[frozenset[str]]:
+    """The names the question uses, each as the BM25 stems of its words: runs of capitalised words that do not open
+    the question and are no stop word ("Quantos parâmetros tem o modelo Behemoth?" -> {"behemo"}, "Mark
+    Zuckerberg" -> {"mark", "zucker"}). A name of one short word is left out: "AI" is the English of the articles'
+    "IA", not a name the passage has to hold."""
+    stop = lang.merged("stopwords")
+    names, run = set(), []
+    for i, match in enumerate(re.finditer(r"[^\W\d_][\w.-]*|\S", question)):
+        word = match.group()
+        if i and word[0].isupper() and word[0].isalpha() and lang.fold(word) not in stop:
+            run.append(word)
+            continue
+        if run and (len(run) > 1 or len(run[0]) >= 4):
+            names.add(frozenset(stem for w in run for stem in analyze(w)[:1]))
+        run = []
+    if run and (len(run) > 1 or len(run[0]) >= 4):
+        names.add(frozenset(stem for w in run for stem in analyze(w)[:1]))
+    return frozenset(names)
 
 
 @lru_cache(maxsize=None)
@@ -257,7 +280,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     unseen = max(idf.values(), default=1.0) if idf else 1.0
     weight = {t: (idf or {}).get(t, unseen) for t in {*own, *expanded}}
     asked = read_question(question, expanded)
-    seen, candidates = set(), []
+    seen, candidates, passage_of = set(), [], {}
     for p in passages:
         for s, e in p.sentences:
             key = (p.source, s, e)
@@ -274,9 +297,19 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
                 continue
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
+            passage_of[j] = p
     candidates.sort(key=lambda ev: -ev.score)
-    if asked.kind in ("count", "money", "number", "date") and candidates and not _fits(asked, candidates[0].text):
-        return []  # asked for a quantity or a date, and the sentence that best matches the question has none
+    if asked.kind in ("count", "money", "number", "date") and candidates:
+        best = candidates[0]
+        if not _fits(asked, best.text):
+            return []  # asked for a quantity or a date, and the sentence that best matches the question has none
+        # ...or the passage of that sentence is about something else: "How many parameters does Behemoth have?" is
+        # not answered by the parameter count of Llama. Names the articles never use are left to the ranking: the
+        # articles may spell them in another language.
+        held = set(analyze(f"{passage_of[best.row].title} {passage_of[best.row].text}"))
+        for name in asked.names:
+            if name & (idf or {}).keys() and not name.union(*(expanded.get(stem, ()) for stem in name)) & held:
+                return []
     return candidates[:n]
 
 

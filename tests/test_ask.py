@@ -147,6 +147,7 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("À quelle date Meta prévoit-elle de publier Behemoth ?", "Les articles ne le disent pas."),
     ("Combien de langues Llama 3.1 prend-il en charge ?", "Les articles ne le disent pas."),  # not "50%"
     ("What is Meta AI's monthly price?", "The articles don't say."),  # the issue's own example
+    ("How many parameters does Behemoth have?", "The articles don't say."),  # the count found is Llama's
 ])
 def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
     gen = with_generator(built, "x [1].")
@@ -209,6 +210,10 @@ def test_answer_type_and_refusal_detection():
     assert not _fits(read_question("En quelle année ?"), "en seulement deux ans")
     # a count must name what it counts (as asked, as a cross-lingual neighbour from term expansion, or as a word of
     # the same unit in the language tables)
+    assert read_question("Quel est le salaire annuel de Mark Zuckerberg chez Meta ?").names == {
+        frozenset({"mark", "zucker"}), frozenset({"meta"})}  # names: runs of capitalised words, not the first word
+    assert read_question("What does Scale AI cost?").names == {frozenset({"scale", "ai"})}
+    assert read_question("What does AI cost?").names == set()  # one short word: "AI" is the articles' "IA"
     gpus = read_question("How many GPUs were used to train Llama 3.1?")
     assert {"gpus", "gpu", "chips", "puces"} <= gpus.unit and not _fits(gpus, "o Llama 3.1 com 405 bilhões de parâmetros")
     digits = read_question("Combien de chiffres comptent les salaires ?")  # no term expansion: the tables alone

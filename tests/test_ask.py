@@ -148,6 +148,7 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("Combien de langues Llama 3.1 prend-il en charge ?", "Les articles ne le disent pas."),  # not "50%"
     ("What is Meta AI's monthly price?", "The articles don't say."),  # the issue's own example
     ("How many parameters does Behemoth have?", "The articles don't say."),  # the count found is Llama's
+    ("What context window length does Llama 3.1 405B support?", "The articles don't say."),  # "405B" is the name
 ])
 def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
     gen = with_generator(built, "x [1].")
@@ -204,6 +205,7 @@ def test_answer_type_and_refusal_detection():
     assert answer_type("Quelle amende ?") == "money" and answer_type("What fine-tuning method does Meta use?") is None
     # a count is not answered by a percentage, nor a date by a duration
     assert answer_type("Combien de langues ?") == answer_type("How many GPUs?") == "count"
+    assert answer_type("What context window length?") == answer_type("Quelle est sa longueur ?") == "number"
     assert not _fits(read_question("How many?"), "custa apenas 50% do custo")
     assert _fits(read_question("What share?"), "50%")
     assert not _fits(read_question("Combien de ?"), "50 pour cent")

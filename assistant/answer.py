@@ -28,7 +28,8 @@
    answer a refusal: a capable model that reads the evidence is the better judge of "not answered" (the bundled
    135M model is not; it repeats the sentence from its prompt). Otherwise verification
    (cite.py) keeps only supported sentences; if none is left, the answer falls back to quoting the best evidence
-   sentence with its citation (`mode = "extractive"`); quotes stay in the article's language.
+   sentence with its citation, and a second one from its passage when that scores almost as well (`mode =
+   "extractive"`); quotes stay in the article's language.
 
 Not here: retrieval itself, or anything about how the answer is displayed.
 """
@@ -47,7 +48,7 @@ from .chunk import Passage, _is_heading
 from .retrieve import analyze
 
 __all__ = ["Citation", "Answer", "Evidence", "Asked", "answer_type", "read_question", "select_evidence",
-           "build_messages", "refusal_text", "is_refusal", "extractive"]
+           "build_messages", "refusal_text", "is_refusal", "extractive", "QUOTE_POOL"]
 
 _OVERLAP = 0.05
 _EXPANDED = 0.05
@@ -68,6 +69,7 @@ class Evidence:
     score: float
     row: int
     support: float = 0.0
+    passage: int = -1  # the position of its passage among the retrieved passages
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     weight = {t: (idf or {}).get(t, unseen) for t in {*own, *expanded}}
     asked = read_question(question, expanded)
     seen, candidates, passage_of = set(), [], {}
-    for p in passages:
+    for rank, p in enumerate(passages):
         for s, e in p.sentences:
             key = (p.source, s, e)
             text = texts[p.source][s:e]
@@ -296,7 +298,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             if support < floor:
                 continue
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
-            candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support))
+            candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support, rank))
             passage_of[j] = p
     candidates.sort(key=lambda ev: -ev.score)
     if asked.kind in ("count", "money", "number", "date") and candidates:
@@ -341,7 +343,18 @@ def citation(number: int, ev: Evidence) -> Citation:
     return Citation(number, ev.source, ev.title, ev.text, ev.start, ev.end, ev.score)
 
 
-def extractive(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
-    """Quote the best evidence sentence, cited."""
-    best = evidence[0]
-    return f"“{best.text}” [1]", [citation(1, best)]
+QUOTE_POOL = 3  # extractive answers choose among this many best sentences (the model may be shown fewer)
+_SECOND_QUOTE = 0.03  # how close to the best sentence's score a second quote must be
+
+
+def extractive(candidates: list[Evidence]) -> tuple[str, list[Citation]]:
+    """Quote the best evidence sentence, cited; and with it, in article order, the next best of the first
+    `QUOTE_POOL` when it comes from the same passage and scores within `_SECOND_QUOTE` of it. Two sentences of one
+    passage that match the question almost equally are one excerpt, and the answer is more often in the second than
+    the scores can tell: on the dev set 3 more answers hold a gold answer, and 6 of 82 quote two sentences."""
+    best = candidates[0]
+    second = next((ev for ev in candidates[1:QUOTE_POOL]
+                   if ev.passage == best.passage and best.score - ev.score <= _SECOND_QUOTE), None)
+    quoted = sorted([best, second], key=lambda ev: ev.start) if second else [best]
+    text = " ".join(f"“{ev.text}” [{i}]" for i, ev in enumerate(quoted, start=1))
+    return text, [citation(i, ev) for i, ev in enumerate(quoted, start=1)]

@@ -135,6 +135,12 @@ class Assistant:
 
     def evidence(self, question: str, history: Sequence | None = None) -> tuple[list[Passage], list[Evidence]]:
         """The retrieved passages and the numbered evidence sentences that `ask` would show the model, best first."""
+        passages, candidates = self._candidates(question, history)
+        return passages, candidates[:self.config.evidence_sentences]
+
+    def _candidates(self, question: str, history: Sequence | None) -> tuple[list[Passage], list[Evidence]]:
+        """The retrieved passages and the best evidence sentences: as many as the model is shown, and at least the
+        `QUOTE_POOL` that an extractive answer chooses from."""
         question = clean_question(question, self.config.max_question_chars)
         query = _fold_history(question, history, self.config.max_question_chars)
         retriever = self.retriever
@@ -144,7 +150,8 @@ class Assistant:
             scores = (scores + retriever.sentence_scores(query)) / 2
         texts = {a.source: a.text for a in self.corpus.articles}
         return passages, answering.select_evidence(passages, scores, retriever.index, question, texts,
-                                                   self.config.evidence_sentences, retriever.bm25.idf,
+                                                   max(self.config.evidence_sentences, answering.QUOTE_POOL),
+                                                   retriever.bm25.idf,
                                                    retriever.term_groups(query), self.config.refusal_threshold)
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
@@ -153,7 +160,8 @@ class Assistant:
         t0 = time.perf_counter()
         question = clean_question(question, self.config.max_question_chars)
         language = detect_language(question)
-        passages, evidence = self.evidence(question, history)
+        passages, candidates = self._candidates(question, history)
+        evidence = candidates[:self.config.evidence_sentences]
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0):
@@ -168,7 +176,7 @@ class Assistant:
             yield finish(text, [], "refused")
             return
         if self.config.answer_mode == "extractive":
-            text, citations = answering.extractive(evidence)
+            text, citations = answering.extractive(candidates)
             yield text
             yield finish(text, citations, "extractive")
             return
@@ -205,7 +213,7 @@ class Assistant:
         elif self.config.answer_mode == "generated":
             yield finish(answering.refusal_text(language), [], "refused", raw, tokens)
         else:
-            text, citations = answering.extractive(evidence)
+            text, citations = answering.extractive(candidates)
             yield finish(text, citations, "extractive", raw, tokens)
 
 

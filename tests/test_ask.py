@@ -57,6 +57,17 @@ def test_bad_citations_are_dropped_and_the_answer_falls_back_to_quoting(built):
     assert "51%" in answer.raw  # the draft is kept for inspection, not shown as the answer
 
 
+def test_an_extractive_answer_quotes_a_second_sentence_of_the_passage_when_it_scores_almost_as_well(built):
+    question = "Avec quel animateur de podcast Zuckerberg a-t-il évoqué l'ouverture d'un modèle à 10 milliards ?"
+    answer = built.with_settings(answer_mode="extractive").ask(question)
+    first, second = answer.citations  # the $10B sentence matches best; the next one names the podcast host
+    assert "US$ 10 bilhões" in first.text and "Dwarkesh Patel" in second.text
+    assert first.source == second.source and first.end <= second.start  # in article order, one excerpt
+    assert answer.text == f"“{first.text}” [1] “{second.text}” [2]"
+    # the model is still shown one sentence, and a single quote stays single
+    assert len(answer.evidence) == 1 and len(built.with_settings(answer_mode="extractive").ask(SCALE_FR).citations) == 1
+
+
 def test_partly_supported_answers_keep_only_the_supported_sentence(built):
     with_generator(built, "Meta a acheté 49% [1]. Meta a aussi acheté 12% de Google [2]. Rien [7].")
     answer = built.ask(SCALE_FR)

@@ -13,10 +13,12 @@
    is: "bought" in a sentence with "acheté"). The best
    `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first
    token is prompt-bound on a CPU) and harder for a small model to misread.
-2. Refusal: only sentences whose support clears `refusal_threshold` are evidence; when none does, the answer is the
-   question language's "the articles don't say", without calling the model. Support leaves the expansions out on
-   purpose: every word, "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic
-   questions from refusal; they are good at choosing between sentences, not at saying whether any answers.
+2. Refusal: when no sentence's support clears `refusal_threshold`, the answer is the question language's "the
+   articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
+   "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic questions from
+   refusal; they are good at choosing between sentences, not at saying whether any answers. So once one sentence
+   clears the threshold, all are ranked by `score`, those under it too: the sentence that answers may share few
+   words with the question and match it through expansions ("adiado" -> "atrasado").
    A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much
    salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many
    GPUs were used to train Llama 3.1?" finds its parameter count, which counts no GPUs. So is one whose best
@@ -271,8 +273,8 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     """The `n` best non-heading sentences of `passages`, best first. `idf` weighs the question terms (a word found
     everywhere, like "Meta" here, says little); unweighted when not given. `groups` is `Retriever.term_groups` of the
     retrieval query (for a follow-up, the previous question too): each term with its cross-lingual neighbours; without
-    it the ranking uses the question's own terms. Sentences whose support is below `floor` are left out: with the
-    refusal threshold as the floor, an empty list means refuse."""
+    it the ranking uses the question's own terms. When no sentence's support reaches `floor` the list is empty: with
+    the refusal threshold as the floor, that means refuse. Otherwise every sentence is ranked, whatever its support."""
     row_of = {key: j for j, key in enumerate(index.sentences)}
     own = {t: {t} for t in analyze(question)}
     expanded = groups or own
@@ -295,12 +297,12 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             j = row_of[key]
             support = (float(sentence_scores[j]) + _OVERLAP * _coverage(own, weight, stems)
                        + (_TYPE_BOOST if _fits(asked, text) else 0.0))
-            if support < floor:
-                continue
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support, rank))
             passage_of[j] = p
     candidates.sort(key=lambda ev: -ev.score)
+    if not any(c.support >= floor for c in candidates):
+        return []  # nothing in the retrieved passages is close enough to the question to answer it
     if asked.kind in ("count", "money", "number", "date") and candidates:
         best = candidates[0]
         if not _fits(asked, best.text):

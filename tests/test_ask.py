@@ -403,3 +403,10 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     # support, what refusal reads, is the same with or without the expansion
     assert {ev.text: ev.support for ev in plain} == {ev.text: ev.support for ev in expanded}
     assert expanded[0].score > expanded[0].support
+    # the refusal floor decides whether to answer, not which sentence: one sentence above it lets the expansion
+    # rank a sentence below it first; none above it is a refusal
+    floor = (expanded[0].support + expanded[1].support) / 2
+    assert expanded[0].support < floor <= expanded[1].support
+    ranked = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups, floor)
+    assert [ev.text for ev in ranked] == [ev.text for ev in expanded]
+    assert select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups, 1.0) == []

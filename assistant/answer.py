@@ -10,9 +10,9 @@
    the language tables: "chiffres", "dígitos"), and an amount of money a currency ("$", "dólares"), unless the
    question asks for a ratio ("what share of the cost"). They are ranked by `score` = support + `_EXPANDED` times
    the same share counted with term expansion (a question word is present when one of its cross-lingual neighbours
-   is: "bought" in a sentence with "acheté"). The best
-   `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster (time to first
-   token is prompt-bound on a CPU) and harder for a small model to misread.
+   is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are numbered [1]..[n]. Only these go to
+   the model: a short prompt is faster (time to first token is prompt-bound on a CPU) and harder for a small model
+   to misread.
 2. Refusal: when no sentence's support clears `refusal_threshold`, the answer is the question language's "the
    articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
    "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic questions from
@@ -179,16 +179,13 @@ def _names(question: str) -> frozenset[frozenset[str]]:
     "IA", not a name the passage has to hold."""
     stop = lang.merged("stopwords")
     names, run = set(), []
-    for i, match in enumerate(re.finditer(r"[^\W\d_][\w.-]*|\S", question)):
-        word = match.group()
-        if i and word[0].isupper() and word[0].isalpha() and lang.fold(word) not in stop:
+    for i, word in enumerate([*re.findall(r"[^\W\d_][\w.-]*|\S", question), "."]):  # "." ends the last run
+        if i and word[0].isupper() and lang.fold(word) not in stop:
             run.append(word)
             continue
-        if run and (len(run) > 1 or len(run[0]) >= 4):
+        if len(run) > 1 or (run and len(run[0]) >= 4):
             names.add(frozenset(stem for w in run for stem in analyze(w)[:1]))
         run = []
-    if run and (len(run) > 1 or len(run[0]) >= 4):
-        names.add(frozenset(stem for w in run for stem in analyze(w)[:1]))
     return frozenset(names)
 
 
@@ -303,7 +300,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     candidates.sort(key=lambda ev: -ev.score)
     if not any(c.support >= floor for c in candidates):
         return []  # nothing in the retrieved passages is close enough to the question to answer it
-    if asked.kind in ("count", "money", "number", "date") and candidates:
+    if asked.kind in ("count", "money", "number", "date"):
         best = candidates[0]
         if not _fits(asked, best.text):
             return []  # asked for a quantity or a date, and the sentence that best matches the question has none

@@ -228,7 +228,8 @@ def test_answer_type_and_refusal_detection():
     assert read_question("What does Scale AI cost?").names == {frozenset({"scale", "ai"})}
     assert read_question("What does AI cost?").names == set()  # one short word: "AI" is the articles' "IA"
     gpus = read_question("How many GPUs were used to train Llama 3.1?")
-    assert {"gpus", "gpu", "chips", "puces"} <= gpus.unit and not _fits(gpus, "o Llama 3.1 com 405 bilhões de parâmetros")
+    assert {"gpus", "gpu", "chips", "puces"} <= gpus.unit
+    assert not _fits(gpus, "o Llama 3.1 com 405 bilhões de parâmetros")
     digits = read_question("Combien de chiffres comptent les salaires ?")  # no term expansion: the tables alone
     assert _fits(digits, "nove dígitos de salários") and _fits(digits, "nine-digit salaries")
     assert not _fits(digits, "quelques centaines de travailleurs à plus de 1 000 employés")

@@ -23,7 +23,12 @@
    salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many
    GPUs were used to train Llama 3.1?" finds its parameter count, which counts no GPUs. So is one whose best
    sentence's passage lacks a name the question uses: "How many parameters does Behemoth have?" finds Llama's. A bare
-   "when" is left out of this rule, as its answer is often an event ("when it becomes a product").
+   "when" is left out of this rule, as its answer is often an event ("when it becomes a product"). A salary is a sum
+   of money next to a salary word: "Quel est le salaire annuel de Mark Zuckerberg ?" is not answered by the $10B
+   model. A question that asks for a name ("what is the name of", "nome", "nom") is refused when its best sentence
+   holds no name with a word the question does not use: "Under what licence name are Llama models distributed?"
+   finds a sentence that names only Llama. A name does not raise a sentence's score, as a quantity does: nearly every
+   sentence names someone, and with the boost an off-topic one won that question.
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
 4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the
@@ -115,11 +120,12 @@ def _phrases(question: str) -> str:
 
 def answer_type(question: str) -> str | None:
     """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
-    with another), "date", "when" (a bare when, quand, quando) or None, from the question's wording. A number
+    with another), "date", "when" (a bare when, quand, quando), "name" (what is the name of) or None, from the
+    question's wording. A number
     question is about money when it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share
     of the cost", "em comparação com"); "combien d'argent" is money too, though it reads like a count."""
     text = _phrases(question)
-    kind = next((kind for kind in ("count", "number", "date", "when")
+    kind = next((kind for kind in ("count", "number", "date", "when", "name")
                  if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions"))), None)
     money = lang.merged("money_words")
     if kind == "count" and _counted(question) in money:
@@ -146,40 +152,49 @@ def _counted(question: str) -> str | None:
 @dataclass(frozen=True)
 class Asked:
     """What a question asks for, read once from its wording and checked against every candidate sentence.
-    `words` and `numbers`: what the question already says (a sentence must add to it); `unit`: for a count, the stems
-    of the counted word and of its cross-lingual neighbours ("gpus" -> {"gpus", "gpu"}), and the words of the unit
-    it names in the `units` tables ("chiffres" -> "dígitos", "digits"), one of which the sentence must hold: "How many
-    GPUs" is not answered by "405 bilhões de parâmetros". The tables catch translations that term expansion misses."""
+    `words` and `numbers`: what the question already says (a sentence must add to it; a number that is part of a name,
+    "405" in "Llama 3.1 405B", is not said: "405 bilhões" answers how many parameters it has); `unit`: for a count,
+    the stems of the counted word and of its cross-lingual neighbours ("gpus" -> {"gpus", "gpu"}), and the words of
+    the unit it names in the `units` tables ("chiffres" -> "dígitos", "digits"), one of which the sentence must hold:
+    "How many GPUs" is not answered by "405 bilhões de parâmetros". The tables catch translations that term expansion
+    misses. For money, the unit of a money word that is also one ("salaire"): a sum of money that is no salary does
+    not answer "what salary"."""
 
     kind: str | None
     words: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
     unit: frozenset[str] = frozenset()
     names: frozenset[frozenset[str]] = frozenset()  # the names the question uses, as stems (see _names)
+    stems: frozenset[str] = frozenset()  # the question's BM25 stems and their cross-lingual neighbours
 
 
 def read_question(question: str, groups: dict[str, set[str]] | None = None) -> Asked:
     """`groups`: `Retriever.term_groups` of the question (each term with its neighbours), for the unit of a count;
     without them the unit must appear as the question says it."""
     kind = answer_type(question)
+    words = frozenset(re.findall(r"\w+", lang.fold(question)))
     unit: frozenset[str] = frozenset()
     counted = _counted(question) if kind == "count" else None
     if counted:
         stems = analyze(counted)[:1]
         unit = frozenset(set(stems).union(*((groups or {}).get(s, set()) for s in stems),
                                           _unit_families().get(counted, ())))
-    return Asked(kind, frozenset(re.findall(r"\w+", lang.fold(question))), frozenset(_NUMBER.findall(question)), unit,
-                 _names(question))
+    elif kind == "money":
+        families = _unit_families()
+        unit = frozenset().union(*(families[w] for w in words & lang.merged("money_words") if w in families))
+    own = set(analyze(question))
+    stems = frozenset(own.union(*((groups or {}).get(s, set()) for s in own)))
+    return Asked(kind, words, frozenset(_quantities(question)), unit, _names(question), stems)
 
 
-def _names(question: str) -> frozenset[frozenset[str]]:
-    """The names the question uses, each as the BM25 stems of its words: runs of capitalised words that do not open
-    the question and are no stop word ("Quantos parâmetros tem o modelo Behemoth?" -> {"behemo"}, "Mark
-    Zuckerberg" -> {"mark", "zucker"}). A name of one short word is left out: "AI" is the English of the articles'
-    "IA", not a name the passage has to hold."""
+def _names(text: str) -> frozenset[frozenset[str]]:
+    """The names `text` uses, each as the BM25 stems of its words: runs of capitalised words that do not open it and
+    are no stop word ("Quantos parâmetros tem o modelo Behemoth?" -> {"behemo"}, "Mark Zuckerberg" -> {"mark",
+    "zucker"}). A name of one short word is left out: "AI" is the English of the articles' "IA", not a name the
+    passage has to hold, and "CEO" is no answer to "what is the name of"."""
     stop = lang.merged("stopwords")
     names, run = set(), []
-    for i, word in enumerate([*re.findall(r"[^\W\d_][\w.-]*|\S", question), "."]):  # "." ends the last run
+    for i, word in enumerate([*re.findall(r"[^\W\d_][\w.-]*|\S", text), "."]):  # "." ends the last run
         if i and word[0].isupper() and lang.fold(word) not in stop:
             run.append(word)
             continue
@@ -239,13 +254,15 @@ def _fits(asked: Asked, text: str) -> bool:
     date a year, a month, a season or a unit of time. "How many parameters does Llama 3.1 have?" is not answered by
     "3.1"."""
     kind = asked.kind
+    if kind == "name":  # a name with a word the question does not use (nor a neighbour of one): not just "Llama"
+        return any(name - asked.stems for name in _names(text))
     if kind not in ("count", "money", "number", "date", "when"):
         return False  # most questions: no need to read the sentence (this runs for every candidate sentence)
     folded = set(re.findall(r"\w+", lang.fold(text)))
     words = folded - asked.words
     if kind in ("date", "when"):
         return any(_YEAR.fullmatch(w) for w in words) or bool(words & lang.merged("date_words"))
-    if kind == "count" and asked.unit and not asked.unit & (set(analyze(text)) | folded):
+    if kind in ("count", "money") and asked.unit and not asked.unit & (set(analyze(text)) | folded):
         return False
     if kind == "money" and not (any(sign in text for sign in _CURRENCY_SIGNS)
                                 or words & lang.merged("currency_words")):
@@ -293,17 +310,17 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
             stems = set(analyze(text))
             j = row_of[key]
             support = (float(sentence_scores[j]) + _OVERLAP * _coverage(own, weight, stems)
-                       + (_TYPE_BOOST if _fits(asked, text) else 0.0))
+                       + (_TYPE_BOOST if asked.kind != "name" and _fits(asked, text) else 0.0))
             score = support + _EXPANDED * _coverage(expanded, weight, stems)
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, j, support, rank))
             passage_of[j] = p
     candidates.sort(key=lambda ev: -ev.score)
     if not any(c.support >= floor for c in candidates):
         return []  # nothing in the retrieved passages is close enough to the question to answer it
+    best = candidates[0]
+    if asked.kind in ("count", "money", "number", "date", "name") and not _fits(asked, best.text):
+        return []  # asked for a quantity, a date or a name, and the sentence that best matches the question has none
     if asked.kind in ("count", "money", "number", "date"):
-        best = candidates[0]
-        if not _fits(asked, best.text):
-            return []  # asked for a quantity or a date, and the sentence that best matches the question has none
         # ...or the passage of that sentence is about something else: "How many parameters does Behemoth have?" is
         # not answered by the parameter count of Llama. Names the articles never use are left to the ranking: the
         # articles may spell them in another language.

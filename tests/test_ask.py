@@ -160,8 +160,11 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("What is Meta AI's monthly price?", "The articles don't say."),  # the issue's own example
     ("How many parameters does Behemoth have?", "The articles don't say."),  # the count found is Llama's
     ("What context window length does Llama 3.1 405B support?", "The articles don't say."),  # "405B" is the name
+    ("Quel salaire Meta verse-t-elle à Mark Zuckerberg ?", "Les articles ne le disent pas."),  # a sum, no salary
+    ("Quel est le chiffre d'affaires annuel de Meta ?", "Les articles ne le disent pas."),
+    ("Quel est le nom de la licence de Llama ?", "Les articles ne le disent pas."),  # no name but Llama
 ])
-def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
+def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
     gen = with_generator(built, "x [1].")
     answer = built.ask(question)  # on topic: without the type rule each quotes a sentence that clears the threshold
     assert answer.refused and answer.text == refusal and gen.prompts == []
@@ -173,6 +176,9 @@ def test_quantity_and_date_questions_whose_best_sentence_has_none_are_refused(bu
     ("Combien Meta a-t-elle économisé en faisant développer ses outils open source par des tiers ?",
      "economizando bilhões de dólares"),  # a number word is a quantity
     ("When does Zuckerberg acknowledge that things get more complicated for Meta?", "se torna um produto"),
+    ("Quantos bilhões de parâmetros tem o Llama 3.1 405B?", "405 bilhões de parâmetros"),  # "405B" is its name
+    ("Quel est le nom du nouveau laboratoire de Meta ?", "Laboratório de Superintelligência"),
+    ("What is the name of the podcast host Zuckerberg spoke with?", "Dwarkesh Patel"),
 ])
 def test_quantity_questions_with_an_answer_are_answered(built, question, quote):
     with_generator(built, "x [1].")
@@ -247,6 +253,19 @@ def test_answer_type_and_refusal_detection():
     assert answer_type("Quanto custa a inferência em comparação com o ChatGPT 4o?") == "number"
     assert answer_type("What share of ChatGPT 4o's running cost does Llama 3.1 cost?") == "number"
     assert answer_type("Which initiative lowered supply-chain costs?") is None  # no quantity asked: not money
+    assert answer_type("Quel est le chiffre d'affaires de Meta ?") == answer_type("Qual é a faturação?") == "money"
+    assert answer_type("What is Meta's main source of revenue?") is None  # a source, not an amount
+    # a salary is a sum of money that is a salary; a number that names a model is not said by the question
+    salary = read_question("Quel est le salaire annuel de Mark Zuckerberg ?")
+    assert not _fits(salary, "um modelo de IA de US$ 10 bilhões") and _fits(salary, "un salaire de 2 millions $")
+    assert _fits(read_question("Quantos bilhões tem o Llama 3.1 405B?"), "o Llama 3.1 da Meta com 405 bilhões")
+    assert not _fits(read_question("Quantos bilhões tem o Llama com 405?"), "o Llama 3.1 da Meta com 405 bilhões")
+    # a name question wants a name (a run of capitalised words after the first) that the question does not use
+    named = read_question("Under what licence name are Llama models distributed?")
+    assert named.kind == "name" and answer_type("Qual é o nome do laboratório?") == "name"
+    assert not _fits(named, "Depuis son lancement officiel, Llama a toujours été un modèle ouvert.")
+    assert _fits(named, "Llama est distribué sous la Llama Community License.")  # a name with a new word
+    assert not _fits(named, "Le PDG a parlé à l'IA.")  # one short word ("PDG", "IA") is no name
     # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
     assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
     assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"

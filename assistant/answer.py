@@ -121,9 +121,9 @@ def _phrases(question: str) -> str:
 def answer_type(question: str) -> str | None:
     """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
     with another), "date", "when" (a bare when, quand, quando), "name" (what is the name of) or None, from the
-    question's wording. A number
-    question is about money when it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share
-    of the cost", "em comparação com"); "combien d'argent" is money too, though it reads like a count."""
+    question's wording. A number question is about money when it uses a money word ("cost", "pagou", "salaire") and
+    no ratio phrase ("what share of the cost", "em comparação com"); "combien d'argent" is money too, though it reads
+    like a count."""
     text = _phrases(question)
     kind = next((kind for kind in ("count", "number", "date", "when", "name")
                  if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions"))), None)
@@ -169,8 +169,8 @@ class Asked:
 
 
 def read_question(question: str, groups: dict[str, set[str]] | None = None) -> Asked:
-    """`groups`: `Retriever.term_groups` of the question (each term with its neighbours), for the unit of a count;
-    without them the unit must appear as the question says it."""
+    """`groups`: `Retriever.term_groups` of the question (each term with its neighbours), for the unit of a count and
+    the words a name question already uses; without them both are the question's own words."""
     kind = answer_type(question)
     words = frozenset(re.findall(r"\w+", lang.fold(question)))
     unit: frozenset[str] = frozenset()

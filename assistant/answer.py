@@ -373,5 +373,6 @@ def extractive(candidates: list[Evidence]) -> tuple[str, list[Citation]]:
     second = next((ev for ev in candidates[1:QUOTE_POOL]
                    if ev.passage == best.passage and best.score - ev.score <= _SECOND_QUOTE), None)
     quoted = sorted([best, second], key=lambda ev: ev.start) if second else [best]
-    text = " ".join(f"“{ev.text}” [{i}]" for i, ev in enumerate(quoted, start=1))
+    # " ".join(split()): a sentence joined across a line break (chunk.py) is quoted on one line
+    text = " ".join(f"“{' '.join(ev.text.split())}” [{i}]" for i, ev in enumerate(quoted, start=1))
     return text, [citation(i, ev) for i, ev in enumerate(quoted, start=1)]

@@ -4,7 +4,8 @@ Sentence splitting is rule-based and language-aware: a sentence ends at `.`, `!`
 followed by white space, unless the word before the period is an abbreviation of the article's language (from
 `data/languages.json`) or a single capital initial, and unless an ellipsis runs on into a lower-case word. Numbers
 never split: "3.1", "2,71%", "14 000" and "US$ 10 bilhões" contain no period followed by white space. Every line
-of an article is its own paragraph, so a line break always ends a sentence.
+of an article is its own paragraph, so a line break ends a sentence, except after a colon: a paragraph that ends in
+one ("ele disse:") is joined with the first sentence of the next, which it introduces.
 
 A passage is a run of whole sentences from one section of an article (see `ingest.Article.sections`), at most
 `max_chars` long unless one sentence alone is longer; it prefers to end at a paragraph break once it is half full,
@@ -28,7 +29,7 @@ from .ingest import Article
 __all__ = ["Passage", "split_sentences", "chunk_article", "CHUNKER_VERSION"]
 
 # Bumped whenever the splitting or packing rules change, so existing indexes are re-chunked.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w.'’-]*|\d+)$")
@@ -113,6 +114,19 @@ def _is_heading(text: str) -> bool:
     return 0 < len(text) <= _HEADING_MAX_CHARS and text[-1] not in ".!?:;…\"”»)"
 
 
+def _join_lead_ins(text: str, items: list) -> list:
+    """Join a paragraph that ends in a colon ("Em um podcast no verão passado, ele disse:") with the first sentence
+    of the next one: the lead-in says when and who, the next line says what, and apart neither answers."""
+    out: list = []
+    for item in items:
+        if out and text[out[-1][0][0]:out[-1][0][1]].endswith(":") and not item[2]:
+            (s, _), opens, heading = out[-1]
+            out[-1] = ((s, item[0][1]), opens, heading)
+        else:
+            out.append(item)
+    return out
+
+
 def chunk_article(article: Article, max_chars: int = 400, overlap: int = 0) -> list[Passage]:
     """Pack the article's sentences into passages; see the module docstring for the rules."""
     passages: list[Passage] = []
@@ -129,6 +143,7 @@ def chunk_article(article: Article, max_chars: int = 400, overlap: int = 0) -> l
             for p_start, p_end in section
             for i, span in enumerate(split_sentences(article.text, p_start, p_end, article.language))
         ]
+        items = _join_lead_ins(article.text, items)
         current: list[tuple[int, int]] = []
         for span, opens_paragraph, heading in items:
             if current:

@@ -179,11 +179,17 @@ def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refus
     ("Quantos bilhões de parâmetros tem o Llama 3.1 405B?", "405 bilhões de parâmetros"),  # "405B" is its name
     ("Quel est le nom du nouveau laboratoire de Meta ?", "Laboratório de Superintelligência"),
     ("What is the name of the podcast host Zuckerberg spoke with?", "Dwarkesh Patel"),
+    # the date is in the lead-in "Em um podcast no verão passado, ele disse:", the words asked for in the next line
+    ("Em que época Zuckerberg deu a entrevista de podcast em que disse não ter prometido lançar tudo em código aberto?",
+     "verão passado, ele disse:\n\n“Somos claramente"),
 ])
 def test_quantity_questions_with_an_answer_are_answered(built, question, quote):
     with_generator(built, "x [1].")
     answer = built.ask(question)
     assert not answer.refused and quote in answer.citations[0].text
+    if "\n" in quote:  # a sentence joined across a line break is quoted on one line
+        quoted = built.with_settings(answer_mode="extractive").ask(question)
+        assert quoted.citations[0] == answer.citations[0] and " ".join(quote.split()) in quoted.text
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x07", "x" * 5000])

@@ -29,7 +29,12 @@ def test_every_sentence_is_in_some_passage_exactly_once_without_overlap():
         spans = [s for p in chunk_article(a, 400, 0) for s in p.sentences]
         assert len(spans) == len(set(spans))
         expected = [s for ps, pe in a.paragraphs for s in split_sentences(a.text, ps, pe, a.language)]
-        assert spans == expected
+        assert spans == sorted(spans)
+        for s, e in expected:  # each sentence is in exactly one span
+            assert sum(ss <= s and e <= se for ss, se in spans) == 1
+        for ss, se in spans:  # a span is one sentence, or a lead-in ending in a colon with the sentence after it
+            inner = [(s, e) for s, e in expected if ss <= s and e <= se]
+            assert inner == [(ss, se)] or (len(inner) == 2 and a.text[inner[0][0]:inner[0][1]].endswith(":"))
 
 
 def test_overlap_repeats_the_last_sentence():
@@ -68,3 +73,13 @@ def test_line_breaks_end_sentences_and_headings_stand_alone(tmp_path):
     passages = chunk_article(a, 400)
     assert [a.text[s:e] for p in passages for s, e in p.sentences] == [
         "Vantagens do código aberto", "O software é livre.", "Os desenvolvedores ganham."]
+
+
+def test_a_paragraph_ending_in_a_colon_is_joined_with_what_it_introduces(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("Meta e o código aberto\nNo verão passado, ele disse:\n\n“Não prometi lançar tudo.” E riu.\n"
+                    "Uma lista:\nTítulo seguinte\nFim.\n", encoding="utf-8")
+    a = read_article(path)
+    spans = [a.text[s:e] for p in chunk_article(a, 400) for s, e in p.sentences]
+    assert spans == ["Meta e o código aberto", "No verão passado, ele disse:\n\n“Não prometi lançar tudo.”", "E riu.",
+                     "Uma lista:", "Título seguinte", "Fim."]

@@ -27,7 +27,8 @@
    of money next to a salary word: "Quel est le salaire annuel de Mark Zuckerberg ?" is not answered by the $10B
    model. A question that asks for a name ("what is the name of", "nome", "nom") is refused when its best sentence
    holds no name with a word the question does not use: "Under what licence name are Llama models distributed?"
-   finds a sentence that names only Llama. A name does not raise a sentence's score, as a quantity does: nearly every
+   finds a sentence that names only Llama. The sentence's first word is a name when the articles write it as one
+   elsewhere: "Lama, le modèle Meta Open, ..." answers "What is the name of Meta's open model?". A name does not raise a sentence's score, as a quantity does: nearly every
    sentence names someone, and with the boost an off-topic one won that question.
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
@@ -44,6 +45,7 @@ Not here: retrieval itself, or anything about how the answer is displayed.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -187,21 +189,42 @@ def read_question(question: str, groups: dict[str, set[str]] | None = None) -> A
     return Asked(kind, words, frozenset(_quantities(question)), unit, _names(question), stems)
 
 
-def _names(text: str) -> frozenset[frozenset[str]]:
-    """The names `text` uses, each as the BM25 stems of its words: runs of capitalised words that do not open it and
-    are no stop word ("Quantos parâmetros tem o modelo Behemoth?" -> {"behemo"}, "Mark Zuckerberg" -> {"mark",
-    "zucker"}). A name of one short word is left out: "AI" is the English of the articles' "IA", not a name the
-    passage has to hold, and "CEO" is no answer to "what is the name of"."""
+def _names(text: str, known: frozenset[str] = frozenset()) -> frozenset[frozenset[str]]:
+    """The names `text` uses, each as the BM25 stems of its words: runs of capitalised words that are no stop word
+    ("Quantos parâmetros tem o modelo Behemoth?" -> {"behemo"}, "Mark Zuckerberg" -> {"mark", "zucker"}). The word
+    that opens `text` is capitalised anyway; it starts a name only when it is in `known` (folded words the articles
+    capitalise inside a sentence: "Lama, le modèle Meta Open, ..."). A name of one short word is left out: "AI" is
+    the English of the articles' "IA", not a name the passage has to hold, and "CEO" is no answer to "what is the
+    name of"."""
     stop = lang.merged("stopwords")
     names, run = set(), []
     for i, word in enumerate([*re.findall(r"[^\W\d_][\w.-]*|\S", text), "."]):  # "." ends the last run
-        if i and word[0].isupper() and lang.fold(word) not in stop:
+        if word[0].isupper() and lang.fold(word) not in stop and (i or lang.fold(word) in known):
             run.append(word)
             continue
         if len(run) > 1 or (run and len(run[0]) >= 4):
             names.add(frozenset(stem for w in run for stem in analyze(w)[:1]))
         run = []
     return frozenset(names)
+
+
+@lru_cache(maxsize=1024)
+def _capitalised_inside(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The folded words `text` capitalises after a word in lower case that ends no sentence ("a família Lama" ->
+    "lama"), and those it writes in lower case."""
+    raw = re.findall(r"\S+", text)
+    words = [w.strip("\"'“”«»(),;:.!?…") for w in raw]
+    inside = {lang.fold(w) for prev, w in zip(raw, words[1:])
+              if w[:1].isupper() and (prev[:1].islower() or prev[:1].isdigit()) and prev[-1] not in ".!?:…"}
+    return frozenset(inside), frozenset(lang.fold(w) for w in words if w[:1].islower())
+
+
+def _known_names(texts: tuple[str, ...]) -> frozenset[str]:
+    """The words at least two of the articles capitalise inside a sentence and none writes in lower case: names that
+    recur ("Lama"), not a word that a noisy translation capitalised once ("Depuis")."""
+    seen = Counter(word for text in texts for word in _capitalised_inside(text)[0])
+    lower = set().union(*(_capitalised_inside(text)[1] for text in texts))
+    return frozenset(word for word, n in seen.items() if n >= 2 and word not in lower)
 
 
 @lru_cache(maxsize=None)
@@ -248,14 +271,14 @@ def _quantities(text: str, percentages: bool = True) -> set[str]:
     return found
 
 
-def _fits(asked: Asked, text: str) -> bool:
+def _fits(asked: Asked, text: str, known: frozenset[str] = frozenset()) -> bool:
     """Does `text` hold what the question asks for, that the question itself does not already say? A quantity (a
     number not part of a name, or a number word); for a count also the counted thing; for money also a currency; for a
     date a year, a month, a season or a unit of time. "How many parameters does Llama 3.1 have?" is not answered by
     "3.1"."""
     kind = asked.kind
     if kind == "name":  # a name with a word the question does not use (nor a neighbour of one): not just "Llama"
-        return any(name - asked.stems for name in _names(text))
+        return any(name - asked.stems for name in _names(text, known))
     if kind not in ("count", "money", "number", "date", "when"):
         return False  # most questions: no need to read the sentence (this runs for every candidate sentence)
     folded = set(re.findall(r"\w+", lang.fold(text)))
@@ -318,7 +341,8 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     if not any(c.support >= floor for c in candidates):
         return []  # nothing in the retrieved passages is close enough to the question to answer it
     best = candidates[0]
-    if asked.kind in ("count", "money", "number", "date", "name") and not _fits(asked, best.text):
+    known = _known_names(tuple(texts.values())) if asked.kind == "name" else frozenset()
+    if asked.kind in ("count", "money", "number", "date", "name") and not _fits(asked, best.text, known):
         return []  # asked for a quantity, a date or a name, and the sentence that best matches the question has none
     if asked.kind in ("count", "money", "number", "date"):
         # ...or the passage of that sentence is about something else: "How many parameters does Behemoth have?" is

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
-from assistant.answer import _fits, answer_type, build_messages, is_refusal, read_question, refusal_text
+from assistant.answer import _fits, _known_names, answer_type, build_messages, is_refusal, read_question, refusal_text
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator, bundled_model_path
 from conftest import ScriptedGenerator
 
@@ -179,6 +179,7 @@ def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refus
     ("Quantos bilhões de parâmetros tem o Llama 3.1 405B?", "405 bilhões de parâmetros"),  # "405B" is its name
     ("Quel est le nom du nouveau laboratoire de Meta ?", "Laboratório de Superintelligência"),
     ("What is the name of the podcast host Zuckerberg spoke with?", "Dwarkesh Patel"),
+    ("What is the name of Meta's open model?", "Lama, le modèle Meta Open"),  # "Lama" opens the sentence
     # the date is in the lead-in "Em um podcast no verão passado, ele disse:", the words asked for in the next line
     ("Em que época Zuckerberg deu a entrevista de podcast em que disse não ter prometido lançar tudo em código aberto?",
      "verão passado, ele disse:\n\n“Somos claramente"),
@@ -272,6 +273,14 @@ def test_answer_type_and_refusal_detection():
     assert not _fits(named, "Depuis son lancement officiel, Llama a toujours été un modèle ouvert.")
     assert _fits(named, "Llama est distribué sous la Llama Community License.")  # a name with a new word
     assert not _fits(named, "Le PDG a parlé à l'IA.")  # one short word ("PDG", "IA") is no name
+    # the word that opens a sentence is a name when the articles capitalise it inside sentences and never write it in
+    # lower case, in two articles at least: "Lama" yes; "Depuis", capitalised once by a noisy translation, no
+    articles = ("Il a lancé la famille Lama. Il parle depuis Paris.", "A família Lama cresce, e o grupo Depuis também.",
+                "Le groupe Depuis. Depuis quand?")
+    assert _known_names(articles) == {"lama"}  # "depuis" is written in lower case once; "Paris" is in one article
+    model = read_question("What is the name of Meta's open model?")
+    assert _fits(model, "Lama, le modèle Meta Open.", {"lama"}) and not _fits(model, "Lama, le modèle Meta Open.")
+    assert not _fits(named, "Depuis son lancement officiel, Llama a toujours été un modèle ouvert.", {"lama"})
     # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
     assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
     assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"

@@ -28,7 +28,10 @@
    model. A question that asks for a name ("what is the name of", "nome", "nom") is refused when its best sentence
    holds no name with a word the question does not use: "Under what licence name are Llama models distributed?"
    finds a sentence that names only Llama. The sentence's first word is a name when the articles write it as one
-   elsewhere: "Lama, le modèle Meta Open, ..." answers "What is the name of Meta's open model?". A name does not raise a sentence's score, as a quantity does: nearly every
+   elsewhere: "Lama, le modèle Meta Open, ..." answers "What is the name of Meta's open model?". A "who" question
+   gets the quantity questions' boost for a sentence that names someone it does not ("Whose sign-off...": "O CEO
+   da Meta, Mark Zuckerberg, ainda teria que ser assinado"), and no refusal: "Quem está a construir o novo
+   modelo?" is answered by "uma equipa formada no início deste ano". A name does not raise a sentence's score, as a quantity does: nearly every
    sentence names someone, and with the boost an off-topic one won that question.
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
@@ -122,13 +125,15 @@ def _phrases(question: str) -> str:
 
 def answer_type(question: str) -> str | None:
     """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
-    with another), "date", "when" (a bare when, quand, quando), "name" (what is the name of) or None, from the
-    question's wording. A number question is about money when it uses a money word ("cost", "pagou", "salaire") and
+    with another), "date", "when" (a bare when, quand, quando), "name" (what is the name of), "who" (who, à qui,
+    de quem, in the first three words) or None, from the question's wording. A number question is about money when it uses a money word ("cost", "pagou", "salaire") and
     no ratio phrase ("what share of the cost", "em comparação com"); "combien d'argent" is money too, though it reads
     like a count."""
     text = _phrases(question)
-    kind = next((kind for kind in ("count", "number", "date", "when", "name")
-                 if any(f" {phrase} " in text for phrase in lang.merged(f"{kind}_questions"))), None)
+    opening = " " + " ".join(text.split()[:3]) + " "  # "who" elsewhere is a relative: "the executive who left"
+    kind = next((kind for kind in ("count", "number", "date", "when", "name", "who")
+                 if any(f" {phrase} " in (opening if kind == "who" else text)
+                        for phrase in lang.merged(f"{kind}_questions"))), None)
     money = lang.merged("money_words")
     if kind == "count" and _counted(question) in money:
         return "money"
@@ -277,7 +282,7 @@ def _fits(asked: Asked, text: str, known: frozenset[str] = frozenset()) -> bool:
     date a year, a month, a season or a unit of time. "How many parameters does Llama 3.1 have?" is not answered by
     "3.1"."""
     kind = asked.kind
-    if kind == "name":  # a name with a word the question does not use (nor a neighbour of one): not just "Llama"
+    if kind in ("name", "who"):  # a name with a word the question does not use (nor a neighbour of one): not "Llama"
         return any(name - asked.stems for name in _names(text, known))
     if kind not in ("count", "money", "number", "date", "when"):
         return False  # most questions: no need to read the sentence (this runs for every candidate sentence)

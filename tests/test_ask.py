@@ -180,6 +180,8 @@ def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refus
     ("Quel est le nom du nouveau laboratoire de Meta ?", "Laboratório de Superintelligência"),
     ("What is the name of the podcast host Zuckerberg spoke with?", "Dwarkesh Patel"),
     ("What is the name of Meta's open model?", "Lama, le modèle Meta Open"),  # "Lama" opens the sentence
+    ("Whose sign-off would still be required before Meta changed course on open-sourcing Behemoth?",
+     "Mark Zuckerberg, ainda teria que ser assinado"),  # a "who" question prefers a sentence that names someone
     # the date is in the lead-in "Em um podcast no verão passado, ele disse:", the words asked for in the next line
     ("Em que época Zuckerberg deu a entrevista de podcast em que disse não ter prometido lançar tudo em código aberto?",
      "verão passado, ele disse:\n\n“Somos claramente"),
@@ -212,7 +214,7 @@ def test_the_system_prompt_names_the_language_only_at_its_end(built):
 def test_answer_type_and_refusal_detection():
     assert answer_type("How many parameters does Llama 3.1 have?") == "count"
     assert answer_type("Em que mês a Meta apresentou o Llama?") == "date"
-    assert answer_type("Qui a parlé à Séoul ?") is None
+    assert answer_type("Pourquoi a-t-il parlé à Séoul ?") is None
     # a quantity question wants a number that it does not already say itself
     asked = read_question("How much is Llama 3.1 ahead?")
     assert not _fits(asked, "Llama 3.1 is open.") and _fits(asked, "Llama 3.1 has 405 billion.")
@@ -281,6 +283,11 @@ def test_answer_type_and_refusal_detection():
     model = read_question("What is the name of Meta's open model?")
     assert _fits(model, "Lama, le modèle Meta Open.", {"lama"}) and not _fits(model, "Lama, le modèle Meta Open.")
     assert not _fits(named, "Depuis son lancement officiel, Llama a toujours été un modèle ouvert.", {"lama"})
+    # "who" among the first three words asks for someone; later it is a relative
+    assert answer_type("Whose sign-off is needed?") == answer_type("À qui Meta a-t-elle parlé ?") == "who"
+    assert answer_type("Quel est le modèle qui a déçu ?") is None and answer_type("De quem é o Llama?") == "who"
+    who = read_question("Who decides at Meta?")
+    assert _fits(who, "O CEO da Meta, Mark Zuckerberg, decide.") and not _fits(who, "Meta decide.")
     # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
     assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
     assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"

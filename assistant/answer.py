@@ -28,11 +28,12 @@
    model. A question that asks for a name ("what is the name of", "nome", "nom") is refused when its best sentence
    holds no name with a word the question does not use: "Under what licence name are Llama models distributed?"
    finds a sentence that names only Llama. The sentence's first word is a name when the articles write it as one
-   elsewhere: "Lama, le modèle Meta Open, ..." answers "What is the name of Meta's open model?". A "who" question
-   gets the quantity questions' boost for a sentence that names someone it does not ("Whose sign-off...": "O CEO
-   da Meta, Mark Zuckerberg, ainda teria que ser assinado"), and no refusal: "Quem está a construir o novo
-   modelo?" is answered by "uma equipa formada no início deste ano". A name does not raise a sentence's score, as a quantity does: nearly every
-   sentence names someone, and with the boost an off-topic one won that question.
+   elsewhere: "Lama, le modèle Meta Open, ..." answers "What is the name of Meta's open model?". For a name question
+   a name does not raise a sentence's score, as a quantity does: nearly every sentence names someone, and with the
+   boost an off-topic one won that question. A "who" question does get the boost for a sentence that names someone
+   it does not ("Whose sign-off...": "O CEO da Meta, Mark Zuckerberg, ainda teria que ser assinado"), and is never
+   refused for lacking one: "Quem está a construir o novo modelo?" is answered by "uma equipa formada no início
+   deste ano".
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
 4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the
@@ -126,9 +127,9 @@ def _phrases(question: str) -> str:
 def answer_type(question: str) -> str | None:
     """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
     with another), "date", "when" (a bare when, quand, quando), "name" (what is the name of), "who" (who, à qui,
-    de quem, in the first three words) or None, from the question's wording. A number question is about money when it uses a money word ("cost", "pagou", "salaire") and
-    no ratio phrase ("what share of the cost", "em comparação com"); "combien d'argent" is money too, though it reads
-    like a count."""
+    de quem, in the first three words) or None, from the question's wording. A number question is about money when
+    it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share of the cost", "em comparação
+    com"); "combien d'argent" is money too, though it reads like a count."""
     text = _phrases(question)
     opening = " " + " ".join(text.split()[:3]) + " "  # "who" elsewhere is a relative: "the executive who left"
     kind = next((kind for kind in ("count", "number", "date", "when", "name", "who")
@@ -279,8 +280,8 @@ def _quantities(text: str, percentages: bool = True) -> set[str]:
 def _fits(asked: Asked, text: str, known: frozenset[str] = frozenset()) -> bool:
     """Does `text` hold what the question asks for, that the question itself does not already say? A quantity (a
     number not part of a name, or a number word); for a count also the counted thing; for money also a currency; for a
-    date a year, a month, a season or a unit of time. "How many parameters does Llama 3.1 have?" is not answered by
-    "3.1"."""
+    date a year, a month, a season or a unit of time; for a name or a "who" question a name (`known`: see `_names`).
+    "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
     kind = asked.kind
     if kind in ("name", "who"):  # a name with a word the question does not use (nor a neighbour of one): not "Llama"
         return any(name - asked.stems for name in _names(text, known))

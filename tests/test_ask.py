@@ -183,8 +183,8 @@ def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refus
     ("Whose sign-off would still be required before Meta changed course on open-sourcing Behemoth?",
      "Mark Zuckerberg, ainda teria que ser assinado"),  # a "who" question prefers a sentence that names someone
     # the date is in the lead-in "Em um podcast no verão passado, ele disse:", the words asked for in the next line
-    ("Em que época Zuckerberg deu a entrevista de podcast em que disse não ter prometido lançar tudo em código aberto?",
-     "verão passado, ele disse:\n\n“Somos claramente"),
+    ("Em que época Zuckerberg deu a entrevista de podcast em que disse não ter prometido lançar tudo em código "
+     "aberto?", "verão passado, ele disse:\n\n“Somos claramente"),
 ])
 def test_quantity_questions_with_an_answer_are_answered(built, question, quote):
     with_generator(built, "x [1].")
@@ -277,8 +277,8 @@ def test_answer_type_and_refusal_detection():
     assert not _fits(named, "Le PDG a parlé à l'IA.")  # one short word ("PDG", "IA") is no name
     # the word that opens a sentence is a name when the articles capitalise it inside sentences and never write it in
     # lower case, in two articles at least: "Lama" yes; "Depuis", capitalised once by a noisy translation, no
-    articles = ("Il a lancé la famille Lama. Il parle depuis Paris.", "A família Lama cresce, e o grupo Depuis também.",
-                "Le groupe Depuis. Depuis quand?")
+    articles = ("Il a lancé la famille Lama. Il parle depuis Paris.",
+                "A família Lama cresce, e o grupo Depuis também.", "Le groupe Depuis. Depuis quand?")
     assert _known_names(articles) == {"lama"}  # "depuis" is written in lower case once; "Paris" is in one article
     model = read_question("What is the name of Meta's open model?")
     assert _fits(model, "Lama, le modèle Meta Open.", {"lama"}) and not _fits(model, "Lama, le modèle Meta Open.")

@@ -225,6 +225,7 @@ def _capitalised_inside(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(inside), frozenset(lang.fold(w) for w in words if w[:1].islower())
 
 
+@lru_cache(maxsize=8)  # one entry per corpus state: the same articles for every question
 def _known_names(texts: tuple[str, ...]) -> frozenset[str]:
     """The words at least two of the articles capitalise inside a sentence and none writes in lower case: names that
     recur ("Lama"), not a word that a noisy translation capitalised once ("Depuis")."""

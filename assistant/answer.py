@@ -2,38 +2,40 @@
 
 1. Evidence: the sentences of the retrieved passages (headings and questions excluded) get a `support` score: their
    language-centred cosine with the question (see retrieve.py), plus `_OVERLAP` times the IDF-weighted share of the
-   question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases
-   from the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one
-   the question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word
-   ("bilhões"), a year, a month or a unit of time. A percentage answers "what share", not "how many". A count must
-   also name what it counts ("how many GPUs": "GPUs", a cross-lingual neighbour of it, or a word of the same unit in
-   the language tables: "chiffres", "dígitos"), and an amount of money a currency ("$", "dólares"), unless the
-   question asks for a ratio ("what share of the cost"). They are ranked by `score` = support + `_EXPANDED` times
-   the same share counted with term expansion (a question word is present when one of its cross-lingual neighbours
-   is: "bought" in a sentence with "acheté"). The best `evidence_sentences` are numbered [1]..[n]. Only these go to
-   the model: a short prompt is faster (time to first token is prompt-bound on a CPU) and harder for a small model
-   to misread.
+   question's BM25 terms they contain, plus `_TYPE_BOOST` when the question asks for a quantity or a date (phrases from
+   the language tables: "how many", "what price", "em que ano"; a bare "when" too) and the sentence holds one the
+   question does not: a number that is not part of a name ("Llama 3.1" is not a quantity), a number word ("bilhões"), a
+   year, a month or a unit of time, or a city or a country ("which city", "quel pays") that the question does not name:
+   the CLDR names in data/places.json. A percentage answers "what share", not "how many". A count must also name what it
+   counts ("how many GPUs": "GPUs", a cross-lingual neighbour of it, or a word of the same unit in the language tables:
+   "chiffres", "dígitos"), and an amount of money a currency ("$", "dólares"), unless the question asks for a ratio
+   ("what share of the cost"). They are ranked by `score` = support + `_EXPANDED` times the same share counted with term
+   expansion (a question word is present when one of its cross-lingual neighbours is: "bought" in a sentence with
+   "acheté"). The best `evidence_sentences` are numbered [1]..[n]. Only these go to the model: a short prompt is faster
+   (time to first token is prompt-bound on a CPU) and harder for a small model to misread.
 2. Refusal: when no sentence's support clears `refusal_threshold`, the answer is the question language's "the
-   articles don't say", without calling the model. Support leaves the expansions out on purpose: every word,
-   "bacalhau" included, has some neighbour in the corpus, and counting those rescued off-topic questions from
-   refusal; they are good at choosing between sentences, not at saying whether any answers. So once one sentence
-   clears the threshold, all are ranked by `score`, those under it too: the sentence that answers may share few
-   words with the question and match it through expansions ("adiado" -> "atrasado").
-   A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much
-   salary does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many
-   GPUs were used to train Llama 3.1?" finds its parameter count, which counts no GPUs. So is one whose best
-   sentence's passage lacks a name the question uses: "How many parameters does Behemoth have?" finds Llama's. A bare
-   "when" is left out of this rule, as its answer is often an event ("when it becomes a product"). A salary is a sum
-   of money next to a salary word: "Quel est le salaire annuel de Mark Zuckerberg ?" is not answered by the $10B
-   model. A question that asks for a name ("what is the name of", "nome", "nom") is refused when its best sentence
-   holds no name with a word the question does not use: "Under what licence name are Llama models distributed?"
-   finds a sentence that names only Llama. The sentence's first word is a name when the articles write it as one
-   elsewhere: "Lama, le modèle Meta Open, ..." answers "What is the name of Meta's open model?". For a name question
-   a name does not raise a sentence's score, as a quantity does: nearly every sentence names someone, and with the
-   boost an off-topic one won that question. A "who" question does get the boost for a sentence that names someone
-   it does not ("Whose sign-off...": "O CEO da Meta, Mark Zuckerberg, ainda teria que ser assinado"), and is never
-   refused for lacking one: "Quem está a construir o novo modelo?" is answered by "uma equipa formada no início
-   deste ano".
+   articles don't say", without calling the model. Support leaves the expansions out on purpose: every word, "bacalhau"
+   included, has some neighbour in the corpus, and counting those rescued off-topic questions from refusal; they are
+   good at choosing between sentences, not at saying whether any answers. So once one sentence clears the threshold, all
+   are ranked by `score`, those under it too: the sentence that answers may share few words with the question and match
+   it through expansions ("adiado" -> "atrasado").
+   A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much salary
+   does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many GPUs were
+   used to train Llama 3.1?" finds its parameter count, which counts no GPUs. So is one whose best sentence's passage
+   lacks a name the question uses: "How many parameters does Behemoth have?" finds Llama's. A bare "when" is left out
+   of this rule, as its answer is often an event ("when it becomes a product"). A city or country question is refused
+   too when its best sentence names none: "Em que cidade fica a sede do Laboratório de Superinteligência da Meta?"
+   finds a sentence about the lab that names no city ("New York Times" is no city). Cities are those CLDR knows, a few
+   hundred large ones: a question answered by a small town is refused. A salary is a sum of money next to a salary
+   word: "Quel est le salaire annuel de Mark Zuckerberg ?" is not answered by the $10B model. A question that asks for
+   a name ("what is the name of", "nome", "nom") is refused when its best sentence holds no name with a word the
+   question does not use: "Under what licence name are Llama models distributed?" finds a sentence that names only
+   Llama. The sentence's first word is a name when the articles write it as one elsewhere: "Lama, le modèle Meta Open,
+   ..." answers "What is the name of Meta's open model?". For a name question a name does not raise a sentence's
+   score, as a quantity does: nearly every sentence names someone, and with the boost an off-topic one won that
+   question. A "who" question does get the boost for a sentence that names someone it does not ("Whose sign-off...":
+   "O CEO da Meta, Mark Zuckerberg, ainda teria que ser assinado"), and is never refused for lacking one: "Quem está a
+   construir o novo modelo?" is answered by "uma equipa formada no início deste ano".
 3. Generation: the prompt files in `prompts/` ask for one or two short sentences in the question's language,
    each citing its evidence.
 4. With `trust_model_refusal`, a reply that is a refusal (the refusal sentence of any table language) makes the
@@ -48,6 +50,7 @@ Not here: retrieval itself, or anything about how the answer is displayed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -66,6 +69,8 @@ __all__ = ["Citation", "Answer", "Evidence", "Asked", "answer_type", "read_quest
 _OVERLAP = 0.05
 _EXPANDED = 0.05
 _TYPE_BOOST = 0.02
+# Questions refused when their best sentence does not hold what they ask for (a bare "when" and "who" are not).
+_REFUSED_KINDS = ("count", "money", "number", "date", "city", "country", "name")
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 
@@ -126,13 +131,14 @@ def _phrases(question: str) -> str:
 
 def answer_type(question: str) -> str | None:
     """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
-    with another), "date", "when" (a bare when, quand, quando), "name" (what is the name of), "who" (who, à qui,
-    de quem, in the first three words) or None, from the question's wording. A number question is about money when
+    with another), "date", "when" (a bare when, quand, quando), "city" (which city, em que cidade), "country" (quel
+    pays), "name" (what is the name of), "who" (who, à qui, de quem, in the first three words) or None, from the
+    question's wording. A number question is about money when
     it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share of the cost", "em comparação
     com"); "combien d'argent" is money too, though it reads like a count."""
     text = _phrases(question)
     opening = " " + " ".join(text.split()[:3]) + " "  # "who" elsewhere is a relative: "the executive who left"
-    kind = next((kind for kind in ("count", "number", "date", "when", "name", "who")
+    kind = next((kind for kind in ("count", "number", "date", "when", "city", "country", "name", "who")
                  if any(f" {phrase} " in (opening if kind == "who" else text)
                         for phrase in lang.merged(f"{kind}_questions"))), None)
     money = lang.merged("money_words")
@@ -234,6 +240,37 @@ def _known_names(texts: tuple[str, ...]) -> frozenset[str]:
     return frozenset(word for word, n in seen.items() if n >= 2 and word not in lower)
 
 
+_PLACE_TOKEN = re.compile(r"[^\W\d_]+|\S")  # words and single marks: "États-Unis" -> "États", "-", "Unis"
+
+
+@lru_cache(maxsize=None)
+def _gazetteer() -> dict[str, frozenset[str]]:
+    """"city" / "country" -> folded names, as space-joined `_PLACE_TOKEN`s ("etats - unis"), from data/places.json
+    (CLDR names in English, Portuguese and French; scripts/make_places.py)."""
+    raw = json.loads(resources.files("assistant").joinpath("data/places.json").read_text(encoding="utf-8"))
+    return {kind: frozenset(" ".join(lang.fold(t) for t in _PLACE_TOKEN.findall(name)) for name in raw[kind])
+            for kind in ("city", "country")}
+
+
+def _places(text: str, kind: str) -> set[str]:
+    """The cities or countries `text` names (folded gazetteer keys): a capitalised run of its tokens that is a
+    gazetteer name and is not followed by another capitalised word, which makes it part of a longer name ("New York"
+    is a city, "relata o New York Times" names none)."""
+    names = _gazetteer()[kind]
+    longest = max(len(name.split()) for name in names)
+    tokens = _PLACE_TOKEN.findall(text)
+    found = set()
+    for i, token in enumerate(tokens):
+        if not token[0].isupper():
+            continue
+        for j in range(min(len(tokens), i + longest), i, -1):  # the longest name first: "Coreia do Sul", not "Coreia"
+            key = " ".join(lang.fold(t) for t in tokens[i:j])
+            if key in names and not (j < len(tokens) and tokens[j][0].isupper()):
+                found.add(key)
+                break
+    return found
+
+
 @lru_cache(maxsize=None)
 def _unit_families() -> dict[str, frozenset[str]]:
     """folded word -> every word, in every table language, of the units it names: "chiffres" -> {"chiffre",
@@ -281,9 +318,12 @@ def _quantities(text: str, percentages: bool = True) -> set[str]:
 def _fits(asked: Asked, text: str, known: frozenset[str] = frozenset()) -> bool:
     """Does `text` hold what the question asks for, that the question itself does not already say? A quantity (a
     number not part of a name, or a number word); for a count also the counted thing; for money also a currency; for a
-    date a year, a month, a season or a unit of time; for a name or a "who" question a name (`known`: see `_names`).
-    "How many parameters does Llama 3.1 have?" is not answered by "3.1"."""
+    date a year, a month, a season or a unit of time; for a city or a country one of those (`_places`); for a name or
+    a "who" question a name (`known`: see `_names`). "How many parameters does Llama 3.1 have?" is not answered by
+    "3.1"."""
     kind = asked.kind
+    if kind in ("city", "country"):  # one the question does not name: not "China" for "apart from China, which..."
+        return any(not {w for w in place.split() if w.isalnum()} <= asked.words for place in _places(text, kind))
     if kind in ("name", "who"):  # a name with a word the question does not use (nor a neighbour of one): not "Llama"
         return any(name - asked.stems for name in _names(text, known))
     if kind not in ("count", "money", "number", "date", "when"):
@@ -349,8 +389,8 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
         return []  # nothing in the retrieved passages is close enough to the question to answer it
     best = candidates[0]
     known = _known_names(tuple(texts.values())) if asked.kind == "name" else frozenset()
-    if asked.kind in ("count", "money", "number", "date", "name") and not _fits(asked, best.text, known):
-        return []  # asked for a quantity, a date or a name, and the sentence that best matches the question has none
+    if asked.kind in _REFUSED_KINDS and not _fits(asked, best.text, known):
+        return []  # asked for a quantity, a date, a place or a name, and the best matching sentence has none
     if asked.kind in ("count", "money", "number", "date"):
         # ...or the passage of that sentence is about something else: "How many parameters does Behemoth have?" is
         # not answered by the parameter count of Llama. Names the articles never use are left to the ranking: the

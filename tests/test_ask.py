@@ -163,6 +163,9 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("Quel salaire Meta verse-t-elle à Mark Zuckerberg ?", "Les articles ne le disent pas."),  # a sum, no salary
     ("Quel est le chiffre d'affaires annuel de Meta ?", "Les articles ne le disent pas."),
     ("Quel est le nom de la licence de Llama ?", "Les articles ne le disent pas."),  # no name but Llama
+    # the sentence about the lab names the New York Times, which is no city
+    ("Em que cidade fica a sede do Laboratório de Superinteligência da Meta?", "Os artigos não dizem."),
+    ("Dans quel pays Meta a-t-elle entraîné Behemoth ?", "Les articles ne le disent pas."),
 ])
 def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refused(built, question, refusal):
     gen = with_generator(built, "x [1].")
@@ -182,6 +185,10 @@ def test_quantity_date_and_name_questions_whose_best_sentence_has_none_are_refus
     ("What is the name of Meta's open model?", "Lama, le modèle Meta Open"),  # "Lama" opens the sentence
     ("Whose sign-off would still be required before Meta changed course on open-sourcing Behemoth?",
      "Mark Zuckerberg, ainda teria que ser assinado"),  # a "who" question prefers a sentence that names someone
+    ("In which city was the AI summit where Meta's president said the open model could change?",
+     "Nick Clegg, lors du sommet de l'AI Séoul"),  # a city question: "Séoul" ends the name "AI Séoul"
+    ("Apart from China and Russia, which country is named as a hostile government?",
+     "governos hostis como a China, a Rússia e o Irão"),  # a country the question does not name
     # the date is in the lead-in "Em um podcast no verão passado, ele disse:", the words asked for in the next line
     ("Em que época Zuckerberg deu a entrevista de podcast em que disse não ter prometido lançar tudo em código "
      "aberto?", "verão passado, ele disse:\n\n“Somos claramente"),
@@ -288,6 +295,18 @@ def test_answer_type_and_refusal_detection():
     assert answer_type("Quel est le modèle qui a déçu ?") is None and answer_type("De quem é o Llama?") == "who"
     who = read_question("Who decides at Meta?")
     assert _fits(who, "O CEO da Meta, Mark Zuckerberg, decide.") and not _fits(who, "Meta decide.")
+    # a city or country question wants one (CLDR's names, in any table language) that the question does not name
+    assert answer_type("Em que cidade fica a sede?") == answer_type("Dans quelle ville ?") == "city"
+    assert answer_type("Which country's companies embraced it?") == answer_type("Que países?") == "country"
+    country = read_question("Apart from China, which country is hostile?")
+    assert _fits(country, "governos hostis como a China e o Irão") and not _fits(country, "governos como a China")
+    assert _fits(country, "corre o risco de deixar os Estados Unidos sem a melhor IA")  # two words
+    assert _fits(country, "les États-Unis et leurs alliés") and _fits(country, "o governo dos EUA")
+    city = read_question("In which city was the summit?")
+    assert _fits(city, "lors du sommet de l'AI Séoul.") and _fits(city, "em Nova Iorque")
+    assert not _fits(city, "relata o New York Times.")  # part of a longer name
+    assert not _fits(city, "governos hostis como a China") and not _fits(country, "lors du sommet de Séoul")
+    assert not _fits(city, "Nome do modelo: Behemoth.")  # "Nome", Alaska, is left out: it is Portuguese for "name"
     # a bare "when" prefers a date; only a stated one ("what year") is refused for lacking it
     assert answer_type("Quand OpenAI a-t-elle pris la tête ?") == "when"
     assert answer_type("O que aconteceu quando o laboratório foi lançado?") == "when"

@@ -133,9 +133,9 @@ def answer_type(question: str) -> str | None:
     """"count" (how many), "money" (how much it cost, paid, earned), "number" (how much, what share, a cost compared
     with another), "date", "when" (a bare when, quand, quando), "city" (which city, em que cidade), "country" (quel
     pays), "name" (what is the name of), "who" (who, à qui, de quem, in the first three words) or None, from the
-    question's wording. A number question is about money when
-    it uses a money word ("cost", "pagou", "salaire") and no ratio phrase ("what share of the cost", "em comparação
-    com"); "combien d'argent" is money too, though it reads like a count."""
+    question's wording. A number question is about money when it uses a money word ("cost", "pagou", "salaire") and
+    no ratio phrase ("what share of the cost", "em comparação com"); "combien d'argent" is money too, though it reads
+    like a count."""
     text = _phrases(question)
     opening = " " + " ".join(text.split()[:3]) + " "  # "who" elsewhere is a relative: "the executive who left"
     kind = next((kind for kind in ("count", "number", "date", "when", "city", "country", "name", "who")
@@ -244,20 +244,19 @@ _PLACE_TOKEN = re.compile(r"[^\W\d_]+|\S")  # words and single marks: "États-Un
 
 
 @lru_cache(maxsize=None)
-def _gazetteer() -> dict[str, frozenset[str]]:
-    """"city" / "country" -> folded names, as space-joined `_PLACE_TOKEN`s ("etats - unis"), from data/places.json
-    (CLDR names in English, Portuguese and French; scripts/make_places.py)."""
+def _gazetteer(kind: str) -> tuple[frozenset[str], int]:
+    """"city" or "country" -> the folded names of data/places.json (CLDR names in English, Portuguese and French;
+    scripts/make_places.py) as space-joined `_PLACE_TOKEN`s ("etats - unis"), and the most tokens a name has."""
     raw = json.loads(resources.files("assistant").joinpath("data/places.json").read_text(encoding="utf-8"))
-    return {kind: frozenset(" ".join(lang.fold(t) for t in _PLACE_TOKEN.findall(name)) for name in raw[kind])
-            for kind in ("city", "country")}
+    names = frozenset(" ".join(lang.fold(t) for t in _PLACE_TOKEN.findall(name)) for name in raw[kind])
+    return names, max(len(name.split()) for name in names)
 
 
 def _places(text: str, kind: str) -> set[str]:
     """The cities or countries `text` names (folded gazetteer keys): a capitalised run of its tokens that is a
     gazetteer name and is not followed by another capitalised word, which makes it part of a longer name ("New York"
     is a city, "relata o New York Times" names none)."""
-    names = _gazetteer()[kind]
-    longest = max(len(name.split()) for name in names)
+    names, longest = _gazetteer(kind)
     tokens = _PLACE_TOKEN.findall(text)
     found = set()
     for i, token in enumerate(tokens):

@@ -98,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
             print(report.summary(), file=sys.stderr)
         if config.answer_mode != "extractive":
             assistant.generator  # load the model once, now, rather than on the first question
+        app = serve(assistant, host=args.host, port=args.port, share=args.share, block=False)
+        # said once the port answers: building the app takes seconds, and a page opened before that was refused
         print(f"serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
-        serve(assistant, host=args.host, port=args.port, share=args.share)
+        app.block_thread()
     return 0
 
 

@@ -47,15 +47,12 @@ def server(built):
                                 stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 240
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"assistant serve did not come up:\n{log.read_text()}")
-            time.sleep(0.5)
+    while "serving on" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"assistant serve did not come up:\n{log.read_text()}")
+        time.sleep(0.2)
+    urllib.request.urlopen(url, timeout=10).read()  # "serving on" is said once the page answers, not before
     yield url
     proc.terminate()
     try:
@@ -188,3 +185,4 @@ def test_serve_on_a_busy_port_says_so(server, built):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
+    assert "serving on" not in out.stderr

@@ -19,6 +19,11 @@
    good at choosing between sentences, not at saying whether any answers. So once one sentence clears the threshold, all
    are ranked by `score`, those under it too: the sentence that answers may share few words with the question and match
    it through expansions ("adiado" -> "atrasado").
+   A question is also refused when its best sentence shares with it only words found in at least half of the
+   passages ("Meta", "IA" here) and the question has other words: "In which city is Meta headquartered?" finds the
+   sentence about the Seoul summit, which has "Meta" and nothing else of it. Here a question word is shared when one of
+   its cross-lingual neighbours is: this rule only ever refuses, and an English question shares few words of its own
+   with a Portuguese sentence.
    A question that asks for a quantity or a date is also refused when its best sentence holds none: "How much salary
    does Meta pay Alexandr Wang?" finds the sentence about hiring him, which gives no number, and "How many GPUs were
    used to train Llama 3.1?" finds its parameter count, which counts no GPUs. So is one whose best sentence's passage
@@ -51,6 +56,7 @@ Not here: retrieval itself, or anything about how the answer is displayed.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -71,6 +77,8 @@ _EXPANDED = 0.05
 _TYPE_BOOST = 0.02
 # Questions refused when their best sentence does not hold what they ask for (a bare "when" and "who" are not).
 _REFUSED_KINDS = ("count", "money", "number", "date", "city", "country", "name")
+# A term in at least half of the passages ("Meta", "IA", "modelo" here): BM25's idf is ln 2 at exactly half.
+_COMMON_IDF = math.log(2)
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 
@@ -387,6 +395,9 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     if not any(c.support >= floor for c in candidates):
         return []  # nothing in the retrieved passages is close enough to the question to answer it
     best = candidates[0]
+    informative = {t: alternatives for t, alternatives in expanded.items() if weight[t] > _COMMON_IDF}
+    if informative and not any(alternatives & set(analyze(best.text)) for alternatives in informative.values()):
+        return []  # the best sentence shares with the question only words found everywhere: it is about something else
     known = _known_names(tuple(texts.values())) if asked.kind == "name" else frozenset()
     if asked.kind in _REFUSED_KINDS and not _fits(asked, best.text, known):
         return []  # asked for a quantity, a date, a place or a name, and the best matching sentence has none

@@ -454,7 +454,8 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
     index = SimpleNamespace(sentences=[("a.txt", s, e) for s, e in spans])
     scores = np.array([0.06, 0.05])  # the dense score prefers the sentence that says nothing
-    idf = {"meta": 0.1, "bought": 2.0, "adquir": 2.0}
+    # "meta" rarer than in half the passages: a sentence sharing only it is not refused for that (the next test)
+    idf = {"meta": 1.0, "bought": 2.0, "adquir": 2.0}
     plain = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf)
     assert plain[0].text == "Meta fala sobre IA."
     # "buy" with its Portuguese neighbour "adquiriu": the sentence that uses it now comes first
@@ -471,3 +472,37 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     ranked = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups, floor)
     assert [ev.text for ev in ranked] == [ev.text for ev in expanded]
     assert select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups, 1.0) == []
+
+
+def test_a_best_sentence_sharing_only_words_found_everywhere_is_refused():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import select_evidence
+
+    text = "Meta fala sobre IA. A Meta adquiriu metade da Scale."
+    spans = [(0, 19), (20, len(text))]
+    passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
+    index = SimpleNamespace(sentences=[("a.txt", s, e) for s, e in spans])
+    scores = np.array([0.06, 0.05])
+    idf = {"meta": 0.1, "ia": 0.2, "adquir": 2.0}  # "meta" and "ia" are in more than half the passages
+    ask = lambda question, groups=None: select_evidence([passage], scores, index, question, {"a.txt": text}, 2,
+                                                        idf, groups)
+    # "buy" is in no sentence: the best one shares only "Meta" with the question
+    assert ask("What did Meta buy?") == []
+    # with its neighbour "adquiriu" the question word is found, and that sentence is quoted
+    assert ask("What did Meta buy?", {"meta": {"meta"}, "buy": {"buy", "adquir"}})[0].text.startswith("A Meta")
+    # a question made only of such words has nothing else to find: it is left to the ranking
+    assert ask("E a Meta?")[0].text == "Meta fala sobre IA."
+
+
+@pytest.mark.parametrize("question, refusal", [
+    ("In which city is Meta headquartered?", "The articles don't say."),  # the Séoul sentence shares only "Meta"
+    ("Who is the head of Meta's legal team?", "The articles don't say."),
+    ("Dans quelle ville Meta organise-t-elle la conférence Meta Connect ?", "Les articles ne le disent pas."),
+])
+def test_questions_whose_best_sentence_shares_only_common_words_are_refused(built, question, refusal):
+    gen = with_generator(built, "x [1].")
+    answer = built.with_settings(refusal_threshold=-1.0).ask(question)  # refused for the words, not the score
+    assert answer.refused and answer.text == refusal and gen.prompts == []

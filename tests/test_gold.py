@@ -14,6 +14,9 @@ UNITS = GOLD.with_name("units.jsonl")  # counts and sums of money, written befor
 PLACES = GOLD.with_name("places.jsonl")  # city and country questions, written before the place rule
 VAGUE = GOLD.with_name("vague.jsonl")  # questions mostly in words found everywhere, written before the common-word rule
 ENTITIES = GOLD.with_name("entities.jsonl")  # "which company/publication/..." questions, written before the category signal
+SETS = {"dev": GOLD, "heldout": HELDOUT, "typed": TYPED, "units": UNITS, "places": PLACES, "vague": VAGUE,
+        "entities": ENTITIES}
+TARGETED = ["typed", "units", "places", "vague", "entities"]  # sets written to measure one rule each
 
 
 def test_schema_and_counts():
@@ -35,18 +38,16 @@ def test_held_out_set_is_apart_from_the_dev_set():
     assert not {g.evidence for g in dev if g.evidence} & {g.evidence for g in held if g.evidence}
 
 
-@pytest.mark.parametrize("path", [TYPED, UNITS, PLACES, VAGUE, ENTITIES],
-                         ids=["typed", "units", "places", "vague", "entities"])
+@pytest.mark.parametrize("path", [SETS[name] for name in TARGETED], ids=TARGETED)
 def test_typed_sets_ask_new_questions_of_each_kind(path):
     typed = load_gold(path)
-    others = [g for p in (GOLD, HELDOUT, TYPED, UNITS, PLACES, VAGUE, ENTITIES) if p != path for g in load_gold(p)]
+    others = [g for p in SETS.values() if p != path for g in load_gold(p)]
     assert not {g.question for g in typed} & {g.question for g in others}
     assert not {g.id for g in typed} & {g.id for g in others}
     assert {g.lang for g in typed if g.answerable} == {g.lang for g in typed if not g.answerable} == {"en", "pt", "fr"}
 
 
-@pytest.mark.parametrize("path", [GOLD, HELDOUT, TYPED, UNITS, PLACES, VAGUE, ENTITIES],
-                         ids=["dev", "heldout", "typed", "units", "places", "vague", "entities"])
+@pytest.mark.parametrize("path", list(SETS.values()), ids=list(SETS))
 def test_evidence_is_an_exact_substring_of_its_source(path):
     for g in load_gold(path):
         if g.answerable:

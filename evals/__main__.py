@@ -1,6 +1,7 @@
 """The evaluation commands:
 
     python -m evals retrieval --gold evals/gold/dev.jsonl [--mode dense|bm25|hybrid|all] [--config FILE]
+    python -m evals evidence --gold evals/gold/dev.jsonl [--depth N] [--config FILE]
     python -m evals run --gold evals/gold/dev.jsonl --out evals/results/NAME.json [--retrieval M] [--answer M]
                         [--k N] [--model PATH] [--limit N] [--ids a,b] [--config FILE]
     python -m evals compare A.json B.json
@@ -22,7 +23,7 @@ import sys
 from assistant import Assistant, AssistantError, Config
 
 from .gold import GoldError, load_gold
-from .metrics import retrieval_rank, retrieval_summary
+from .metrics import evidence_rank, retrieval_rank, retrieval_summary
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -51,6 +52,33 @@ def retrieval(args) -> int:
         for group, m in summary.items():
             print(f"| {mode} | {group} | {m['n']} | {m['recall@1']:.3f} | {m['recall@3']:.3f} | "
                   f"{m['recall@5']:.3f} | {m['mrr']:.3f} |")
+    return 0
+
+
+def evidence(args) -> int:
+    """Where the gold sentence falls in the evidence ranking that `ask` uses: how deep a reader must look."""
+    gold = [g for g in load_gold(args.gold) if g.answerable]
+    base = Assistant(Config.from_file(args.config) if args.config else Config.load(), progress=False)
+    assistant = base.with_settings(evidence_sentences=args.depth)
+    rows = []
+    for g in gold:
+        article = assistant.article(g.source)
+        if article is None:
+            raise GoldError(f"{g.id}: source {g.source} is not in the corpus")
+        _, sentences = assistant.evidence(g.question)
+        rank = evidence_rank(sentences, article.text, g.source, g.evidence)
+        rows.append((g.lang, rank))
+        if args.verbose and rank != 1:
+            print(f"{g.id} rank={rank}: {g.question}", file=sys.stderr)
+    ks = sorted({k for k in (1, 2, 3, 5) if k < args.depth} | {args.depth})
+    summary = retrieval_summary(rows, ks)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print("| lang | n | " + " | ".join(f"in best {k}" for k in ks) + " | MRR |")
+    print("|" + "---|" * (len(ks) + 3))
+    for group, m in summary.items():
+        print(f"| {group} | {m['n']} | " + " | ".join(f"{m[f'recall@{k}']:.3f}" for k in ks) + f" | {m['mrr']:.3f} |")
     return 0
 
 
@@ -169,6 +197,12 @@ def main(argv=None) -> int:
     p.add_argument("--config", help="a TOML config file (default: assistant.toml in the current folder, if any)")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed in the top 3")
+    p = sub.add_parser("evidence", help="where the gold sentence ranks among the evidence sentences, per language")
+    p.add_argument("--gold", default="evals/gold/dev.jsonl")
+    p.add_argument("--depth", type=int, default=10, help="evidence sentences to rank (default 10)")
+    p.add_argument("--config", help="a TOML config file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="list the questions whose gold sentence is not first")
     p = sub.add_parser("run", help="ask every gold question; write a JSON report and a Markdown summary")
     p.add_argument("--gold", default="evals/gold/dev.jsonl")
     p.add_argument("--out", required=True, help="where to write the JSON report (the .md goes beside it)")
@@ -192,8 +226,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
     try:
-        return {"retrieval": retrieval, "run": run, "compare": compare_cmd, "ablations": ablations,
-                "judge": judge_cmd}[args.command](args)
+        return {"retrieval": retrieval, "evidence": evidence, "run": run, "compare": compare_cmd,
+                "ablations": ablations, "judge": judge_cmd}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

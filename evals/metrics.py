@@ -6,6 +6,9 @@ Retrieval (answerable items only):
 - rank: the 1-based position of the first hit, None when there is none;
 - recall@k: the share of items whose rank is <= k;
 - MRR: the mean over items of 1/rank (0 for no hit).
+- evidence rank: the 1-based position, in the evidence sentences best first, of the first sentence of the gold
+  `source` whose span in the article overlaps the gold `evidence` (found with any run of white space between its
+  words); None when none does. It says how many sentences a reader must be shown to have the answer in front of it.
 
 Correctness (answerable items only; a refused answer scores 0):
 - normalise(text, lang): citation markers removed, case and accents folded, punctuation removed, the articles of
@@ -53,6 +56,18 @@ def retrieval_rank(passages: Sequence, source: str, evidence: str) -> int | None
     needle = _squash(evidence)
     for rank, p in enumerate(passages, start=1):
         if p.source == source and needle in _squash(p.text):
+            return rank
+    return None
+
+
+def evidence_rank(sentences: Sequence, article: str, source: str, evidence: str) -> int | None:
+    """1-based rank of the first of `sentences` (with source, start, end into `article`) of `source` that overlaps
+    the gold `evidence` in `article`; None when none does or the evidence is not in the article."""
+    found = re.search(r"\s+".join(map(re.escape, evidence.split())), article)
+    if not found:
+        return None
+    for rank, s in enumerate(sentences, start=1):
+        if s.source == source and s.start < found.end() and found.start() < s.end:
             return rank
     return None
 

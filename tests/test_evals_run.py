@@ -77,6 +77,30 @@ def test_cli_run_and_errors(small_home, tmp_path):
     assert bad.returncode == 1 and "cannot read gold file" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_cli_evidence_ranks_the_gold_sentence(small_home, tmp_path):
+    """The gold sentence's place in the real evidence ranking over the two-article corpus: first for pt-020 (what
+    Llama 2 was free for), second for en-019 (the $10B model); the unanswerable un-en-001 is not counted."""
+    wanted = {"pt-020", "en-019", "un-en-001"}
+    subset = tmp_path / "subset.jsonl"
+    subset.write_text("".join(line for line in GOLD.read_text().splitlines(keepends=True)
+                              if json.loads(line)["id"] in wanted))
+    env = dict(os.environ, PYTHONPATH=str(REPO), ASSISTANT_HOME=str(small_home))
+    out = subprocess.run([sys.executable, "-m", "evals", "evidence", "--gold", str(subset), "--depth", "3", "--json",
+                          "-v"], cwd=small_home, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["all"]["n"] == 2 and summary["pt"]["recall@1"] == 1.0 and summary["en"]["recall@1"] == 0.0
+    assert summary["en"]["recall@2"] == 1.0 and summary["all"]["mrr"] == 0.75
+    assert "en-019 rank=2" in out.stderr and "pt-020" not in out.stderr
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text(json.dumps({"id": "x-1", "lang": "en", "question": "What share of Scale AI did Meta buy?",
+                                     "answers": ["49%"], "source": "001_8648823dfeb0dd77.txt", "evidence": "49%",
+                                     "answerable": True}) + "\n")
+    bad = subprocess.run([sys.executable, "-m", "evals", "evidence", "--gold", str(elsewhere)], cwd=small_home,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 1 and "not in the corpus" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_ablation_table_rows(tmp_path):
     from evals.gold import GoldItem
     from evals.run import ablation_table

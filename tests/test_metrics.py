@@ -3,7 +3,9 @@
 import pytest
 
 from assistant.chunk import Passage
-from evals.metrics import mrr, recall_at, retrieval_rank, retrieval_summary
+from types import SimpleNamespace as S
+
+from evals.metrics import evidence_rank, mrr, recall_at, retrieval_rank, retrieval_summary
 
 
 def P(source, text):
@@ -15,6 +17,21 @@ def test_rank_needs_the_right_article_and_the_whole_evidence():
     assert retrieval_rank(passages, "a.txt", "com 405 bilhões de parâmetros") == 2
     assert retrieval_rank(passages, "b.txt", "com 405 bilhões de parâmetros") is None
     assert retrieval_rank([], "a.txt", "x") is None
+
+
+def test_evidence_rank_is_the_first_sentence_overlapping_the_gold_span():
+    article = "Meta comprou 49%.\nA Scale AI\n  custou 14 mil milhões. Fim."
+    # sentences at 0-17, 18-53 (across a line break and indentation) and 54-58
+    first, second, third = S(source="a.txt", start=0, end=17), S(source="a.txt", start=18, end=53), \
+        S(source="a.txt", start=54, end=58)
+    assert evidence_rank([first, second, third], article, "a.txt", "Scale AI custou 14") == 2
+    assert evidence_rank([third, second], article, "a.txt", "Scale AI custou 14") == 2
+    # a gold span across two sentences: the first one of them in the ranking counts
+    assert evidence_rank([third, second, first], article, "a.txt", "49%. A Scale") == 2
+    # the same offsets in another article, a span that is not in the article, no sentences
+    assert evidence_rank([S(source="b.txt", start=18, end=53)], article, "a.txt", "Scale AI custou 14") is None
+    assert evidence_rank([second], article, "a.txt", "custou 15") is None
+    assert evidence_rank([], article, "a.txt", "Scale AI") is None
 
 
 def test_recall_and_mrr_by_hand():

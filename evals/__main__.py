@@ -58,8 +58,8 @@ def retrieval(args) -> int:
 def evidence(args) -> int:
     """Where the gold sentence falls in the evidence ranking that `ask` uses: how deep a reader must look."""
     gold = [g for g in load_gold(args.gold) if g.answerable]
-    base = Assistant(Config.from_file(args.config) if args.config else Config.load(), progress=False)
-    assistant = base.with_settings(evidence_sentences=args.depth)
+    config = Config.from_file(args.config) if args.config else Config.load()
+    assistant = Assistant(config.replace(evidence_sentences=args.depth), progress=False)
     rows = []
     for g in gold:
         article = assistant.article(g.source)

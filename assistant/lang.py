@@ -79,7 +79,7 @@ def _detection_weights() -> dict[str, dict[str, float]]:
     return weights
 
 
-def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
+def detect_language(text: str, default: str | None = DEFAULT_LANGUAGE) -> str | None:
     """Best-guess language code of `text` among the table languages; `default` when there is no signal."""
     scores: Counter[str] = Counter()
     weights = _detection_weights()

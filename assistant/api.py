@@ -19,13 +19,14 @@ from contextlib import closing
 from typing import Iterator, Sequence
 
 from . import answer as answering
+from . import prompt
 from .answer import Answer, Evidence
 from .chunk import Passage
 from .cite import verify
 from .config import Config
 from .embed import Embedder, make_embedder
 from .errors import ConfigError, QuestionError
-from .generate import Generator, make_generator
+from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, update_index
 from .ingest import Article, Corpus, load_corpus
 from .lang import detect_language
@@ -40,13 +41,17 @@ log = logging.getLogger(__name__)
 class Assistant:
     """Grounded question answering over the articles in `config.corpus_dir`."""
 
-    def __init__(self, config: Config | None = None, *, progress: bool = False) -> None:
+    def __init__(self, config: Config | None = None, *, progress: bool = False,
+                 generator: Generator | None = None) -> None:
+        """`generator`: a loaded reader to use instead of the one `config` names (a wrapper, a shared model)."""
         if config is not None and not isinstance(config, Config):
             raise ConfigError(f"config must be an assistant.Config, got {type(config).__name__}")
         self.config = config or Config.load()
         self.progress = progress
         self._embedder: Embedder | None = None
-        self._generator: Generator | None = None
+        # loaded readers by name (config.model), shared with the views of with_settings: a session of the web UI
+        # may pick any loaded one
+        self._readers: dict[str, Generator] = {self.config.model: generator} if generator is not None else {}
         self._retriever: Retriever | None = None
         self._corpus: Corpus | None = None
         self.last_index_report: IndexReport | None = None
@@ -62,9 +67,22 @@ class Assistant:
 
     @property
     def generator(self) -> Generator:
-        if self._generator is None:
-            self._generator = make_generator(self.config)
-        return self._generator
+        """The reader `config.model` names, loaded on first use."""
+        return self.load_reader(self.config.model)
+
+    def load_reader(self, model: str) -> Generator:
+        """Load the reader `model` (a reader name or a .gguf path; the server for generator = "openai") once and keep
+        it: views with `with_settings(model=...)` can then use it."""
+        if model not in self._readers:
+            generator = make_generator(self.config.replace(model=model))
+            generator.warm(list(prompt.static_messages()))  # the prompt's fixed part, read once at load
+            self._readers[model] = generator
+        return self._readers[model]
+
+    @property
+    def readers(self) -> list[str]:
+        """The readers loaded so far, by name."""
+        return list(self._readers)
 
     @property
     def corpus(self) -> Corpus:
@@ -101,17 +119,27 @@ class Assistant:
 
     def with_settings(self, **changes) -> "Assistant":
         """A view of this assistant with some config values changed (`k`, `retrieval_mode`, `answer_mode`, ...),
-        sharing the loaded embedder, model, index and corpus: the web UI's per-session settings. Changes to how the
-        index is built (embedder, chunking) are refused: they need their own index."""
-        fixed = {"corpus_dir", "index_dir", "embedder", "embedder_model", "chunk_max_chars", "chunk_overlap_sentences",
-                 "generator", "model_path", "server_url", "server_model"}
+        sharing the loaded embedder, readers, index and corpus: the web UI's per-session settings. Changes to how the
+        index is built (embedder, chunking) are refused: they need their own index; `model` may name a reader that
+        is already loaded (`readers`)."""
+        fixed = {"corpus_dir", "index_dir", "models_dir", "embedder", "embedder_model", "chunk_max_chars",
+                 "chunk_overlap_sentences", "generator", "server_url", "server_model"}
         if fixed & set(changes):
             raise ConfigError(f"cannot change {', '.join(sorted(fixed & set(changes)))} on a running assistant")
+        if "model" in changes and changes["model"] != self.config.model and changes["model"] not in self._readers:
+            raise ConfigError(f"the reader {changes['model']!r} is not loaded; loaded: {', '.join(self._readers)}")
         view = Assistant(self.config.replace(**changes), progress=self.progress)
         retriever = self.retriever  # index first, so the view shares it
-        view._embedder, view._generator, view._corpus = self.embedder, self._generator, self._corpus
+        view._embedder, view._readers, view._corpus = self.embedder, self._readers, self._corpus
         view._retriever = retriever.with_config(view.config)  # the view's retrieval settings, the shared index
         view.last_index_report = self.last_index_report
+        return view
+
+    def with_reader(self, generator: Generator) -> "Assistant":
+        """A view of this assistant (index, embedder, corpus shared) that answers with `generator`: a reader loaded
+        elsewhere, a server, a wrapper such as the evaluation's cache, or a test's scripted reader."""
+        view = self.with_settings()
+        view._readers = {**self._readers, view.config.model: generator}
         return view
 
     # -- the API -----------------------------------------------------------------------------------------------------
@@ -134,13 +162,14 @@ class Assistant:
         return result
 
     def evidence(self, question: str, history: Sequence | None = None) -> tuple[list[Passage], list[Evidence]]:
-        """The retrieved passages and the numbered evidence sentences that `ask` would show the model, best first."""
-        passages, candidates = self._candidates(question, history)
-        return passages, candidates[:self.config.evidence_sentences]
+        """The retrieved passages and the numbered evidence sentences that `ask` would show the reader, best first
+        (none when the question is refused before the reader is asked)."""
+        passages, evidence, _ = self._candidates(question, history)
+        return passages, evidence
 
-    def _candidates(self, question: str, history: Sequence | None) -> tuple[list[Passage], list[Evidence]]:
-        """The retrieved passages and the best evidence sentences: as many as the model is shown, and at least the
-        `QUOTE_POOL` that an extractive answer chooses from."""
+    def _candidates(self, question: str, history: Sequence | None) -> tuple[list[Passage], list[Evidence], str]:
+        """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
+        the reader ("" when there is none)."""
         question = clean_question(question, self.config.max_question_chars)
         query = _fold_history(question, history, self.config.max_question_chars)
         retriever = self.retriever
@@ -149,43 +178,46 @@ class Assistant:
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
             scores = (scores + retriever.sentence_scores(query)) / 2
         texts = {a.source: a.text for a in self.corpus.articles}
-        return passages, answering.select_evidence(passages, scores, retriever.index, question, texts,
-                                                   max(self.config.evidence_sentences, answering.QUOTE_POOL),
-                                                   retriever.bm25.idf,
-                                                   retriever.term_groups(query), self.config.refusal_threshold)
+        candidates, reason = answering.select_evidence(
+            passages, scores, retriever.index, question, texts,
+            self.config.evidence_sentences, retriever.bm25.idf, retriever.term_groups(query),
+            self.config.refusal_threshold)
+        return passages, candidates, reason
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as the model writes them, then the final `Answer`. The pieces are the model's draft;
+        """Yield text pieces as the reader writes them, then the final `Answer`. The pieces are the reader's draft;
         the final `Answer.text` is what survived verification and is the one to show."""
         t0 = time.perf_counter()
         question = clean_question(question, self.config.max_question_chars)
         language = detect_language(question)
-        passages, candidates = self._candidates(question, history)
-        evidence = candidates[:self.config.evidence_sentences]
+        passages, evidence, reason = self._candidates(question, history)
         timings = {"retrieve": time.perf_counter() - t0}
 
-        def finish(text, citations, mode, raw="", tokens=0):
+        def finish(text, citations, mode, raw="", tokens=0, **extra):
             timings.setdefault("first_token", time.perf_counter() - t0)
             timings["total"] = time.perf_counter() - t0
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
-                          evidence, tokens)
+                          evidence, tokens, **extra)
 
-        if not evidence:  # no sentence clears the refusal threshold
-            text = answering.refusal_text(language)
+        if reason:  # refused before the reader is asked
+            text = prompt.refusal_text(language)
             yield text
-            yield finish(text, [], "refused")
+            yield finish(text, [], "refused", refusal_reason=reason)
             return
         if self.config.answer_mode == "extractive":
-            text, citations = answering.extractive(candidates)
+            text, citations = answering.extractive(evidence)
             yield text
             yield finish(text, citations, "extractive")
             return
 
-        messages = answering.build_messages(question, evidence, language)
-        pieces = []
-        # The prompt asks for one short sentence: the draft ends at its first line break. Small models ramble on
-        # past it, and every extra token costs ~15 ms on this CPU; closing the stream stops the model.
-        with closing(self.generator.stream(messages, self.config.max_answer_tokens)) as drafted:
+        generator = self.generator
+        abstain = Abstention(prompt.NONE, self.config.abstain_threshold) if generator.reads else None
+        messages = prompt.build_messages(question, evidence, language)
+        pieces, held = [], ""
+        # The prompt asks for a short answer: the draft ends at its first line break. Small models ramble on
+        # past it, and every extra token costs ~40 ms on this CPU; closing the stream stops the model. A reply that
+        # may still become the reader's "no answer" word is held back rather than shown as a draft.
+        with closing(generator.stream(messages, self.config.max_answer_tokens, abstain)) as drafted:
             so_far = ""
             for piece in drafted:
                 timings.setdefault("first_token", time.perf_counter() - t0)
@@ -196,25 +228,48 @@ class Assistant:
                 if piece:
                     pieces.append(piece)
                     so_far += piece
-                    yield piece
+                    if _may_abstain(so_far, abstain):
+                        held += piece
+                    else:
+                        yield held + piece
+                        held = ""
                 if end != -1:
                     break
         if pieces:  # from the first piece to the last: what tokens/s is measured over
             timings["generation"] = time.perf_counter() - t0 - timings["first_token"]
         raw, tokens = "".join(pieces).strip(), len(pieces)
-        if self.config.trust_model_refusal and answering.is_refusal(raw):
-            yield finish(answering.refusal_text(language), [], "refused", raw, tokens)
+        p_none = abstain.probability if abstain else None
+        extra = {"abstain_probability": p_none}
+        if abstain is not None and (prompt.is_refusal(raw) or (p_none is not None and p_none >= abstain.threshold)):
+            why = (f"reader: the evidence does not answer (P(no answer) {p_none:.2f} >= {abstain.threshold:.2f})"
+                   if p_none is not None else "reader: the evidence does not answer")
+            yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
             return
-        checked = verify(raw, [ev.text for ev in evidence], language,
-                         lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_threshold)
+        t_check = time.perf_counter()
+        checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
+                         lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_coverage,
+                         self.config.support_threshold, self.retriever.term_groups)
+        timings["verify"] = time.perf_counter() - t_check
+        extra["dropped"] = checked.dropped
         if checked.text:
             citations = [answering.citation(i, evidence[n - 1]) for i, n in enumerate(checked.cited, start=1)]
-            yield finish(checked.text, citations, "generated", raw, tokens)
+            yield finish(checked.text, citations, "generated", raw, tokens, **extra)
         elif self.config.answer_mode == "generated":
-            yield finish(answering.refusal_text(language), [], "refused", raw, tokens)
+            why = "verification: no sentence of the reader's answer is supported by what it cites"
+            yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
         else:
-            text, citations = answering.extractive(candidates)
-            yield finish(text, citations, "extractive", raw, tokens)
+            text, citations = answering.extractive(evidence)
+            yield finish(text, citations, "extractive", raw, tokens, **extra)
+
+
+def _may_abstain(text: str, abstain: Abstention | None) -> bool:
+    """Could the reply so far still be the reader's "no answer" word (so it is not shown as a draft)?"""
+    if abstain is None:
+        return False
+    if abstain.probability is not None:
+        return abstain.probability >= abstain.threshold
+    stripped = text.strip()
+    return prompt.NONE.startswith(stripped) or stripped.startswith(prompt.NONE)
 
 
 def _corpus_signature(folder) -> tuple:

@@ -1,57 +1,69 @@
 """Citation parsing and verification: keep only answer sentences that their cited evidence supports.
 
 An answer is split into sentences; each sentence owns the `[n]` markers inside or right after it. A sentence is
-kept when all of these hold:
-1. it cites at least one marker that points to an evidence sentence (markers out of range are dropped);
-2. every number in it (folded: "14 000" = "14000", "2,71" = "2.71", "49%" -> "49") appears in the cited evidence;
-3. every name in it (a capitalised word that is not the first word, nor a stop word) appears, accent- and
-   case-folded, in the cited evidence, at least by its first five letters;
-4. its embedding's cosine with the closest cited evidence sentence reaches `support_threshold` (multilingual, so an
-   English sentence can be supported by a French one).
-Everything else is removed. Markers are then renumbered 1..m in order of first use.
-
-Rules 2 and 3 are strict on purpose: a translated name ("Scale AI" for "IA à l'échelle") fails them and the
-sentence is dropped; the answer then falls back to quoting the evidence, which is always supported.
+kept when all of these hold (`Signals.reason` names the first that fails, recorded as why it was dropped):
+1. "no citation": it cites an evidence sentence it was shown, or one that supports it is found (below);
+2. "number": every number written in digits in it, with its size ("405 billion" = "405 bilhões", "14.3 billion" =
+   "14,3 bilhões", "9" = "nove"; quantities.py), is a number of the cited evidence or of the question: "700 mil" is not
+   "700 milhões";
+3. "name": every name in it (a capitalised word that is not the first word, nor a stop word) is in the cited
+   evidence, compared accent- and case-folded on a common beginning ("Iran" ~ "Irão", "China" ~ "Chine") or through
+   a cross-lingual neighbour: a name the evidence does not hold is the reader's invention;
+4. "restates the question": it says something the question does not (a content word or a number of its own);
+5. "words": at least `coverage` of its content words are in the evidence, as they are, up to their ending, or
+   through a cross-lingual neighbour ("bought" ~ "acheté"): "OpenAI won the 2018 FIFA World Cup final", drafted from a
+   sentence about OpenAI, has one of seven;
+6. "meaning": the embedding of the question followed by the sentence (a short answer, "Seoul", says something only
+   after its question) reaches a cosine of `similarity` with the closest cited evidence sentence (multilingual, so an
+   English answer can be supported by a French sentence).
+A sentence that fails against the sentence it cites (or cites none it was shown), but passes against another
+evidence sentence, cites that one instead: the reader's marker is a guess. Everything else is removed. Markers are then renumbered 1..m in order of
+first use. The thresholds are calibrated on
+labelled pairs of real drafts (evals/gold/support_pairs.jsonl, `python -m evals judge`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import lang
 from .chunk import split_sentences
+from .quantities import quantities, same_size
+from .retrieve import analyze
 
-__all__ = ["MARKER", "numbers", "names", "split_answer", "supported", "Verified", "verify", "with_markers"]
+__all__ = ["MARKER", "names", "split_answer", "Signals", "signals", "Verified", "verify", "with_markers"]
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_NUMBER = re.compile(r"\d+(?:[  .,]\d{3})*(?:[.,]\d+)?")
 _NAME = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w'’-]+")
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers in `text`, normalised so that '14 000', '14.000' and '14000' agree, and '2,71' equals '2.71'."""
-    out = set()
-    for raw in _NUMBER.findall(text):
-        compact = re.sub(r"[  ]", "", raw)
-        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", compact):  # thousands separators
-            compact = re.sub(r"[.,]", "", compact)
-        out.add(compact.replace(",", "."))
-    return out
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def names(text: str) -> set[str]:
     """Capitalised words other than the first word, folded; stop words and markers excluded."""
     stop = lang.merged("stopwords")
-    stripped = MARKER.sub(" ", text).strip()
+    stripped = MARKER.sub(" ", text).strip().lstrip("“\"«'")
     found = set()
     for m in _NAME.finditer(stripped):
         if m.start() == 0:
             continue
-        word = lang.fold(m.group(0))
-        if word not in stop and len(word) > 1:
-            found.add(word)
+        for part in re.split(r"['’-]", lang.fold(m.group(0))):
+            if part not in stop and len(part) > 1:
+                found.add(part)
     return found
+
+
+def _grounded(name: str, words: set[str]) -> bool:
+    """Is `name` one of `words` up to its ending: a common beginning of 5 letters, or of all but its last letter
+    for a short name ("iran" ~ "irao", "china" ~ "chine")?"""
+    need = 5 if len(name) > 5 else max(3, len(name) - 1)
+    head = name[:need]
+    return any(w.startswith(head) for w in words if len(w) >= need) or name in words
+
+
+def _content(text: str) -> set[str]:
+    stop = lang.merged("stopwords")
+    return {w[:5] for w in _WORD.findall(lang.fold(MARKER.sub(" ", text))) if w not in stop and len(w) > 2}
 
 
 def split_answer(text: str, language: str) -> list[tuple[str, list[int]]]:
@@ -72,49 +84,101 @@ def split_answer(text: str, language: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def supported(sentence: str, evidence: list[str], similarity: float, threshold: float) -> bool:
-    """Rules 2-4 of the module docstring for one answer sentence against the texts it cites."""
-    if not evidence:
-        return False
-    joined = " ".join(evidence)
-    if not numbers(sentence) <= numbers(joined):
-        return False
-    folded = lang.fold(joined)
-    if any(name[:5] not in folded for name in names(sentence)):
-        return False
-    return similarity >= threshold
+@dataclass(frozen=True)
+class Signals:
+    """What verification reads off one answer sentence and the evidence it cites (rules 2-5)."""
+
+    numbers: bool  # every number of the sentence, with its size, is the evidence's or the question's
+    names: bool  # every name of the sentence is in the evidence (or the question, when allowed)
+    adds: bool  # it says something the question does not
+    coverage: float  # share of its content words found in the evidence, directly or through a neighbour
+    similarity: float  # cosine with the closest cited evidence sentence
+
+    def reason(self, coverage: float, similarity: float) -> str | None:
+        """None when supported at these thresholds, else the first rule that fails."""
+        if not self.numbers:
+            return "number"
+        if not self.names:
+            return "name"
+        if not self.adds:
+            return "restates the question"
+        if self.coverage < coverage:
+            return "words"
+        if self.similarity < similarity:
+            return "meaning"
+        return None
+
+
+def signals(sentence: str, evidence: list[tuple[str, str]], question: str, language: str, similarity: float,
+            groups: dict[str, set[str]] | None = None, question_names: bool = True) -> Signals:
+    """Rules 2-5 of the module docstring for one answer sentence (in `language`) against the (text, language) pairs
+    it cites. `groups`: each BM25 term of the sentence with its cross-lingual neighbours (Retriever.term_groups), so
+    that "bought" is found in "acheté"; without it a word must be found as it is, up to its ending."""
+    allowed = [v for text, code in evidence for v in quantities(text, code, words=True)]
+    allowed += quantities(question, language, words=True)
+    numbers = all(any(same_size(v, a) for a in allowed) for v in quantities(sentence, language))
+    joined = " ".join(text for text, _ in evidence)
+    held = set(analyze(joined))
+    words = set(_WORD.findall(lang.fold(joined + (" " + question if question_names else ""))))
+    groups = groups if groups is not None else {}
+
+    def found(term: str) -> bool:
+        return bool(({term} | groups.get(term, set())) & held) or any(h.startswith(term[:5]) for h in held
+                                                                       if len(term) >= 5)
+
+    names_ok = all(_grounded(name, words) or any(found(t) for t in analyze(name)) for name in names(sentence))
+    adds = bool(_content(sentence) - _content(question)) or bool(
+        set(quantities(sentence, language)) - set(quantities(question, language)))
+    terms = [t for t in dict.fromkeys(analyze(MARKER.sub(" ", sentence))) if not t[0].isdigit()]
+    coverage = sum(found(t) for t in terms) / len(terms) if terms else 1.0
+    return Signals(numbers, names_ok, adds, coverage, similarity)
 
 
 @dataclass
 class Verified:
     text: str  # the kept sentences with renumbered markers; "" when nothing was kept
     cited: list[int]  # evidence numbers (1-based, as given to the model) in the order of the new markers
-    dropped: list[str]  # removed sentences, for reports
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (removed sentence, the rule it failed)
 
 
-def verify(answer: str, evidence_texts: list[str], language: str, embed, threshold: float) -> Verified:
-    """Check `answer` against numbered `evidence_texts` ([1] is evidence_texts[0]). `embed(texts)` returns unit
-    vectors for the answer sentences and the evidence, on the same side of the embedder."""
+def verify(answer: str, evidence: list[tuple[str, str]], question: str, language: str, embed,
+           coverage: float, similarity: float, neighbours=None) -> Verified:
+    """Check `answer` against the numbered `evidence` ((text, language) pairs; [1] is evidence[0]). `embed(texts)`
+    returns unit vectors for the answer sentences and the evidence, on the same side of the embedder;
+    `neighbours(text)` the term groups of a sentence (see `signals`)."""
     parts = split_answer(answer.strip(), language)
     kept: list[tuple[str, list[int]]] = []
-    dropped: list[str] = []
-    candidates = [(s, [n for n in dict.fromkeys(c) if 1 <= n <= len(evidence_texts)]) for s, c in parts]
-    to_embed = [s for s, c in candidates if c and s]
+    dropped: list[tuple[str, str]] = []
+    candidates = [(s, [n for n in dict.fromkeys(c) if 1 <= n <= len(evidence)]) for s, c in parts]
+    to_embed = [f"{question} {s}" for s, _ in candidates if s]  # a short answer means something after its question
     if to_embed:
-        vectors = embed(to_embed + evidence_texts)
+        vectors = embed(to_embed + [text for text, _ in evidence])
         sent_vecs, ev_vecs = vectors[: len(to_embed)], vectors[len(to_embed):]
     row = 0
     for sentence, cited in candidates:
-        if not (cited and sentence):
-            if sentence:
-                dropped.append(sentence)
+        if not sentence:
             continue
-        sims = [float(sent_vecs[row] @ ev_vecs[n - 1]) for n in cited]
+        sims = [float(sent_vecs[row] @ ev_vecs[n - 1]) for n in range(1, len(evidence) + 1)]
         row += 1
-        if supported(sentence, [evidence_texts[n - 1] for n in cited], max(sims), threshold):
+        groups = neighbours(sentence) if neighbours else None
+
+        def judged(numbers: list[int]) -> str | None:
+            found = signals(sentence, [evidence[n - 1] for n in numbers], question, language,
+                            max(sims[n - 1] for n in numbers), groups)
+            return found.reason(coverage, similarity)
+
+        reason = judged(cited) if cited else "no citation"
+        if reason is not None and reason != "restates the question":
+            # the reader's marker is a guess (or missing, or beyond the sentences it was shown): another evidence
+            # sentence may hold what the sentence says
+            other = next((n for n in sorted(range(1, len(evidence) + 1), key=lambda n: -sims[n - 1])
+                          if [n] != cited and judged([n]) is None), None)
+            if other is not None:
+                reason, cited = None, [other]
+        if reason is None:
             kept.append((sentence, cited))
         else:
-            dropped.append(sentence)
+            dropped.append((sentence, reason))
     order: list[int] = []
     for _, cited in kept:
         for n in cited:
@@ -129,4 +193,3 @@ def with_markers(sentence: str, numbers_: list[int]) -> str:
     marks = "".join(f"[{n}]" for n in numbers_)
     m = re.search(r"[.!?…]+[\"'»”’)]*$", sentence)
     return f"{sentence[: m.start()]} {marks}{sentence[m.start():]}" if m else f"{sentence} {marks}"
-

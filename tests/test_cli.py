@@ -59,12 +59,13 @@ def test_ask_prints_the_answer_and_its_sources(home):
     answer = json.loads(out.stdout)
     assert answer["mode"] in ("generated", "extractive") and answer["language"] == "fr"
     assert {"number", "source", "title", "text", "start", "end", "score"} == set(answer["citations"][0])
-    # generation: first to last token, present because the model was called
-    assert set(answer["timings"]) == {"retrieve", "first_token", "total", "generation"}
-    assert answer["tokens"] > 0 and len(answer["evidence"]) == 1  # evidence_sentences, by default
+    # generation: first to last token, present because the model was called; verify: checking its draft
+    assert set(answer["timings"]) == {"retrieve", "first_token", "total", "generation", "verify"}
+    assert answer["tokens"] > 0 and len(answer["evidence"]) == 2  # evidence_sentences, by default
+    assert answer["refusal_reason"] == "" and answer["abstain_probability"] is not None
 
 
 def test_ask_with_a_missing_model_is_a_clear_error(small_home):
-    (small_home / "assistant.toml").write_text('model_path = "no/such/model.gguf"\nrefusal_threshold = -10.0\n')
+    (small_home / "assistant.toml").write_text('model = "no/such/model.gguf"\nrefusal_threshold = -10.0\n')
     out = cli("ask", "Que GPUs a Meta comprou?", cwd=small_home)
     assert out.returncode == 1 and "model file not found" in out.stderr and "Traceback" not in out.stderr

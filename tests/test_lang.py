@@ -2,7 +2,6 @@ import json
 
 import pytest
 
-from assistant import lang
 from assistant.lang import detect_language, fold, tokens
 from conftest import GOLD
 
@@ -30,13 +29,3 @@ def test_gold_questions_are_detected_in_their_language():
     rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()]
     wrong = [(r["id"], r["question"]) for r in rows if detect_language(r["question"]) != r["lang"]]
     assert len(wrong) <= len(rows) // 50, wrong  # at most 2% wrong
-
-
-def test_units_name_the_same_concepts_in_every_language():
-    # the concept names are what join "chiffres", "dígitos" and "digits": a name spelled differently in one table
-    # would silently cut that language off from the others
-    concepts = {code: set(lang.table(code)["units"]) for code in lang.LANGUAGES}
-    assert all(names == concepts["en"] for names in concepts.values()), concepts
-    for code in lang.LANGUAGES:
-        words = [w for names in lang.table(code)["units"].values() for w in names]
-        assert words and all(w == w.lower() and " " not in w for w in words), code

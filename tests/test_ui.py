@@ -20,7 +20,7 @@ def test_markers_become_links_to_that_turns_sources():
     html = answer_html(turn_from_answer(make_answer("Meta bought 49% [1]. Also [1, 2].")), 3)
     assert html.count('href="#src-3-1"') == 2 and 'href="#src-3-2"' in html
     assert 'title="Título &lt;b&gt;"' in html
-    assert "written by the model" in html and "1.2 s" in html
+    assert "written by the reader" in html and "1.2 s" in html
 
 
 def test_answer_text_is_escaped():
@@ -31,6 +31,14 @@ def test_answer_text_is_escaped():
 def test_refusal_is_styled_apart_and_has_no_links():
     html = answer_html(turn_from_answer(make_answer("Os artigos não dizem.", refused=True)), 2)
     assert 'class="refusal"' in html and 'class="answer"' not in html and "cite" not in html
+
+
+def test_a_refusal_says_why():
+    answer = make_answer("Os artigos não dizem.", refused=True)
+    answer.refusal_reason = 'reader: the evidence does not answer (P(no answer) 0.62 >= 0.15) <"x">'
+    html = answer_html(turn_from_answer(answer), 1)
+    assert "The reader found no answer in the closest sentences." in html
+    assert 'title="reader: the evidence does not answer (P(no answer) 0.62 &gt;= 0.15) &lt;&quot;x&quot;&gt;"' in html
 
 
 def test_draft_is_escaped_and_marked_as_draft():

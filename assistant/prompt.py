@@ -1,0 +1,79 @@
+"""The reader's prompt: instructions and worked examples (package files in `prompts/`), then the numbered evidence,
+the question and the language to answer in.
+
+The messages are ordered so that everything before the evidence is the same for every question: the system
+instructions, then the worked examples as earlier turns of the chat. llama.cpp reuses the longest prefix it has
+already read, so that part (about 600 tokens) is read once per process (`static_messages` is what `warm` reads) and
+a question costs only its evidence and itself, about 100 to 200 tokens; on this CPU a token of prompt costs about
+10 ms, so that is what time to first token is made of.
+
+The reader answers "NONE" (`NONE`) when the sentences do not answer: one word in every language, whose first
+token's probability the llama.cpp backend reads (generate.Abstention); the assistant then says the refusal sentence
+of the question's language (`refusal_text`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from . import lang
+
+__all__ = ["NONE", "build_messages", "static_messages", "format_evidence", "refusal_text",
+           "is_refusal"]
+
+NONE = "NONE"
+
+
+def _read(name: str) -> str:
+    return resources.files("assistant").joinpath(f"prompts/{name}").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _examples() -> list[dict]:
+    return json.loads(_read("answer_examples.json"))["examples"]
+
+
+def format_evidence(sentences) -> str:
+    """"[1] text" lines; `sentences` have `text` (Evidence, or the examples' dicts)."""
+    return "\n".join(f"[{i}] {' '.join(_text(s).split())}" for i, s in enumerate(sentences, start=1))
+
+
+def _text(sentence) -> str:
+    return sentence["text"] if isinstance(sentence, dict) else sentence.text
+
+
+def _user(evidence: str, question: str, language: str) -> str:
+    return _read("answer_user.txt").format(evidence=evidence, question=question,
+                                           language=lang.table(language)["name"]).strip()
+
+
+@lru_cache(maxsize=1)
+def static_messages() -> tuple[dict[str, str], ...]:
+    """The part of every prompt that does not depend on the question: instructions and worked examples."""
+    messages = [{"role": "system", "content": _read("answer_system.txt").format(none=NONE).strip()}]
+    for ex in _examples():
+        messages.append({"role": "user", "content": _user(format_evidence(ex["sentences"]), ex["question"],
+                                                         ex["language"])})
+        messages.append({"role": "assistant", "content": ex["answer"].format(none=NONE)})
+    return tuple(messages)
+
+
+def build_messages(question: str, evidence, language: str) -> list[dict[str, str]]:
+    """The chat for one question: the static part, then the numbered `evidence` and the question."""
+    return [*map(dict, static_messages()),
+            {"role": "user", "content": _user(format_evidence(evidence), question, language)}]
+
+
+def refusal_text(language: str) -> str:
+    """What the assistant says, in `language`, when the articles do not answer."""
+    return lang.table(language)["refusal"]
+
+
+def is_refusal(text: str) -> bool:
+    """Is the reader's reply its "no answer" (NONE, or a refusal sentence of a table language)?"""
+    folded = " ".join(lang.fold(text).replace("’", "'").strip(" .!\"'").split())
+    if folded == lang.fold(NONE):
+        return True
+    return any(lang.fold(refusal_text(code)).rstrip(".") in folded for code in lang.LANGUAGES)

@@ -95,21 +95,43 @@ def run(args) -> int:
         print("error: no gold question selected", file=sys.stderr)
         return 1
     config = Config.from_file(args.config) if args.config else Config.load()
-    overrides = {"retrieval_mode": args.retrieval, "answer_mode": args.answer, "k": args.k, "model_path": args.model}
+    overrides = {"retrieval_mode": args.retrieval, "answer_mode": args.answer, "k": args.k, "model": args.model}
+    overrides.update(_settings(args.set))
     config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
     assistant = Assistant(config, progress=True)
     assistant.index()  # fail here, not on every question, when the corpus or index cannot be used
     if config.answer_mode != "extractive":
         model = assistant.generator.description  # same for a missing or broken model
+        if args.cache:
+            from .cache import CachedGenerator
+
+            assistant = assistant.with_reader(CachedGenerator(assistant.generator, args.cache))
     else:
         model = "none (extractive)"
     settings = {"gold": str(args.gold), "questions": len(gold), "retrieval": config.retrieval_mode,
-                "answer": config.answer_mode, "k": config.k, "model": model}
-    report = evaluate(gold, assistant, settings=settings)
+                "answer": config.answer_mode, "k": config.k, "model": model,
+                "evidence_sentences": config.evidence_sentences, **_settings(args.set)}
+    if args.cache:
+        settings["cache"] = str(args.cache)  # timings are not the reader's where replies came from the cache
+    report = evaluate(gold, assistant, settings=settings, judge=False if args.no_judge else None)
     json_path, md_path = report.save(args.out)
     print(md_path.read_text(encoding="utf-8"))
     print(f"wrote {json_path} and {md_path}")
     return 0
+
+
+def _settings(pairs) -> dict:
+    """--set key=value pairs as config overrides, the value read as TOML ("3", "0.5", "true", '["support"]')."""
+    import tomllib
+
+    out = {}
+    for pair in pairs or ():
+        key, _, value = pair.partition("=")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def ablations(args) -> int:
@@ -140,8 +162,9 @@ def compare_cmd(args) -> int:
 
 def judge_cmd(args) -> int:
     from collections import defaultdict
+    from pathlib import Path
 
-    from .judge import Judge, accuracy, calibrate, candidate_pairs, load_pairs
+    from .judge import Judge, balanced_accuracy, calibrate, candidate_pairs, load_pairs
 
     if args.candidates:
         from .run import load_report
@@ -155,7 +178,7 @@ def judge_cmd(args) -> int:
             print(json.dumps(pair, ensure_ascii=False))
         return 0
     try:
-        pairs = load_pairs(args.pairs)
+        pairs = [p for path in (args.pairs or ["evals/gold/support_pairs.jsonl"]) for p in load_pairs(path)]
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: cannot read pairs file: {exc}", file=sys.stderr)
         return 1
@@ -166,25 +189,75 @@ def judge_cmd(args) -> int:
         groups["all"].append(p)
         groups[f"lang={p.lang}"].append(p)
         groups[f"origin={p.origin}"].append(p)
-    print(f"judge: lexical_weight={judge.lexical_weight} threshold={judge.threshold}")
-    print("| group | pairs | supported (label) | accuracy | false accepts | false rejects |")
-    print("|---|---|---|---|---|---|")
+    print(f"judge (evals/judge.py): lexical_weight={judge.lexical_weight} threshold={judge.threshold}")
+    print("| group | pairs | supported (label) | accuracy | precision | recall | false accepts | false rejects |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, ps in groups.items():
-        verdicts = [judge.supports(p.claim, p.premise) for p in ps]
-        fa = sum(v and not p.label for v, p in zip(verdicts, ps))
-        fr = sum(p.label and not v for v, p in zip(verdicts, ps))
-        print(f"| {name} | {len(ps)} | {sum(p.label for p in ps)} | {accuracy(judge, ps):.3f} | {fa} | {fr} |")
+        verdicts = [judge.supports(p.claim, p.premise, p.question) for p in ps]
+        print(_verdict_row(name, ps, verdicts))
     if args.calibrate:
-        w, t, acc = calibrate(judge, pairs)
-        print(f"\nbest on all pairs: lexical_weight={w} threshold={t} accuracy={acc:.3f}")
+        w, t, score = calibrate(judge, pairs)
+        print(f"\nbest on all pairs: lexical_weight={w} threshold={t} balanced accuracy={score:.3f}")
         # two-fold cross-validation: calibrate on one half (alternate pairs), measure on the other
         folds = [pairs[0::2], pairs[1::2]]
-        held = []
+        verdicts, labels = [], []
         for i in (0, 1):
             w_i, t_i, _ = calibrate(judge, folds[i])
-            held.append(accuracy(judge.tuned(w_i, t_i), folds[1 - i]) * len(folds[1 - i]))
-        print(f"two-fold cross-validated accuracy: {sum(held) / len(pairs):.3f}")
+            tuned = judge.tuned(w_i, t_i)
+            verdicts += [tuned.supports(p.claim, p.premise, p.question) for p in folds[1 - i]]
+            labels += [p.label for p in folds[1 - i]]
+        print(f"two-fold cross-validated balanced accuracy: {balanced_accuracy(verdicts, labels):.3f}")
+    # the assistant's own verifier (assistant/cite.py) on the pairs that carry their question
+    from .verifier import calibrate_verifier, most_accurate_verifier, verifier_parts, verifier_verdicts
+
+    asked = [p for p in pairs if p.question and (p.corpus != "outside" or args.outside)]
+    if len(asked) < sum(1 for p in pairs if p.question):
+        print("\n(pairs over the outside corpus are left out of the verifier's figures: pass --outside HOME)")
+    if asked:
+        config = assistant.config
+        outside = (Assistant(config.replace(corpus_dir=Path(args.outside) / "corpus",
+                                            index_dir=Path(args.outside) / "index")) if args.outside else None)
+        parts = verifier_parts(assistant, asked, outside)
+        print(f"\nverifier (assistant/cite.py): support_coverage={config.support_coverage} "
+              f"support_threshold={config.support_threshold}, on the {len(asked)} pairs with a question")
+        print("| group | pairs | supported (label) | accuracy | precision | recall | false accepts | false rejects |")
+        print("|---|---|---|---|---|---|---|---|")
+        verdicts = verifier_verdicts(parts, config.support_coverage, config.support_threshold)
+        by_id = dict(zip((p.id for p in asked), verdicts))
+        for name, ps in groups.items():
+            ps = [p for p in ps if p.question]
+            if ps:
+                print(_verdict_row(name, ps, [by_id[p.id] for p in ps]))
+        if args.calibrate:
+            c, t, prec, rec = calibrate_verifier(parts, [p.label for p in asked])
+            print(f"\nverifier, best recall at precision >= 0.95 on these pairs: support_coverage={c} "
+                  f"support_threshold={t} (precision {prec:.3f}, recall {rec:.3f})")
+            folds = [list(range(0, len(asked), 2)), list(range(1, len(asked), 2))]
+            tp = fp = fn = 0
+            for i in (0, 1):
+                fit = [parts[j] for j in folds[i]]
+                c_i, t_i, _, _ = calibrate_verifier(fit, [asked[j].label for j in folds[i]])
+                test = folds[1 - i]
+                got = verifier_verdicts([parts[j] for j in test], c_i, t_i)
+                for j, v in zip(test, got):
+                    tp += v and asked[j].label
+                    fp += v and not asked[j].label
+                    fn += (not v) and asked[j].label
+            print(f"two-fold cross-validated: precision {tp / max(1, tp + fp):.3f}, recall {tp / max(1, tp + fn):.3f}")
+            c, t, acc = most_accurate_verifier(parts, [p.label for p in asked])
+            print(f"verifier, most accurate on these pairs: support_coverage={c} support_threshold={t} "
+                  f"(accuracy {acc:.3f})")
     return 0
+
+
+def _verdict_row(name, ps, verdicts) -> str:
+    fa = sum(v and not p.label for v, p in zip(verdicts, ps))
+    fr = sum(p.label and not v for v, p in zip(verdicts, ps))
+    tp = sum(v and p.label for v, p in zip(verdicts, ps))
+    acc = sum(v == p.label for v, p in zip(verdicts, ps)) / len(ps)
+    precision = f"{tp / (tp + fa):.3f}" if tp + fa else "-"
+    recall = f"{tp / (tp + fr):.3f}" if tp + fr else "-"
+    return f"| {name} | {len(ps)} | {sum(p.label for p in ps)} | {acc:.3f} | {precision} | {recall} | {fa} | {fr} |"
 
 
 def main(argv=None) -> int:
@@ -210,7 +283,10 @@ def main(argv=None) -> int:
     p.add_argument("--retrieval", choices=MODES, help="override retrieval_mode")
     p.add_argument("--answer", choices=("auto", "generated", "extractive"), help="override answer_mode")
     p.add_argument("--k", type=int, help="override k (passages retrieved)")
-    p.add_argument("--model", help="a GGUF file to use instead of the bundled model")
+    p.add_argument("--model", help="a reader name or a GGUF file instead of the configured one")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)")
+    p.add_argument("--cache", help="remember the reader's replies in this file and reuse them (JSON lines)")
+    p.add_argument("--no-judge", action="store_true", help="skip citation recall and precision (faster)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--ids", help="only these question ids, comma-separated")
     p = sub.add_parser("ablations", help="one table row per report, for comparing configurations")
@@ -219,7 +295,10 @@ def main(argv=None) -> int:
     p.add_argument("a")
     p.add_argument("b")
     p = sub.add_parser("judge", help="accuracy of the support judge on hand-labelled pairs")
-    p.add_argument("--pairs", default="evals/gold/support_pairs.jsonl")
+    p.add_argument("--pairs", action="append", help="labelled pairs, JSON lines (repeatable; default: "
+                   "evals/gold/support_pairs.jsonl)")
+    p.add_argument("--outside", metavar="HOME", help="a folder whose corpus/ is ../shared/outside/corpus: the "
+                   "verifier reads the pairs marked corpus=outside with its index")
     p.add_argument("--config", help="a TOML config file")
     p.add_argument("--calibrate", action="store_true", help="also search the judge's weight and threshold")
     p.add_argument("--candidates", metavar="REPORT", help="print unlabelled pairs from an eval report instead")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from assistant import Assistant, AssistantError
+from assistant.lang import detect_language
 
 from .gold import GoldItem
 from .judge import Judge
@@ -52,6 +53,10 @@ class Record:
     tokens: int = 0  # tokens the model generated
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    refusal_reason: str = ""
+    abstain_probability: float | None = None  # the reader's P(no answer) at its first token
+    answer_language: str | None = None  # detected from a generated answer's text; None when it gives no signal
+    dropped: list = field(default_factory=list)  # [sentence, rule] that verification removed from the draft
 
 
 @dataclass
@@ -74,31 +79,38 @@ class Report:
         return path, md
 
 
-def _score(g: GoldItem, answer, judge: Judge) -> Record:
+def _score(g: GoldItem, answer, judge: Judge | None) -> Record:
     rec = Record(g.id, g.lang, g.question, g.answerable, answer.text, answer.mode, answer.refused,
                  [{"number": c.number, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
                   for c in answer.citations], draft=answer.raw, evidence=[ev.text for ev in answer.evidence],
-                 tokens=answer.tokens, timings={k: round(v, 4) for k, v in answer.timings.items()})
+                 tokens=answer.tokens, timings={k: round(v, 4) for k, v in answer.timings.items()},
+                 refusal_reason=answer.refusal_reason, abstain_probability=answer.abstain_probability,
+                 dropped=[list(d) for d in answer.dropped])
+    if answer.mode == "generated":
+        rec.answer_language = detect_language(answer.text, default=None)
     if g.answerable:
         rec.rank = retrieval_rank(answer.passages, g.source, g.evidence)
         if not answer.refused:
             rec.str_em = str_em(answer.text, g.answers, g.lang)
             rec.f1 = round(token_f1(answer.text, g.answers, g.lang), 4)
         rec.evidence_hits = sum(citation_has_evidence(c, answer.passages, g.evidence) for c in answer.citations)
-    scores = alce(answer.text, [c.text for c in answer.citations], judge.supports, answer.language, answer.refused)
+    if judge is None:  # citation recall and precision not asked for
+        return rec
+    supports = lambda claim, premise: judge.supports(claim, premise, answer.question)  # noqa: E731
+    scores = alce(answer.text, [c.text for c in answer.citations], supports, answer.language, answer.refused)
     if scores is not None:
         rec.citation_recall, rec.citation_precision = (round(x, 4) for x in scores)
     if answer.raw:  # what verification had to work with: the draft's markers point into the evidence list
-        draft = alce(answer.raw, [ev.text for ev in answer.evidence], judge.supports, answer.language)
+        draft = alce(answer.raw, [ev.text for ev in answer.evidence], supports, answer.language)
         rec.draft_citation_recall, rec.draft_citation_precision = (round(x, 4) for x in draft)
     return rec
 
 
 def evaluate(gold: Sequence[GoldItem], assistant: Assistant, *, progress: bool = True,
-             settings: dict | None = None, judge: Judge | None = None) -> Report:
+             settings: dict | None = None, judge: Judge | None | bool = None) -> Report:
     """Ask every question; see the module docstring. `judge` defaults to the calibrated judge on the assistant's
-    embedder."""
-    judge = judge or Judge.from_assistant(assistant)
+    embedder; False skips citation recall and precision (the judge embeds every word it reads: a quick run)."""
+    judge = None if judge is False else (judge or Judge.from_assistant(assistant))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -138,6 +150,8 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
         scored = [r for r in rs if r.citation_recall is not None]
         drafted = [r for r in rs if r.draft_citation_recall is not None]
         generation = sum(r.timings.get("generation", 0.0) for r in rs)
+        generated = [r for r in rs if r.mode == "generated"]
+        detected = [r for r in generated if r.answer_language]
         out[name] = {
             "n": len(rs),
             "answerable": len(ans),
@@ -146,6 +160,12 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
             "recall@1": recall_at(ranks, 1), "recall@3": recall_at(ranks, 3), "recall@5": recall_at(ranks, 5),
             "mrr": mrr(ranks),
             "str_em": sum(r.str_em for r in ans) / len(ans) if ans else None,
+            "generated_share": sum(r.mode == "generated" for r in ans) / len(ans) if ans else None,
+            "str_em_generated": (sum(r.str_em for r in ans if r.mode == "generated")
+                                 / max(1, sum(r.mode == "generated" for r in ans))) if ans else None,
+            "language_match": (sum(r.answer_language == r.lang for r in detected) / len(detected)
+                               if detected else None),
+            "language_detected": len(detected),
             "f1": sum(r.f1 for r in ans) / len(ans) if ans else None,
             "evidence_precision": sum(r.evidence_hits for r in ans) / n_cit if n_cit else None,
             "citation_recall": sum(r.citation_recall for r in scored) / len(scored) if scored else None,
@@ -204,21 +224,31 @@ def _fmt(value, digits=3) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    lines = ["| group | n | recall@3 | MRR | STR-EM | F1 | evidence precision | citation recall | citation precision | "
-             "draft citation recall / precision | unanswerable refused | answerable refused | errors | "
-             "retrieve p50 (s) | first token p50 / p95 (s) | total p50 / p95 (s) | tokens/s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| group | n | alias in answer | generated | alias, generated | answer language | citation recall / "
+             "precision | evidence precision | recall@3 | unanswerable refused | answerable refused | errors | "
+             "first token p50 (s) | total p50 / p95 (s) | tokens/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in report.summary.items():
         lat = m["latency"]
         lines.append(
-            f"| {name} | {m['n']} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
-            f"{_fmt(m['mrr'] if m['answerable'] else None)} | {_fmt(m['str_em'])} | {_fmt(m['f1'])} | "
-            f"{_fmt(m['evidence_precision'])} | {_fmt(m.get('citation_recall'))} | "
-            f"{_fmt(m.get('citation_precision'))} | {_fmt(m.get('draft_citation_recall'))} / "
-            f"{_fmt(m.get('draft_citation_precision'))} | {m['unanswerable_refused']}/{m['unanswerable']} | "
-            f"{m['answerable_refused']}/{m['answerable']} | {m['errors']} | "
-            f"{lat['retrieve_p50']:.2f} | {lat['first_token_p50']:.2f} / {lat['first_token_p95']:.2f} | "
-            f"{lat['total_p50']:.2f} / {lat['total_p95']:.2f} | {_fmt(lat.get('tokens_per_s'), 1)} |")
+            f"| {name} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('generated_share'))} | "
+            f"{_fmt(m.get('str_em_generated'))} | {_fmt(m.get('language_match'))} ({m.get('language_detected', 0)}) | "
+            f"{_fmt(m.get('citation_recall'))} / {_fmt(m.get('citation_precision'))} | "
+            f"{_fmt(m['evidence_precision'])} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
+            f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
+            f"{m['errors']} | {lat['first_token_p50']:.2f} | {lat['total_p50']:.2f} / {lat['total_p95']:.2f} | "
+            f"{_fmt(lat.get('tokens_per_s'), 1)} |")
+    reasons: dict[str, list[int]] = {}
+    for r in report.records:
+        if r.refused:
+            key = (r.refusal_reason or "unknown").split(":")[0]
+            reasons.setdefault(key, [0, 0])[0 if r.answerable else 1] += 1
+    if reasons:
+        lines += ["", "Refusals by reason (answerable / unanswerable): "
+                  + ", ".join(f"{k} {a}/{u}" for k, (a, u) in sorted(reasons.items()))]
+    lines += ["", "alias in answer: a gold answer string occurs in the answer (answerable questions); generated: share "
+              "of answerable questions answered by the reader (not quoted, not refused); answer language: share of "
+              "generated answers whose detected language is the question's (in brackets, how many gave a signal)."]
     if report.settings:
         lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from evals.gold import KEYS, load_gold
-from conftest import CORPUS, GOLD
+from conftest import CORPUS, GOLD, REPO
 
 HELDOUT = GOLD.with_name("heldout.jsonl")
 TYPED = GOLD.with_name("typed.jsonl")  # quantity and date questions; may reuse dev facts, never dev questions
@@ -54,3 +54,30 @@ def test_evidence_is_an_exact_substring_of_its_source(path):
             assert g.evidence in (CORPUS / g.source).read_text(encoding="utf-8"), g.id
         else:
             assert g.source is None and g.evidence is None and g.answers == ()
+
+
+OUTSIDE = REPO.parent / "shared" / "outside"  # ../shared beside the clone, in CI as here
+OUTSIDE_EN = GOLD.with_name("outside_en.jsonl")  # English versions of outside questions, written by the team
+
+
+def test_the_english_outside_questions_match_their_originals():
+    originals = {g.id: g for g in load_gold(OUTSIDE / "gold.jsonl")}
+    english = load_gold(OUTSIDE_EN)
+    assert len(english) >= 30 and {g.lang for g in english} == {"en"}
+    assert sum(not g.answerable for g in english) >= 5
+    for g in english:
+        original = originals[g.id.removesuffix("-en")]
+        assert (g.answerable, g.source, g.evidence) == (original.answerable, original.source, original.evidence)
+        assert set(original.answers) <= set(g.answers)  # the annotators' spans, and English ones beside them
+        if g.answerable:
+            assert g.evidence in (OUTSIDE / "corpus" / g.source).read_text(encoding="utf-8"), g.id
+
+
+def test_the_support_pairs_are_labelled_and_unique():
+    from evals.judge import load_pairs
+
+    pairs = load_pairs(GOLD.with_name("support_pairs.jsonl"))
+    assert len({p.id for p in pairs}) == len(pairs)
+    drafts = [p for p in pairs if p.question]  # the default reader's drafts, with the question they answer
+    assert len(drafts) >= 400 and 0.2 < sum(p.label for p in drafts) / len(drafts) < 0.5
+    assert {p.corpus for p in drafts} == {"", "outside"}

@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from conftest import REPO, FakeEmbedder
-from evals.judge import (Judge, accuracy, calibrate, candidate_pairs, claim_numbers, content_words, coverage,
-                         load_pairs)
+from evals.judge import (Judge, balanced_accuracy, calibrate, candidate_pairs, claim_numbers, content_words,
+                         coverage, load_pairs)
 
 PAIRS = REPO / "evals" / "gold" / "support_pairs.jsonl"
 
@@ -56,11 +56,18 @@ def real_judge():
 
 def test_judge_accuracy_on_the_labelled_pairs(real_judge):
     pairs = load_pairs(PAIRS)
-    acc = accuracy(real_judge, pairs)
-    assert acc >= 0.95, acc  # 0.986 when the constants were calibrated
-    # the committed constants are the calibrated ones: re-calibrating finds no better accuracy
+    score = balanced_accuracy([real_judge.supports(p.claim, p.premise, p.question) for p in pairs],
+                              [p.label for p in pairs])
+    assert score >= 0.75, score  # 0.769 when the constants were calibrated on the 566 pairs
+    # the committed constants are the calibrated ones: re-calibrating finds nothing better
     _, _, best = calibrate(real_judge, pairs)
-    assert acc == pytest.approx(best)
+    assert score == pytest.approx(best)
+
+
+def test_balanced_accuracy_known_answers():
+    assert balanced_accuracy([True, True, False, False], [True, True, False, False]) == 1.0
+    assert balanced_accuracy([True, True, True, True], [True, False, False, False]) == 0.5
+    assert balanced_accuracy([True, False, False, False], [True, True, False, False]) == 0.75
 
 
 def test_candidate_pairs_from_the_committed_baseline_report():

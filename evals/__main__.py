@@ -7,7 +7,7 @@
     python -m evals compare A.json B.json
     python -m evals judge [--pairs evals/gold/support_pairs.jsonl] [--calibrate]
     python -m evals judge --candidates REPORT.json     (unlabelled pairs from a run, as JSON lines, to label)
-    python -m evals ablations A.json B.json ...
+    python -m evals ablations A.json B.json ... [--by-language]
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
 is recorded in its report entry instead.
@@ -144,7 +144,7 @@ def ablations(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: cannot read report: {exc}", file=sys.stderr)
         return 1
-    print(ablation_table(reports))
+    print(ablation_table(reports, args.by_language))
     return 0
 
 
@@ -291,6 +291,7 @@ def main(argv=None) -> int:
     p.add_argument("--ids", help="only these question ids, comma-separated")
     p = sub.add_parser("ablations", help="one table row per report, for comparing configurations")
     p.add_argument("reports", nargs="+")
+    p.add_argument("--by-language", action="store_true", help="also a row per question language")
     p = sub.add_parser("compare", help="what changed between two reports")
     p.add_argument("a")
     p.add_argument("b")

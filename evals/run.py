@@ -286,18 +286,24 @@ def compare(a: dict, b: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ablation_table(reports: dict[str, dict]) -> str:
-    """One row per run (name -> loaded report): its settings and overall metrics, for the README."""
-    lines = ["| run | retrieval | answer | k | recall@3 | STR-EM | evidence precision | citation recall | "
-             "citation precision | draft citation recall | unanswerable refused | answerable refused | "
-             "extractive share | total p50 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def ablation_table(reports: dict[str, dict], groups: bool = False) -> str:
+    """One row per run (name -> loaded report), and with `groups` one per language too: the side-by-side tables of
+    the README and docs/evaluation.md."""
+    lines = ["| run | questions | alias in answer | token F1 | generated | answer language | citation recall / "
+             "precision | evidence precision | unanswerable refused | answerable refused | first token p50 (s) | "
+             "total p50 / p95 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rep in reports.items():
-        st, m = rep["settings"], rep["summary"]["all"]
-        extractive = sum(1 for r in rep["records"] if r["mode"] == "extractive") / max(1, len(rep["records"]))
-        lines.append(f"| {name} | {st.get('retrieval')} | {st.get('answer')} | {st.get('k')} | {_fmt(m['recall@3'])} | "
-                     f"{_fmt(m['str_em'])} | {_fmt(m['evidence_precision'])} | {_fmt(m.get('citation_recall'))} | "
-                     f"{_fmt(m.get('citation_precision'))} | {_fmt(m.get('draft_citation_recall'))} | "
-                     f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
-                     f"{extractive:.2f} | {m['latency']['total_p50']:.2f} |")
+        for group, m in rep["summary"].items():
+            if group != "all" and not (groups and group.startswith("lang=")):
+                continue
+            lat = m["latency"]
+            label = name if group == "all" else f"{name}, {group[5:]}"
+            lines.append(
+                f"| {label} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('f1'))} | "
+                f"{_fmt(m.get('generated_share'))} | "
+                f"{_fmt(m.get('language_match'))} | {_fmt(m.get('citation_recall'))} / "
+                f"{_fmt(m.get('citation_precision'))} | {_fmt(m['evidence_precision'])} | "
+                f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
+                f"{lat['first_token_p50']:.2f} | {lat['total_p50']:.2f} / {lat['total_p95']:.2f} |")
     return "\n".join(lines) + "\n"

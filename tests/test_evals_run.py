@@ -109,4 +109,6 @@ def test_ablation_table_rows(tmp_path):
     path, _ = evaluate(gold, Flaky(), progress=False, settings={"retrieval": "hybrid", "answer": "auto", "k": 5}).save(
         tmp_path / "base.json")
     table = ablation_table({"base": load_report(path)})
-    assert table.splitlines()[2].startswith("| base | hybrid | auto | 5 | 0.000 | 1.000 |")
+    assert table.splitlines()[2].startswith("| base | 1 | 1.000 |") and len(table.splitlines()) == 3
+    by_language = ablation_table({"base": load_report(path)}, groups=True).splitlines()
+    assert by_language[3].startswith("| base, en | 1 | 1.000 |") and len(by_language) == 4

@@ -1,10 +1,12 @@
-"""Benchmark answering: latency p50/p95, time to first token, generation tokens/s, beside raw llama.cpp.
+"""Benchmark answering, per reader: latency p50/p95, time to first token, tokens/s, beside raw llama.cpp.
 
-    python benchmarks/answer.py [--questions 30]
+    python benchmarks/answer.py [--questions 30] [--readers qwen2.5-coder-1.5b,smollm2-135m]
 
-Runs `Assistant.ask` (default config: the bundled SmolLM2-135M through llama.cpp, greedy) over the first answerable
-dev-set questions, after one warm-up question that loads the model. Then, for the same prompts, it times llama.cpp
-directly (`create_chat_completion`, same messages and settings) so the pipeline's own overhead can be read off.
+For each reader, `Assistant.ask` (greedy) runs over the first answerable dev-set questions, after one warm-up
+question that loads the model and reads the prompt's fixed part. Then, for the same prompts, llama.cpp is timed
+directly (`create_chat_completion`, same messages, same settings, the fixed part already read, as in the pipeline),
+so the pipeline's own overhead (retrieval, evidence, verification) can be read off. Run it with nothing else on the
+machine: llama.cpp's speed collapses when its threads share the 2 cores with other work.
 """
 
 from __future__ import annotations
@@ -14,54 +16,72 @@ import os
 import statistics
 import time
 
-from common import dev_rows, pct  # noqa: E402  (also puts the repository on sys.path)
+from common import dev_rows  # noqa: E402  (also puts the repository on sys.path)
 
 from assistant import Assistant, Config  # noqa: E402
-from assistant import answer as answering  # noqa: E402
+from assistant import prompt  # noqa: E402
 from assistant.lang import detect_language  # noqa: E402
+from evals.metrics import percentile  # noqa: E402
+
+
+def bench(name: str, questions: list[str]) -> dict:
+    assistant = Assistant(Config.load(model=name))
+    assistant.ask(questions[0])  # warm-up: index, embedder, model, the prompt's fixed part
+    total, first, modes, asked, tokens, generation = [], [], {}, [], 0, 0.0
+    for q in questions:
+        a = assistant.ask(q)
+        total.append(a.timings["total"])
+        modes[a.mode] = modes.get(a.mode, 0) + 1
+        if a.raw:  # the reader was called
+            first.append(a.timings["first_token"])
+            asked.append(q)
+            tokens += a.tokens
+            generation += a.timings.get("generation", 0.0)
+    # the same prompts, straight through llama.cpp
+    llm = assistant.generator._llm
+    raw_total, raw_first, prompt_tokens = [], [], []
+    for q in asked:
+        _, evidence = assistant.evidence(q)
+        messages = prompt.build_messages(q, evidence, detect_language(q))
+        t0, t_first = time.perf_counter(), None
+        text = ""
+        for chunk in llm.create_chat_completion(messages=messages, max_tokens=assistant.config.max_answer_tokens,
+                                                temperature=0.0, top_k=1, stream=True):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                t_first = t_first or time.perf_counter() - t0
+                text += piece
+                if "\n" in text.strip():
+                    break
+        raw_total.append(time.perf_counter() - t0)
+        raw_first.append(t_first or raw_total[-1])
+        prompt_tokens.append(len(llm.tokenize(messages[-1]["content"].encode(), add_bos=False)))
+    return {"reader": name, "description": assistant.generator.description, "modes": modes, "n": len(questions),
+            "total_p50": statistics.median(total), "total_p95": percentile(total, .95),
+            "first_p50": statistics.median(first) if first else 0.0,
+            "tokens_per_s": tokens / generation if generation else 0.0,
+            "raw_total_p50": statistics.median(raw_total) if raw_total else 0.0,
+            "raw_first_p50": statistics.median(raw_first) if raw_first else 0.0,
+            "question_tokens_p50": statistics.median(prompt_tokens) if prompt_tokens else 0}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=30)
+    parser.add_argument("--readers", default="qwen2.5-coder-1.5b,smollm2-135m")
     args = parser.parse_args()
     questions = [row["question"] for row in dev_rows() if row["answerable"]][: args.questions]
-
-    assistant = Assistant(Config.load())
-    assistant.ask(questions[0])  # warm-up: index, embedder, model
-    total, first, modes, asked = [], [], {}, []
-    for q in questions:
-        a = assistant.ask(q)
-        total.append(a.timings["total"])
-        if a.mode != "refused":  # a refusal never reaches the model
-            first.append(a.timings["first_token"])
-            asked.append(q)
-        modes[a.mode] = modes.get(a.mode, 0) + 1
-    print(f"Assistant.ask over {len(questions)} questions ({assistant.generator.description}, "
-          f"{os.cpu_count()} threads): modes {modes}")
-    print(f"  total latency      p50 {statistics.median(total):.2f} s   p95 {pct(total, .95):.2f} s")
-    print(f"  time to first token p50 {statistics.median(first):.2f} s   p95 {pct(first, .95):.2f} s")
-
-    # the same prompts, straight through llama.cpp
-    llm = assistant.generator._llm
-    gen_tokens, gen_seconds, raw_total, prompt_tokens = 0, 0.0, [], []
-    for q in asked:
-        _, evidence = assistant.evidence(q)
-        messages = answering.build_messages(q, evidence, detect_language(q))
-        t0 = time.perf_counter()
-        out = llm.create_chat_completion(messages=messages, max_tokens=assistant.config.max_answer_tokens,
-                                         temperature=0.0, top_k=1, repeat_penalty=1.1)
-        raw_total.append(time.perf_counter() - t0)
-        prompt_tokens.append(out["usage"]["prompt_tokens"])
-        # generation speed: time a second call with the prompt already cached by llama.cpp
-        t0 = time.perf_counter()
-        again = llm.create_chat_completion(messages=messages, max_tokens=assistant.config.max_answer_tokens,
-                                           temperature=0.0, top_k=1, repeat_penalty=1.1)
-        gen_seconds += time.perf_counter() - t0
-        gen_tokens += again["usage"]["completion_tokens"]
-    print(f"raw llama.cpp, same prompts ({statistics.median(prompt_tokens):.0f} prompt tokens median):")
-    print(f"  total latency      p50 {statistics.median(raw_total):.2f} s   p95 {pct(raw_total, .95):.2f} s")
-    print(f"  generation         {gen_tokens / gen_seconds:.1f} tokens/s (prompt cached)")
+    print(f"{len(questions)} answerable dev questions, {os.cpu_count()} threads, greedy")
+    print("| reader | answers | total p50 / p95 (s) | first token p50 (s) | tokens/s | raw llama.cpp total / first "
+          "token p50 (s) | pipeline overhead | question part of the prompt (tokens, p50) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.readers.split(","):
+        r = bench(name.strip(), questions)
+        modes = ", ".join(f"{k} {v}" for k, v in sorted(r["modes"].items()))
+        overhead = r["total_p50"] / r["raw_total_p50"] - 1 if r["raw_total_p50"] else 0.0
+        print(f"| {r['reader']} | {modes} | {r['total_p50']:.2f} / {r['total_p95']:.2f} | {r['first_p50']:.2f} | "
+              f"{r['tokens_per_s']:.1f} | {r['raw_total_p50']:.2f} / {r['raw_first_p50']:.2f} | {overhead:+.0%} | "
+              f"{r['question_tokens_p50']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -240,9 +240,10 @@ class Assistant:
         raw, tokens = "".join(pieces).strip(), len(pieces)
         p_none = abstain.probability if abstain else None
         extra = {"abstain_probability": p_none}
-        if abstain is not None and (prompt.is_refusal(raw) or (p_none is not None and p_none >= abstain.threshold)):
+        likely = p_none is not None and p_none >= abstain.threshold if abstain is not None else False
+        if abstain is not None and (likely or prompt.is_refusal(raw)):
             why = (f"reader: the evidence does not answer (P(no answer) {p_none:.2f} >= {abstain.threshold:.2f})"
-                   if p_none is not None else "reader: the evidence does not answer")
+                   if likely else "reader: it wrote that the evidence does not answer")
             yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
             return
         t_check = time.perf_counter()

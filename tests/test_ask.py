@@ -394,4 +394,4 @@ def test_the_default_reader_refuses_what_the_articles_do_not_say(built):
     # an unanswerable dev question (un-fr-004): the evidence is about Llama and the EU, and says nothing of a fine
     answer = built.ask("Quelle amende l'Union européenne a-t-elle infligée à Meta au sujet de Llama ?")
     assert answer.refused and answer.mode == "refused" and answer.text == "Les articles ne le disent pas."
-    assert answer.refusal_reason.startswith("reader: ") and answer.citations == []
+    assert answer.refusal_reason == "reader: it wrote that the evidence does not answer" and answer.citations == []

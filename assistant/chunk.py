@@ -33,6 +33,8 @@ CHUNKER_VERSION = 3
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w.'’-]*|\d+)$")
+_WORD_WINDOW = 64  # longer than any abbreviation or initial the word before a period is checked for
+_NEXT = re.compile(r"\s*(\S)")
 _HEADING_MAX_CHARS = 100
 
 
@@ -72,14 +74,17 @@ def _abbreviations(language: str) -> frozenset[str]:
     return frozenset(lang.fold(w) for w in words)
 
 
-def _is_boundary(text: str, lo: int, punct_start: int, after: int, language: str) -> bool:
-    """Does the punctuation at text[punct_start:after] end a sentence?"""
+def _is_boundary(text: str, lo: int, punct_start: int, after: int, end: int, language: str) -> bool:
+    """Does the punctuation at text[punct_start:after] end a sentence of the paragraph text[lo:end]? It reads only
+    the next character and the word before (at most `_WORD_WINDOW` characters back), never the rest of the text:
+    copying it at every mark made chunking quadratic in the article's length."""
     punct = text[punct_start:after]
-    nxt = text[after:].lstrip()[:1]
-    if not nxt:
+    m = _NEXT.match(text, after, end)
+    if not m:
         return True
+    nxt = m.group(1)
     if punct[0] == ".":
-        m = _WORD_BEFORE.search(text, lo, punct_start)
+        m = _WORD_BEFORE.search(text, max(lo, punct_start - _WORD_WINDOW), punct_start)
         word = m.group(1) if m else ""
         if word and lang.fold(word).rstrip(".") in _abbreviations(language):
             return False
@@ -95,7 +100,7 @@ def split_sentences(text: str, start: int, end: int, language: str) -> list[tupl
     spans: list[tuple[int, int]] = []
     sent_start = start
     for m in _BOUNDARY.finditer(text, start, end):
-        if _is_boundary(text, sent_start, m.start(), m.end(), language):
+        if _is_boundary(text, sent_start, m.start(), m.end(), end, language):
             spans.append((sent_start, m.end()))
             sent_start = m.end()
     spans.append((sent_start, end))
@@ -119,7 +124,7 @@ def _join_lead_ins(text: str, items: list) -> list:
     of the next one: the lead-in says when and who, the next line says what, and apart neither answers."""
     out: list = []
     for item in items:
-        if out and text[out[-1][0][0]:out[-1][0][1]].endswith(":") and not item[2]:
+        if out and text[out[-1][0][1] - 1] == ":" and not item[2]:  # no copy of the span: it may be long
             (s, _), opens, heading = out[-1]
             out[-1] = ((s, item[0][1]), opens, heading)
         else:

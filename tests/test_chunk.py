@@ -83,3 +83,35 @@ def test_a_paragraph_ending_in_a_colon_is_joined_with_what_it_introduces(tmp_pat
     spans = [a.text[s:e] for p in chunk_article(a, 400) for s, e in p.sentences]
     assert spans == ["Meta e o código aberto", "No verão passado, ele disse:\n\n“Não prometi lançar tudo.”", "E riu.",
                      "Uma lista:", "Título seguinte", "Fim."]
+
+
+class _Recording(str):
+    """A str that records the length of every slice taken of it."""
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(len(self))
+            self.slices.append(stop - start)
+        return str.__getitem__(self, key)
+
+
+def test_the_boundary_check_reads_only_near_the_mark():
+    # it used to copy the rest of the article at every punctuation mark: quadratic in the article's length
+    from assistant.chunk import _is_boundary
+
+    text = _Recording("O Dr. Silva chegou. " + "Depois veio outro. " * 5000)
+    text.slices = []
+    mark = text.index("chegou.") + len("chegou")
+    assert _is_boundary(text, 0, mark, mark + 1, len(text), "pt")
+    dr = text.index("Dr.") + 2
+    assert not _is_boundary(text, 0, dr, dr + 1, len(text), "pt")  # an abbreviation
+    assert max(text.slices) < 100
+
+
+def test_the_boundary_check_does_not_look_past_its_paragraph():
+    from assistant.chunk import _is_boundary
+
+    text = "Isto acabou… eventualmente ele voltou."
+    pause = text.index("…")
+    assert not _is_boundary(text, 0, pause, pause + 1, len(text), "pt")  # a pause inside the paragraph
+    assert _is_boundary(text, 0, pause, pause + 1, pause + 2, "pt")  # the paragraph ends after the mark

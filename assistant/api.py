@@ -286,8 +286,8 @@ def _fold_history(question: str, history: Sequence | None, limit: int) -> str:
     """The retrieval query: the last user turn of `history` (a string, or a {"role", "content"} message) + question."""
     if not history:
         return question
-    if isinstance(history, str):
-        raise QuestionError("history must be a list of previous turns, not a string")
+    if isinstance(history, str) or not isinstance(history, (list, tuple)):
+        raise QuestionError(f"history must be a list of previous turns, not {type(history).__name__}")
     for turn in reversed(list(history)):
         if isinstance(turn, str):
             previous = turn

@@ -13,6 +13,7 @@ Not here: per-language behaviour (see `lang.py` and `data/languages.json`) and p
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -27,6 +28,21 @@ HOME_ENV = "ASSISTANT_HOME"
 CONFIG_FILE = "assistant.toml"
 
 RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
+_BIG = 1e9
+# The range of every numeric key, checked on load. context_tokens: the prompt's fixed part, two sentences and the
+# answer need about 700 tokens; term_expansion: retrieve.NEIGHBOURS_KEPT neighbours are kept per corpus word.
+_RANGES: dict[str, tuple[float, float]] = {
+    "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
+    "k": (1, 1000), "passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
+    "rrf_k": (1, _BIG), "term_expansion": (0, 16), "term_similarity": (0, 1), "evidence_sentences": (1, 100),
+    "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
+    "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
+    "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),
+}
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if x == int(x) else str(x)
 
 
 def _root() -> Path:
@@ -126,22 +142,16 @@ class Config:
         for name in ("server_url", "server_model", "embedder_model"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"config key {name!r} must be text")
-        for name in ("abstain_threshold",):
-            if not 0.0 <= getattr(self, name) <= 1.0:  # also rejects nan
-                raise ConfigError(f"{name} must be within [0, 1], got {getattr(self, name)!r}")
         if self.fusion not in ("zscore", "rrf"):
             raise ConfigError(f"fusion must be zscore or rrf, got {self.fusion!r}")
-        if not 0.0 <= self.passage_weight <= 1.0 or self.bm25_weight < 0:
-            raise ConfigError("passage_weight must be within [0, 1] and bm25_weight must not be negative")
-        for name in ("k", "chunk_max_chars", "rrf_k", "embed_batch_size", "max_question_chars", "evidence_sentences",
-                     "context_tokens", "max_answer_tokens"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"config key {name!r} must be at least 1")
-        for name in ("chunk_overlap_sentences", "term_expansion"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"config key {name!r} must not be negative")
-        if self.term_expansion > 16:  # retrieve.NEIGHBOURS_KEPT
-            raise ConfigError("config key 'term_expansion' must be at most 16")
+        for name, (lo, hi) in _RANGES.items():
+            value = getattr(self, name)
+            if not (math.isfinite(value) and lo <= value <= hi):  # also rejects nan and inf
+                raise ConfigError(f"config key {name!r} must be within [{_number(lo)}, {_number(hi)}], got {value!r}")
+        for name in ("corpus_dir", "index_dir", "models_dir"):
+            path = getattr(self, name)
+            if path.exists() and not path.is_dir():
+                raise ConfigError(f"config key {name!r} must be a folder, and {path} is a file")
 
     # -- constructors ------------------------------------------------------------------------------------------------
     @classmethod
@@ -167,6 +177,10 @@ class Config:
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {path} is a folder") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         return cls.from_dict(data, base=path.parent)

@@ -97,7 +97,7 @@ def test_a_reader_that_cannot_read_is_not_trusted_to_refuse(built):
 
 def test_weak_evidence_is_refused_without_calling_the_model(built):
     view, gen = scripted(built, "should not be called")
-    answer = view.with_settings(refusal_threshold=10.0).ask("Quanto custa o Meta AI por mês?")
+    answer = view.with_settings(refusal_threshold=2.0).ask("Quanto custa o Meta AI por mês?")
     assert answer.refused and answer.text == "Os artigos não dizem." and gen.prompts == []
     assert answer.refusal_reason.startswith("support: no sentence")
 
@@ -143,8 +143,9 @@ def test_follow_up_uses_the_previous_question(built):
     for history in ([{"role": "user", "content": SCALE_FR}, {"role": "assistant", "content": "49%"}],
                     [(SCALE_FR, "49%")]):
         assert [p.id for p in built.ask(follow_up, history=history).passages] == [p.id for p in answer.passages]
-    with pytest.raises(QuestionError):
-        built.ask(follow_up, history="not a list")
+    for bad in ("not a list", 5):
+        with pytest.raises(QuestionError):
+            built.ask(follow_up, history=bad)
 
 
 @pytest.mark.parametrize("question, refusal", [

@@ -32,6 +32,7 @@ def test_index_then_retrieve_json(home):
     (("retrieve", "   "), "question is empty"),
     (("retrieve", "x" * 5000), "limit is"),
     (("--config", "missing.toml", "retrieve", "Llama"), "config file not found"),
+    (("--config", "corpus", "retrieve", "Llama"), "is a folder"),
 ])
 def test_user_errors_are_one_line_messages(small_home, args, message):
     out = cli(*args, cwd=small_home)
@@ -66,6 +67,28 @@ def test_ask_prints_the_answer_and_its_sources(home):
 
 
 def test_ask_with_a_missing_model_is_a_clear_error(small_home):
-    (small_home / "assistant.toml").write_text('model = "no/such/model.gguf"\nrefusal_threshold = -10.0\n')
+    (small_home / "assistant.toml").write_text('model = "no/such/model.gguf"\nrefusal_threshold = -1.0\n')
     out = cli("ask", "Que GPUs a Meta comprou?", cwd=small_home)
     assert out.returncode == 1 and "model file not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_port_is_a_usage_error(small_home):
+    out = cli("serve", "--port", "99999", cwd=small_home)
+    assert out.returncode == 2 and "from 1 to 65535" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_index_dir_that_is_a_file_is_a_config_error(small_home):
+    (small_home / "afile").write_text("x")
+    (small_home / "assistant.toml").write_text('index_dir = "afile"\n')
+    out = cli("retrieve", "Llama", cwd=small_home)
+    assert out.returncode == 1 and "must be a folder" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(small_home):
+    # `assistant retrieve ... | head -1`: the pipe closes before the output is written
+    env = dict(os.environ, ASSISTANT_HOME=str(small_home))
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "-q", "retrieve", "Llama", "-k", "3"],
+                            cwd=small_home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0 and "Traceback" not in err and "internal error" not in err, err

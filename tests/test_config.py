@@ -44,3 +44,21 @@ def test_load_reads_assistant_toml_in_home(tmp_path, monkeypatch):
     assert Config.load(k=2).k == 2
     with pytest.raises(ConfigError):
         Config.load(nonsense=1)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("server_timeout", -1.0), ("context_tokens", 16), ("refusal_threshold", float("nan")), ("threads", -4),
+    ("term_similarity", 2.0), ("refusal_threshold", -5.0), ("abstain_threshold", float("inf")), ("k", 0),
+    ("support_coverage", 1.5), ("term_expansion", 17),
+])
+def test_numbers_out_of_range_are_rejected_with_their_name(key, value):
+    with pytest.raises(ConfigError, match=f"config key '{key}' must be within"):
+        Config(**{key: value})
+
+
+def test_a_config_path_that_is_a_file_is_rejected(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError, match="must be a folder"):
+        Config(index_dir=tmp_path / "afile")
+    with pytest.raises(ConfigError, match="is a folder"):
+        Config.from_file(tmp_path)

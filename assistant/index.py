@@ -4,7 +4,8 @@ Layout of `index_dir`:
 
     CURRENT                 name of the live generation (replaced atomically, last step of a build)
     gen-<time>-<pid>/
-        manifest.json       format, embedder identity and dimension, chunking parameters, per-article fingerprint
+        manifest.json       format, embedder identity and dimension, chunking parameters, per-article fingerprint,
+                            and the sha256 of each file below (checked on load)
         passages.jsonl      one passage per line, row i of vectors.faiss
         vectors.faiss       passage vectors (see store.py)
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
@@ -19,12 +20,14 @@ second then finds the index up to date. Readers never lock: they only follow CUR
 `update_index` is incremental: articles whose fingerprint (bytes, title, language, cleaning version) and chunking
 parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles
 are chunked and embedded; removed ones are dropped. Word vectors are reused by word, so only words new to the corpus
-are embedded. A manifest written by another embedder (identity or dimension), in another format, or an unreadable
-generation triggers a full rebuild, announced with a warning, never a silent mix of vector spaces.
+are embedded. A manifest written by another embedder (identity or dimension) or in another format, and an unreadable
+or corrupt generation (a manifest without what a build reads, a data file whose sha256 is not the recorded one, a
+vector that is not finite) trigger a full rebuild, announced with a warning, never a silent mix of vector spaces.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -47,11 +50,13 @@ __all__ = ["Index", "IndexReport", "update_index", "load_index"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: words.json and words.faiss
+FORMAT_VERSION = 3  # 2: words.json and words.faiss; 3: a sha256 of every data file in the manifest
 _STORE = "faiss"
 _VECTORS = "vectors.faiss"
 _SENTENCES = "sentences.faiss"
 _WORDS, _WORD_VECTORS = "words.json", "words.faiss"
+_PASSAGES = "passages.jsonl"
+_DATA_FILES = (_PASSAGES, _VECTORS, _SENTENCES, _WORDS, _WORD_VECTORS)
 
 
 @dataclass
@@ -134,19 +139,52 @@ def _passage_record(p: Passage) -> dict:
             "sentences": [list(s) for s in p.sentences], "text": p.text}
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_manifest(manifest) -> None:
+    """Raise ValueError unless `manifest` has every key `update_index` and `load_index` read, of the right type."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"manifest: {what}")
+
+    need(isinstance(manifest, dict), "not an object")
+    need(manifest.get("format") == FORMAT_VERSION, f"format {manifest.get('format')!r}, this version reads "
+                                                   f"{FORMAT_VERSION}")
+    need(manifest.get("store") in STORES, f"unknown store {manifest.get('store')!r}")
+    embedder = manifest.get("embedder")
+    need(isinstance(embedder, dict) and isinstance(embedder.get("identity"), str)
+         and isinstance(embedder.get("dim"), int) and embedder["dim"] > 0, "bad 'embedder'")
+    need(isinstance(manifest.get("chunking"), dict), "bad 'chunking'")
+    articles = manifest.get("articles")
+    need(isinstance(articles, dict) and all(isinstance(a, dict) and isinstance(a.get("fingerprint"), str)
+                                            for a in articles.values()), "bad 'articles'")
+    files = manifest.get("files")
+    need(isinstance(files, dict) and set(files) == set(_DATA_FILES)
+         and all(isinstance(v, str) for v in files.values()), "bad 'files'")
+
+
 def load_index(index_dir: Path) -> Index | None:
-    """The live generation, None when there is none yet; IndexCorruptError when it cannot be read."""
+    """The live generation, None when there is none yet; IndexCorruptError when it cannot be read, when its manifest
+    lacks what a build needs, when a data file's sha256 is not the one the manifest recorded (an edited passage, bytes
+    overwritten in a vector file), or when a vector is not finite."""
     pointer = index_dir / "CURRENT"
     if not pointer.exists():
         return None
     try:
         gen = index_dir / pointer.read_text(encoding="utf-8").strip()
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT_VERSION:  # an older (or newer) version of the assistant wrote it
-            raise IndexCorruptError(f"index at {index_dir} has format {manifest.get('format')!r}; "
-                                    f"this version reads format {FORMAT_VERSION}")
+        _check_manifest(manifest)
+        for name, digest in manifest["files"].items():
+            if _sha256(gen / name) != digest:
+                raise ValueError(f"{name} is not the file this index wrote (sha256 differs)")
         passages = []
-        with open(gen / "passages.jsonl", encoding="utf-8") as fh:
+        with open(gen / _PASSAGES, encoding="utf-8") as fh:
             for line in fh:
                 r = json.loads(line)
                 passages.append(Passage(r["source"], r["title"], r["language"], r["text"], r["start"], r["end"],
@@ -154,11 +192,11 @@ def load_index(index_dir: Path) -> Index | None:
         words = json.loads((gen / _WORDS).read_text(encoding="utf-8"))
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"index at {index_dir} is unreadable ({exc})") from None
-    store_cls = STORES[manifest.get("store", _STORE)]
-    store, sentence_store = store_cls.load(gen / _VECTORS), store_cls.load(gen / _SENTENCES)
-    word_store = store_cls.load(gen / _WORD_VECTORS)
+        store_cls = STORES[manifest["store"]]
+        store, sentence_store = store_cls.load(gen / _VECTORS), store_cls.load(gen / _SENTENCES)
+        word_store = store_cls.load(gen / _WORD_VECTORS)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read it
+        raise IndexCorruptError(f"index at {index_dir} is corrupt ({exc})") from None
     dim = manifest["embedder"]["dim"]
     n_sentences = len(sentence_keys(passages))
     if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
@@ -167,6 +205,8 @@ def load_index(index_dir: Path) -> Index | None:
             f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} + {len(word_store)} vectors "
             f"of dim {store.dim} for {len(passages)} passages, {n_sentences} sentences and {len(words)} words"
         )
+    if not all(np.isfinite(s.vectors()).all() for s in (store, sentence_store, word_store)):
+        raise IndexCorruptError(f"index at {index_dir} is corrupt (a vector is not finite)")
     return Index(passages, store, sentence_store, words, word_store, manifest, gen)
 
 
@@ -180,9 +220,10 @@ def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndar
     STORES[_STORE].from_vectors(sentence_vectors).save(tmp / _SENTENCES)
     STORES[_STORE].from_vectors(word_vectors).save(tmp / _WORD_VECTORS)
     (tmp / _WORDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
-    with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
+    with open(tmp / _PASSAGES, "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
+    manifest = {**manifest, "files": {name: _sha256(tmp / name) for name in _DATA_FILES}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:

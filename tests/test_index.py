@@ -3,6 +3,7 @@
 import json
 import logging
 
+import numpy as np
 import pytest
 
 from assistant import Assistant, Config, IndexCorruptError
@@ -147,10 +148,63 @@ def test_corrupt_index_file_is_reported_and_rebuilt(small_home, e5, caplog, vict
         load_index(config.index_dir)
     with caplog.at_level(logging.WARNING):
         rebuilt, report, embedded = build(config, e5)
-    assert "unreadable" in report.rebuilt or "inconsistent" in report.rebuilt
+    assert "is corrupt" in report.rebuilt or "inconsistent" in report.rebuilt
     assert "rebuilding it from the corpus" in caplog.text
     assert embedded == units(rebuilt) == units(index)
     assert load_index(config.index_dir) is not None
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.pop("embedder"),
+    lambda m: m.update(store="bogus"),
+    lambda m: m.pop("chunking"),
+    lambda m: m.update(articles=[]),
+    lambda m: m["embedder"].update(dim="384"),
+    lambda m: m.pop("files"),
+])
+def test_a_manifest_that_is_valid_json_but_wrong_is_rebuilt(small_home, e5, caplog, edit):
+    # each of these used to end every command with "internal error: KeyError" until --rebuild
+    config = Config()
+    index, _, _ = build(config, e5)
+    manifest = json.loads((index.path / "manifest.json").read_text())
+    edit(manifest)
+    (index.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="manifest"):
+        load_index(config.index_dir)
+    with caplog.at_level(logging.WARNING):
+        rebuilt, report, _ = build(config, e5)
+    assert "is corrupt" in report.rebuilt and "rebuilding it from the corpus" in caplog.text
+    assert load_index(config.index_dir) is not None
+
+
+@pytest.mark.parametrize("victim", ["sentences.faiss", "vectors.faiss", "words.faiss", "passages.jsonl"])
+def test_bytes_changed_inside_a_data_file_are_caught_by_its_checksum(small_home, e5, victim):
+    # 64 bytes of 0x7f in the middle of sentences.faiss used to turn answers into refusals, unnoticed
+    config = Config()
+    index, _, _ = build(config, e5)
+    path = index.path / victim
+    data = bytearray(path.read_bytes())
+    if victim == "passages.jsonl":  # a passage's text edited by hand, still valid JSON
+        data = bytearray(bytes(data).replace(b"Meta", b"Mota", 1))
+    else:
+        middle = len(data) // 2
+        data[middle:middle + 64] = b"\x7f" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=f"{victim} is not the file this index wrote"):
+        load_index(config.index_dir)
+
+
+def test_non_finite_vectors_are_rejected(small_home, e5):
+    from assistant.index import _write_generation
+
+    config = Config()
+    index, _, _ = build(config, e5)
+    vectors = index.store.vectors().copy()
+    vectors[0, 0] = np.nan  # written with a valid checksum: only the finite check can see it
+    _write_generation(config.index_dir, index.passages, vectors, index.sentence_store.vectors(), index.words,
+                      index.word_store.vectors(), index.manifest)
+    with pytest.raises(IndexCorruptError, match="not finite"):
+        load_index(config.index_dir)
 
 
 def test_index_of_an_older_format_is_rebuilt_with_a_message(small_home, e5, caplog):
@@ -162,7 +216,7 @@ def test_index_of_an_older_format_is_rebuilt_with_a_message(small_home, e5, capl
     (index.path / "words.json").unlink()
     with caplog.at_level(logging.WARNING):
         rebuilt, report, embedded = build(config, e5)
-    assert "has format 1" in report.rebuilt and "rebuilding it from the corpus" in caplog.text
+    assert "format 1" in report.rebuilt and "rebuilding it from the corpus" in caplog.text
     assert embedded == units(rebuilt) and rebuilt.words
 
 
@@ -194,7 +248,7 @@ def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):
     (gen / "vectors.faiss").write_bytes(b"garbage")
     with caplog.at_level(logging.WARNING):
         top = Assistant().retrieve("Que GPUs a Meta comprou?", k=1)
-    assert top and "unreadable" in caplog.text
+    assert top and "is corrupt" in caplog.text
 
 
 def test_refresh_picks_up_corpus_changes_of_a_running_assistant(small_home):

@@ -283,8 +283,20 @@ def load_corpus(folder: Path) -> Corpus:
         raise CorpusError(f"corpus folder not found: {folder}. Put the articles (.txt, .md, .html) there.")
     corpus = Corpus()
     manifest = _read_manifest(folder, corpus.problems)
+    inside = folder.resolve()
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+        if path.suffix.lower() not in SUFFIXES:
+            continue
+        if path.is_symlink():  # a link is followed only when it stays inside the corpus folder
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # a loop, or a link to nothing
+                corpus.problems.append(CorpusProblem(path.name, "a symbolic link that leads nowhere (or in a loop)"))
+                continue
+            if not target.is_relative_to(inside):
+                corpus.problems.append(CorpusProblem(path.name, "a symbolic link out of the corpus folder"))
+                continue
+        if not path.is_file():
             continue
         try:
             corpus.articles.append(read_article(path, manifest.get(path.name)))

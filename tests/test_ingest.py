@@ -142,3 +142,21 @@ def test_fingerprint_changes_with_bytes_and_declared_title(tmp_path):
     assert read_article(path, {"title": "Outro"}).fingerprint != base
     path.write_text("Uma frase sobre a Meta e o Llama 2.", encoding="utf-8")
     assert read_article(path).fingerprint != base
+
+
+def test_symbolic_links_out_of_the_corpus_or_in_a_loop_are_skipped_and_reported(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Um artigo\n\nA Meta comprou 49% da Scale AI.\n", encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    (folder / "escape.txt").symlink_to(secret)
+    (folder / "inside.txt").symlink_to(folder / "a.txt")  # a link that stays inside is followed
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.txt").symlink_to(folder / "missing.txt")
+    corpus = load_corpus(folder)
+    assert [a.source for a in corpus.articles] == ["a.txt", "inside.txt"]
+    assert all("root:x" not in a.text for a in corpus.articles)
+    problems = {p.source: p.reason for p in corpus.problems}
+    assert problems["escape.txt"] == "a symbolic link out of the corpus folder"
+    assert "leads nowhere" in problems["loop.txt"] and "leads nowhere" in problems["dangling.txt"]

@@ -11,8 +11,8 @@ from .answer import Answer, Citation
 from .api import Assistant
 from .chunk import Passage
 from .config import Config
-from .errors import (AssistantError, ConfigError, CorpusError, EmbedderError, IndexCorruptError, ModelError,
-                     QuestionError)
+from .errors import (AssistantError, ConfigError, CorpusError, EmbedderError, IndexCorruptError, IndexWriteError,
+                     ModelError, QuestionError)
 from .index import IndexReport
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "CorpusError",
     "EmbedderError",
     "IndexCorruptError",
+    "IndexWriteError",
     "ModelError",
     "QuestionError",
 ]

@@ -32,6 +32,10 @@ class IndexCorruptError(AssistantError):
     """A persisted index file cannot be read; the indexer rebuilds from the corpus when it meets one."""
 
 
+class IndexWriteError(AssistantError):
+    """A new index generation could not be written (no space left, no permission); the previous one is kept."""
+
+
 class EmbedderError(AssistantError):
     """An embedding backend is missing, misconfigured or failed to load."""
 

@@ -27,6 +27,7 @@ vector that is not finite) trigger a full rebuild, announced with a warning, nev
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -41,7 +42,7 @@ import numpy as np
 
 from .chunk import CHUNKER_VERSION, Passage, chunk_article
 from .embed import Embedder
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
 from .retrieve import vocabulary
 from .store import STORES, VectorStore
@@ -212,7 +213,23 @@ def load_index(index_dir: Path) -> Index | None:
 
 def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
                       words: list[str], word_vectors: np.ndarray, manifest: dict) -> Path:
+    try:
+        return _write_generation_files(index_dir, passages, vectors, sentence_vectors, words, word_vectors, manifest)
+    except OSError as exc:
+        # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
+        # CURRENT still names the previous generation, which stays usable
+        for tmp in index_dir.glob("gen-*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise IndexWriteError(f"cannot write the index in {index_dir}: {reason}; the previous index is kept") from None
+
+
+def _write_generation_files(index_dir: Path, passages: list[Passage], vectors: np.ndarray,
+                            sentence_vectors: np.ndarray, words: list[str], word_vectors: np.ndarray,
+                            manifest: dict) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
+    for stale in index_dir.glob("gen-*.tmp"):  # left by a build that was killed; builds hold the lock
+        shutil.rmtree(stale, ignore_errors=True)
     gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()

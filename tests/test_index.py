@@ -279,3 +279,35 @@ def test_concurrent_builds_wait_for_each_other(small_home, e5):
         fcntl.flock(held.fileno(), fcntl.LOCK_UN)
     worker.join(timeout=120)
     assert not worker.is_alive() and result["report"].wrote and (config.index_dir / "CURRENT").exists()
+
+
+def test_a_full_disk_keeps_the_previous_index_and_leaves_no_half_written_generation(small_home, e5, monkeypatch):
+    import errno
+    import os
+
+    from assistant import IndexWriteError
+
+    config = Config()
+    build(config, e5)
+    (config.corpus_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    for _ in range(2):  # each retry used to leave one more gen-*.tmp behind
+        with pytest.raises(IndexWriteError, match="no space left on device; the previous index is kept"):
+            build(config, e5)
+        assert not list(config.index_dir.glob("gen-*.tmp"))
+    assert "005_new.txt" not in load_index(config.index_dir).manifest["articles"]  # the previous index, usable
+    monkeypatch.undo()
+    assert "005_new.txt" in build(config, e5)[0].manifest["articles"]
+
+
+def test_a_generation_left_by_a_killed_build_is_removed_by_the_next_one(small_home, e5):
+    config = Config()
+    build(config, e5)
+    stale = config.index_dir / "gen-20000101-000000-1-1.tmp"
+    stale.mkdir()
+    build(config, e5, rebuild=True)
+    assert not stale.exists()

@@ -215,12 +215,13 @@ def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndar
                       words: list[str], word_vectors: np.ndarray, manifest: dict) -> Path:
     try:
         return _write_generation_files(index_dir, passages, vectors, sentence_vectors, words, word_vectors, manifest)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
         for tmp in index_dir.glob("gen-*.tmp"):
             shutil.rmtree(tmp, ignore_errors=True)
-        reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+        reason = "no space left on device" if full else (getattr(exc, "strerror", None) or str(exc).splitlines()[0])
         raise IndexWriteError(f"cannot write the index in {index_dir}: {reason}; the previous index is kept") from None
 
 

@@ -281,20 +281,28 @@ def test_concurrent_builds_wait_for_each_other(small_home, e5):
     assert not worker.is_alive() and result["report"].wrote and (config.index_dir / "CURRENT").exists()
 
 
-def test_a_full_disk_keeps_the_previous_index_and_leaves_no_half_written_generation(small_home, e5, monkeypatch):
+@pytest.mark.parametrize("where", ["fsync", "faiss"])
+def test_a_full_disk_keeps_the_previous_index_and_leaves_no_half_written_generation(small_home, e5, monkeypatch,
+                                                                                     where):
     import errno
     import os
 
     from assistant import IndexWriteError
+    from assistant.store import FaissStore
 
     config = Config()
     build(config, e5)
     (config.corpus_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
 
-    def full(fd):
+    def full(*args):
+        if where == "faiss":  # what FAISS raises when its write fails
+            raise RuntimeError("Error in faiss::FileIOWriter: fwrite failed: No space left on device")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", full)
+    if where == "faiss":
+        monkeypatch.setattr(FaissStore, "save", full)
+    else:
+        monkeypatch.setattr(os, "fsync", full)
     for _ in range(2):  # each retry used to leave one more gen-*.tmp behind
         with pytest.raises(IndexWriteError, match="no space left on device; the previous index is kept"):
             build(config, e5)

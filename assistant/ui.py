@@ -347,13 +347,49 @@ def build_app(assistant):
     return app, _CSS
 
 
+# The largest request body the server reads: a question is at most max_question_chars, and a long chat history with
+# its answers fits many times over. Larger bodies are refused before they are read (a 30 MB question used to be read,
+# rejected as too long, and its memory kept).
+MAX_REQUEST_BYTES = 1_000_000
+
+
+class _BodyLimit:
+    """ASGI middleware: 413 for a request whose Content-Length is over `limit`, without reading its body; a body sent
+    without a length is cut off (the app sees the client leave) once it passes `limit`."""
+
+    def __init__(self, app, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.limit:
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": f"request body over {self.limit} bytes".encode()})
+            return
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if seen > self.limit else message
+
+        return await self.app(scope, limited, send)
+
+
 def serve(assistant, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
     """Build the app and serve it; model calls are queued one at a time (one model, two cores)."""
+    from starlette.middleware import Middleware
+
     app, css = build_app(assistant)
     app.queue(default_concurrency_limit=1, max_size=64)
     try:
         app.launch(server_name=host, server_port=port, share=share, css=css, prevent_thread_lock=not block,
-                   show_error=False, quiet=True, footer_links=["api"])
+                   show_error=False, quiet=True, footer_links=["api"],
+                   app_kwargs={"middleware": [Middleware(_BodyLimit)]})
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise AssistantError(f"cannot serve on {host}:{port}: {exc}") from None
     return app

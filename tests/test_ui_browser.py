@@ -35,6 +35,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Url(str):
+    """The server's address, and the pid of its process."""
+
+    def __new__(cls, url, pid):
+        self = super().__new__(cls, url)
+        self.pid = pid
+        return self
+
+
 @pytest.fixture(scope="module")
 def server(built):
     """The real CLI serving the session's built index; its log is printed if it fails to come up."""
@@ -53,7 +62,7 @@ def server(built):
             pytest.fail(f"assistant serve did not come up:\n{log.read_text()}")
         time.sleep(0.2)
     urllib.request.urlopen(url, timeout=10).read()  # "serving on" is said once the page answers, not before
-    yield url
+    yield Url(url, proc.pid)
     proc.terminate()
     try:
         proc.wait(timeout=20)
@@ -186,3 +195,31 @@ def test_serve_on_a_busy_port_says_so(server, built):
     assert out.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
     assert "serving on" not in out.stderr
+
+
+def _rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+
+def test_huge_requests_are_refused_unread_and_memory_stays_flat(server):
+    # ten 30 MB questions used to be read, refused as too long, and keep the server's RSS 600 MB higher
+    import http.client
+    from urllib.parse import urlparse
+
+    before = _rss_mb(server.pid)
+    where = urlparse(server)
+    body = b'{"data": ["' + b"x" * 30_000_000 + b'", []]}'
+    for _ in range(10):
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        try:
+            conn.request("POST", "/gradio_api/call/answer", body=body, headers={"content-type": "application/json"})
+            response = conn.getresponse()
+            assert response.status == 413 and b"request body over" in response.read()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the whole body was sent: refused unread, as wanted
+        finally:
+            conn.close()
+    assert _rss_mb(server.pid) - before < 50
+    assert urllib.request.urlopen(server, timeout=10).status == 200  # still serving

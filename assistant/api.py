@@ -87,13 +87,13 @@ class Assistant:
     @property
     def corpus(self) -> Corpus:
         if self._corpus is None:
-            self._corpus = load_corpus(self.config.corpus_dir)
+            self._corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
         return self._corpus
 
     def index(self, *, rebuild: bool = False) -> IndexReport:
         """Re-read the corpus and bring the persisted index up to date; returns what changed."""
         self._signature = _corpus_signature(self.config.corpus_dir)
-        self._corpus = load_corpus(self.config.corpus_dir)
+        self._corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
         index, report = update_index(self.config, self._corpus, self.embedder, rebuild=rebuild,
                                      progress=self.progress)
         self._retriever = Retriever(index, self.embedder, self.config)

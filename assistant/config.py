@@ -38,6 +38,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
     "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
     "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),
+    "max_article_bytes": (1, 10**12),
 }
 
 
@@ -123,6 +124,9 @@ class Config:
 
     # -- input limits ------------------------------------------------------------------------------------------------
     max_question_chars: int = 1000
+    # A file in the corpus larger than this is skipped, with a message naming it: news articles are a few KB, and one
+    # 20 MB file is 40,000 passages to embed (about 10 minutes here) before any question is answered.
+    max_article_bytes: int = 5_000_000
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -277,8 +277,9 @@ def _read_manifest(folder: Path, problems: list[CorpusProblem]) -> dict[str, dic
         return {}
 
 
-def load_corpus(folder: Path) -> Corpus:
-    """All usable articles in `folder`, sorted by file name, plus a problem per file that was skipped."""
+def load_corpus(folder: Path, max_bytes: int | None = None) -> Corpus:
+    """All usable articles in `folder`, sorted by file name, plus a problem per file that was skipped (unreadable,
+    a link out of the folder, or larger than `max_bytes`)."""
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}. Put the articles (.txt, .md, .html) there.")
     corpus = Corpus()
@@ -297,6 +298,12 @@ def load_corpus(folder: Path) -> Corpus:
                 corpus.problems.append(CorpusProblem(path.name, "a symbolic link out of the corpus folder"))
                 continue
         if not path.is_file():
+            continue
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            limit = f"{max_bytes / 1e6:g} MB"
+            corpus.problems.append(CorpusProblem(
+                path.name, f"{size / 1e6:.1f} MB, over the {limit} limit per article (max_article_bytes)"))
             continue
         try:
             corpus.articles.append(read_article(path, manifest.get(path.name)))

@@ -160,3 +160,15 @@ def test_symbolic_links_out_of_the_corpus_or_in_a_loop_are_skipped_and_reported(
     problems = {p.source: p.reason for p in corpus.problems}
     assert problems["escape.txt"] == "a symbolic link out of the corpus folder"
     assert "leads nowhere" in problems["loop.txt"] and "leads nowhere" in problems["dangling.txt"]
+
+
+def test_an_article_over_the_size_limit_is_skipped_by_name(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Um artigo\n\nA Meta comprou 49% da Scale AI.\n", encoding="utf-8")
+    (folder / "huge.txt").write_text("Uma frase. " * 200_000, encoding="utf-8")  # 2.2 MB
+    corpus = load_corpus(folder, max_bytes=1_000_000)
+    assert [a.source for a in corpus.articles] == ["a.txt"]
+    (problem,) = corpus.problems
+    assert problem.source == "huge.txt" and "over the 1 MB limit per article" in problem.reason
+    assert [a.source for a in load_corpus(folder).articles] == ["a.txt", "huge.txt"]  # no limit given

@@ -370,6 +370,9 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         if word in reuse_w:
             word_vectors[j] = reuse_w[word]
     if report.embedded:
+        # said before the long part starts, also where the progress bar is not shown (no terminal)
+        log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_todo),
+                 len(s_todo), len(w_todo))
         articles = {a.source: a for a in corpus.articles}
         bar = _progress_bar(report.embedded, progress)
         try:

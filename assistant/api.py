@@ -249,7 +249,8 @@ class Assistant:
         t_check = time.perf_counter()
         checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
                          lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_coverage,
-                         self.config.support_threshold, self.retriever.term_groups)
+                         self.config.support_threshold, self.retriever.term_groups,
+                         self.retriever.sentence_vectors([ev.row for ev in evidence]))
         timings["verify"] = time.perf_counter() - t_check
         extra["dropped"] = checked.dropped
         if checked.text:

@@ -142,9 +142,10 @@ class Verified:
 
 
 def verify(answer: str, evidence: list[tuple[str, str]], question: str, language: str, embed,
-           coverage: float, similarity: float, neighbours=None) -> Verified:
+           coverage: float, similarity: float, neighbours=None, evidence_vectors=None) -> Verified:
     """Check `answer` against the numbered `evidence` ((text, language) pairs; [1] is evidence[0]). `embed(texts)`
-    returns unit vectors for the answer sentences and the evidence, on the same side of the embedder;
+    returns unit vectors for the answer sentences (and the evidence), on the side of the embedder the evidence was
+    embedded on; `evidence_vectors`, when given, are the evidence's (the index has them: no need to embed them again);
     `neighbours(text)` the term groups of a sentence (see `signals`)."""
     parts = split_answer(answer.strip(), language)
     kept: list[tuple[str, list[int]]] = []
@@ -152,8 +153,11 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
     candidates = [(s, [n for n in dict.fromkeys(c) if 1 <= n <= len(evidence)]) for s, c in parts]
     to_embed = [f"{question} {s}" for s, _ in candidates if s]  # a short answer means something after its question
     if to_embed:
-        vectors = embed(to_embed + [text for text, _ in evidence])
-        sent_vecs, ev_vecs = vectors[: len(to_embed)], vectors[len(to_embed):]
+        if evidence_vectors is None:
+            vectors = embed(to_embed + [text for text, _ in evidence])
+            sent_vecs, ev_vecs = vectors[: len(to_embed)], vectors[len(to_embed):]
+        else:
+            sent_vecs, ev_vecs = embed(to_embed), evidence_vectors
     row = 0
     for sentence, cited in candidates:
         if not sentence:

@@ -133,6 +133,10 @@ class Retriever:
         self._p_centroid = {code: self._p_vectors[self._p_lang == code].mean(axis=0) for code in set(self._p_lang)}
         self._s_centroid = {code: self._s_vectors[self._s_lang == code].mean(axis=0) for code in set(self._s_lang)}
 
+    def sentence_vectors(self, rows: list[int]) -> np.ndarray:
+        """The index's vectors of these sentence rows (passage side), as embedded when the index was built."""
+        return self._s_vectors[rows]
+
     def with_config(self, config) -> "Retriever":
         """This retriever (index, BM25, centroids, query cache shared) scoring with another config's settings."""
         view = copy.copy(self)

@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import ModelError
-from .readers import model_file, reader_for
+from .readers import READERS, model_file, reader_for
 
 __all__ = ["Generator", "LlamaCppGenerator", "OpenAIGenerator", "GENERATORS", "make_generator", "Abstention"]
 
@@ -83,7 +83,7 @@ class LlamaCppGenerator(Generator):
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not load {path.name}: {exc}") from None
         self.reads = reader.reads
-        self.description = f"{reader.name if reader.name in _names() else path.name} (llama.cpp, {path.name})"
+        self.description = f"{reader.name if reader.name in READERS else path.name} (llama.cpp, {path.name})"
         self.path = path
 
     def _first_token(self, word: str) -> int:
@@ -125,12 +125,6 @@ class LlamaCppGenerator(Generator):
     def warm(self, messages: Messages) -> None:
         for _ in self.stream(messages, 1):
             pass
-
-
-def _names() -> set[str]:
-    from .readers import READERS
-
-    return set(READERS)
 
 
 class OpenAIGenerator(Generator):

@@ -28,7 +28,6 @@ vector that is not finite) trigger a full rebuild, announced with a warning, nev
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -44,6 +43,7 @@ from .chunk import CHUNKER_VERSION, Passage, chunk_article
 from .embed import Embedder
 from .errors import IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
+from .readers import sha256_of
 from .retrieve import vocabulary
 from .store import STORES, VectorStore
 
@@ -140,14 +140,6 @@ def _passage_record(p: Passage) -> dict:
             "sentences": [list(s) for s in p.sentences], "text": p.text}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_manifest(manifest) -> None:
     """Raise ValueError unless `manifest` has every key `update_index` and `load_index` read, of the right type."""
     def need(ok: bool, what: str) -> None:
@@ -182,7 +174,7 @@ def load_index(index_dir: Path) -> Index | None:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         _check_manifest(manifest)
         for name, digest in manifest["files"].items():
-            if _sha256(gen / name) != digest:
+            if sha256_of(gen / name) != digest:
                 raise ValueError(f"{name} is not the file this index wrote (sha256 differs)")
         passages = []
         with open(gen / _PASSAGES, encoding="utf-8") as fh:
@@ -241,7 +233,7 @@ def _write_generation_files(index_dir: Path, passages: list[Passage], vectors: n
     with open(tmp / _PASSAGES, "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
-    manifest = {**manifest, "files": {name: _sha256(tmp / name) for name in _DATA_FILES}}
+    manifest = {**manifest, "files": {name: sha256_of(tmp / name) for name in _DATA_FILES}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:

@@ -143,7 +143,7 @@ def assemble(reader: Reader, folder: Path, *, progress=None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create the models folder {folder}: {exc.strerror or exc}") from None
-    if target.is_file() and target.stat().st_size == reader.size and _sha256(target) == reader.sha256:
+    if target.is_file() and target.stat().st_size == reader.size and sha256_of(target) == reader.sha256:
         _write_stamp(reader, target)  # assembled before, stamp lost: check once more and keep it
         return target
     tmp = folder / f".{reader.file}.{os.getpid()}.tmp"
@@ -174,12 +174,10 @@ def assemble(reader: Reader, folder: Path, *, progress=None) -> Path:
     return target
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file, in hex (model files here; index files in index.py)."""
     with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _write_stamp(reader: Reader, path: Path) -> None:

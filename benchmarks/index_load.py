@@ -14,7 +14,8 @@ from pathlib import Path
 
 from common import REPO  # noqa: F401  (puts the repository on sys.path)
 
-from assistant.index import _DATA_FILES, _sha256, load_index  # noqa: E402
+from assistant.index import _DATA_FILES, load_index  # noqa: E402
+from assistant.readers import sha256_of  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
             load_index(folder)
             t1 = time.perf_counter()
             for name in _DATA_FILES:
-                _sha256(index.path / name)
+                sha256_of(index.path / name)
             t2 = time.perf_counter()
             loads.append(t1 - t0)
             checks.append(t2 - t1)

@@ -94,9 +94,6 @@ _MODE_CAPTION = {
 # Why a question was refused, by the check that refused it (answer.py, api.py), for the line under a refusal.
 _REFUSAL_WHY = {
     "support": "No sentence of the articles is close to the question.",
-    "common-words": "The closest sentences share only common words with the question.",
-    "answer-type": "The closest sentences do not hold what the question asks for.",
-    "named-subject": "The closest sentences are about something else than the question names.",
     "reader": "The reader found no answer in the closest sentences.",
     "verification": "The reader's answer was not supported by the sentences it cited.",
 }

@@ -106,7 +106,7 @@ def select_evidence(passages: list[Passage], sentence_scores: np.ndarray, index,
     previous question too): each term with its cross-lingual neighbours; without it the ranking uses the question's
     own terms. When no sentence's support reaches `floor` (the refusal threshold) the list is empty and the reason
     says so; otherwise every sentence is ranked, whatever its support."""
-    row_of = {key: j for j, key in enumerate(index.sentences)}
+    row_of = index.sentence_row  # built once per index, not per question
     own = {t: {t} for t in analyze(question)}
     expanded = groups or own
     # A question word the articles never use (idf has no entry) weighs as much as the rarest word they do use: it is

@@ -96,8 +96,8 @@ class IndexReport:
 
 @dataclass
 class Index:
-    """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`; `passage_sentences[i]` lists the
-    sentence rows of passage i; `words[j]` is the word of row j of `word_store`."""
+    """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`, and `sentence_row` the way back;
+    `passage_sentences[i]` lists the sentence rows of passage i; `words[j]` is the word of row j of `word_store`."""
 
     passages: list[Passage]
     store: VectorStore
@@ -109,8 +109,9 @@ class Index:
 
     def __post_init__(self) -> None:
         self.sentences = sentence_keys(self.passages)
-        row = {key: j for j, key in enumerate(self.sentences)}
-        self.passage_sentences = [[row[(p.source, s, e)] for s, e in p.sentences] for p in self.passages]
+        self.sentence_row = {key: j for j, key in enumerate(self.sentences)}
+        self.passage_sentences = [[self.sentence_row[(p.source, s, e)] for s, e in p.sentences]
+                                  for p in self.passages]
 
 
 def sentence_keys(passages: list[Passage]) -> list[tuple[str, int, int]]:

@@ -351,7 +351,7 @@ def test_evidence_never_quotes_a_question_or_a_heading():
             "A Meta comprou 49% da Scale AI.")
     spans = [(0, 17), (19, text.index("?") + 1), (text.index("?") + 2, len(text))]
     passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
-    index = SimpleNamespace(sentences=[("a.txt", s, e) for s, e in spans])
+    index = SimpleNamespace(sentence_row={("a.txt", s, e): j for j, (s, e) in enumerate(spans)})
     # the question sentence scores best by far, and still is not chosen
     evidence, reason = select_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta", {"a.txt": text}, 2)
     assert [ev.text for ev in evidence] == ["A Meta comprou 49% da Scale AI."] and reason == ""
@@ -367,7 +367,7 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     text = "Meta fala sobre IA. A Meta adquiriu metade da Scale."
     spans = [(0, 19), (20, len(text))]
     passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
-    index = SimpleNamespace(sentences=[("a.txt", s, e) for s, e in spans])
+    index = SimpleNamespace(sentence_row={("a.txt", s, e): j for j, (s, e) in enumerate(spans)})
     scores = np.array([0.06, 0.05])  # the dense score prefers the sentence that says nothing
     idf = {"meta": 1.0, "bought": 2.0, "adquir": 2.0}
     plain, _ = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf)

@@ -72,7 +72,7 @@ class Answer:
     text: str
     citations: list[Citation]
     refused: bool
-    language: str
+    language: str  # the language `text` is written in: the question's, or English for a question in another one
     mode: str  # "generated" | "extractive" | "refused"
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, total, generation
     passages: list[Passage] = field(default_factory=list)  # what retrieval returned
@@ -82,6 +82,7 @@ class Answer:
     refusal_reason: str = ""  # why the answer is a refusal (empty when it is not)
     dropped: list[tuple[str, str]] = field(default_factory=list)  # draft sentences verification removed, and why
     abstain_probability: float | None = None  # the reader's probability of "no answer" at its first token
+    question_language: str = ""  # what lang.identify found in the question ("de", "und"); "" when nothing said
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -29,8 +29,8 @@ from .errors import ConfigError, QuestionError
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, update_index
 from .ingest import Article, Corpus, load_corpus
-from .lang import detect_language
-from .question import clean_question
+from .lang import DEFAULT_LANGUAGE, detect_language, identify
+from .question import clean_question, unsupported_language
 from .retrieve import Retriever
 
 __all__ = ["Assistant"]
@@ -189,15 +189,23 @@ class Assistant:
         the final `Answer.text` is what survived verification and is the one to show."""
         t0 = time.perf_counter()
         question = clean_question(question, self.config.max_question_chars)
-        language = detect_language(question)
-        passages, evidence, reason = self._candidates(question, history)
+        spoken = identify(question)
+        unsupported = unsupported_language(spoken)
+        language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
+        passages, evidence, reason = self._candidates(question, history) if not unsupported else ([], [], "")
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
             timings.setdefault("first_token", time.perf_counter() - t0)
             timings["total"] = time.perf_counter() - t0
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
-                          evidence, tokens, **extra)
+                          evidence, tokens, question_language=spoken or "", **extra)
+
+        if unsupported:  # not retrieved, not read: answering it would mean reading it as the nearest language
+            text = prompt.unsupported_text(spoken)
+            yield text
+            yield finish(text, [], "refused", refusal_reason=unsupported)
+            return
 
         if reason:  # refused before the reader is asked
             text = prompt.refusal_text(language)

@@ -18,9 +18,11 @@ from collections import Counter
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "table", "merged", "fold", "tokens", "detect_language"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "UNDETERMINED", "table", "merged", "fold", "tokens", "detect_language",
+           "identify", "language_name"]
 
 DEFAULT_LANGUAGE = "en"
+UNDETERMINED = "und"  # BCP 47: a language we cannot name (a question mostly in a script none of our tables use)
 
 # Letters that one table language uses and the others (practically) never do: a cheap, strong signal on short text.
 _LETTER_HINTS = {"ã": "pt", "õ": "pt", "è": "fr", "œ": "fr", "û": "fr", "ë": "fr", "î": "fr", "ï": "fr"}
@@ -36,6 +38,19 @@ def _tables() -> dict[str, dict]:
 
 
 LANGUAGES: tuple[str, ...] = tuple(_tables())
+
+
+@lru_cache(maxsize=1)
+def _other_tables() -> dict[str, dict]:
+    """Languages recognised in a question but not answered in (data/other_languages.json)."""
+    raw = json.loads(resources.files("assistant").joinpath("data/other_languages.json").read_text(encoding="utf-8"))
+    return {code: entry for code, entry in raw.items() if not code.startswith("_")}
+
+
+def language_name(code: str) -> str:
+    """'German' for 'de'; 'this language' for a code no table names (`UNDETERMINED`)."""
+    entry = _tables().get(code) or _other_tables().get(code)
+    return entry["name"] if entry else "this language"
 
 
 def table(lang: str) -> dict:
@@ -61,13 +76,17 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text.casefold())
 
 
-@lru_cache(maxsize=1)
-def _detection_weights() -> dict[str, dict[str, float]]:
-    """word -> {lang: weight}. A word shared by n languages weighs 1/n; marker words weigh double."""
+@lru_cache(maxsize=2)
+def _detection_weights(others: bool = False) -> dict[str, dict[str, float]]:
+    """word -> {lang: weight}. A word shared by n languages weighs 1/n; marker words weigh double. With `others`,
+    the recognised-only languages vote too."""
     owners: dict[str, list[tuple[str, float]]] = {}
     for code, entry in _tables().items():
         for word in set(entry["stopwords"]):
             owners.setdefault(word, []).append((code, 1.0))
+        for word in set(entry["markers"]):
+            owners.setdefault(word, []).append((code, 2.0))
+    for code, entry in (_other_tables().items() if others else ()):
         for word in set(entry["markers"]):
             owners.setdefault(word, []).append((code, 2.0))
     weights: dict[str, dict[str, float]] = {}
@@ -81,14 +100,37 @@ def _detection_weights() -> dict[str, dict[str, float]]:
 
 def detect_language(text: str, default: str | None = DEFAULT_LANGUAGE) -> str | None:
     """Best-guess language code of `text` among the table languages; `default` when there is no signal."""
+    return _vote(text, _detection_weights(), _LETTER_HINTS, default)
+
+
+def identify(text: str) -> str | None:
+    """The language of a question: a table language, a recognised unsupported one ('de', 'es', 'it', 'nl'),
+    `UNDETERMINED` when most of its letters are in a script no table uses (Cyrillic, Han, Arabic...), or None when
+    nothing in it points anywhere ("Llama 3.1?")."""
+    letters = [ch for ch in text if ch.isalpha()]
+    foreign = sum(not _latin(ch) for ch in letters)
+    if foreign > len(letters) / 2:
+        return UNDETERMINED
+    hints = dict(_LETTER_HINTS)
+    for code, entry in _other_tables().items():
+        hints.update({ch: code for ch in entry.get("letters", "")})
+    found = _vote(text, _detection_weights(others=True), hints, None)
+    # "Llama 3.1 有多少参数？": the only words that say anything are in another script
+    return UNDETERMINED if found is None and foreign else found
+
+
+def _latin(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("LATIN")
+
+
+def _vote(text: str, weights: dict[str, dict[str, float]], hints: dict[str, str], default: str | None) -> str | None:
     scores: Counter[str] = Counter()
-    weights = _detection_weights()
     for tok in tokens(text):
         for code, w in weights.get(tok, {}).items():
             scores[code] += w
     for ch in text.casefold():
-        if ch in _LETTER_HINTS:
-            scores[_LETTER_HINTS[ch]] += 1.5
+        if ch in hints:
+            scores[hints[ch]] += 1.5
     if not scores:
         return default
     top = max(scores.values())

@@ -71,6 +71,11 @@ def refusal_text(language: str) -> str:
     return lang.table(language)["refusal"]
 
 
+def unsupported_text(spoken: str) -> str:
+    """What the assistant says, in English, to a question in `spoken`, a language it does not answer in."""
+    return lang.table("en")["unsupported"].format(language=lang.language_name(spoken))
+
+
 def is_refusal(text: str) -> bool:
     """Is the reader's reply its "no answer" (NONE, or a refusal sentence of a table language)?"""
     folded = " ".join(lang.fold(text).replace("’", "'").strip(" .!\"'").split())

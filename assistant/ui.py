@@ -91,8 +91,9 @@ _MODE_CAPTION = {
 }
 
 
-# Why a question was refused, by the check that refused it (answer.py, api.py), for the line under a refusal.
+# Why a question was refused, by the check that refused it (question.py, answer.py, api.py), for the line under a refusal.
 _REFUSAL_WHY = {
+    "language": "The articles were not searched: the question is not in English, Portuguese or French.",
     "support": "No sentence of the articles is close to the question.",
     "reader": "The reader found no answer in the closest sentences.",
     "verification": "The reader's answer was not supported by the sentences it cited.",

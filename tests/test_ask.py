@@ -160,6 +160,20 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     assert gen.prompts == []
 
 
+@pytest.mark.parametrize("question, spoken, name", [
+    ("Wie viele Parameter hat Llama 3.1?", "de", "German"),
+    ("¿Cuántos parámetros tiene Llama 3.1?", "es", "Spanish"),
+    ("Сколько параметров у Llama 3.1?", "und", "this language"),
+])
+def test_a_question_in_an_unsupported_language_is_turned_away_in_english(built, question, spoken, name):
+    built, gen = scripted(built, "405 mil milhões [1].")
+    answer = built.ask(question)
+    assert answer.refused and answer.mode == "refused" and gen.prompts == [] and answer.passages == []
+    assert f"not in {name}" in answer.text and answer.refusal_reason.startswith("language:")
+    assert answer.language == "en" and answer.question_language == spoken  # the answer's language; what was found
+    assert built.ask("Llama 3.1?").question_language == ""  # no signal: answered, and no language claimed
+
+
 @pytest.mark.parametrize("question, quote", [
     ("How many parameters does Llama 3.1 have?", "405 bilhões de parâmetros"),
     ("Quantos bilhões de parâmetros tem o Llama 3.1 405B?", "405 bilhões de parâmetros"),

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from assistant.lang import detect_language, fold, tokens
+from assistant.lang import UNDETERMINED, detect_language, fold, identify, tokens
 from conftest import GOLD
 
 
@@ -29,3 +29,35 @@ def test_gold_questions_are_detected_in_their_language():
     rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()]
     wrong = [(r["id"], r["question"]) for r in rows if detect_language(r["question"]) != r["lang"]]
     assert len(wrong) <= len(rows) // 50, wrong  # at most 2% wrong
+
+
+@pytest.mark.parametrize("text,code", [
+    ("Wie viele Parameter hat Llama 3.1?", "de"),
+    ("Was ist Llama?", "de"),  # "was" is English too; "ist" is not
+    ("Wann wurde Llama 3.1 veröffentlicht?", "de"),
+    ("¿Cuántos parámetros tiene Llama 3.1?", "es"),
+    ("Quien es Nick Clegg", "es"),
+    ("Quanti parametri ha Llama 3.1?", "it"),
+    ("Chi è Nick Clegg?", "it"),
+    ("Hoeveel parameters heeft Llama 3.1?", "nl"),
+    ("Wie is Nick Clegg?", "nl"),
+    ("Сколько параметров у Llama 3.1?", UNDETERMINED),
+    ("Llama 3.1 有多少参数？", UNDETERMINED),  # the Latin letters are names: they say nothing
+    ("Who is Nick Clegg?", "en"),
+    ("Quem é Nick Clegg?", "pt"),
+    ("Qui est Nick Clegg ?", "fr"),
+    ("Llama 3.1?", None),  # nothing says which language: not claimed
+    ("Scale AI", None),
+])
+def test_identify_names_other_languages_and_claims_nothing_without_a_signal(text, code):
+    assert identify(text) == code
+
+
+def test_no_question_of_ours_or_of_the_outside_sets_is_taken_for_an_unsupported_language():
+    files = sorted(GOLD.parent.glob("*.jsonl")) + [p for p in [GOLD.parents[2].parent / "shared/outside/gold.jsonl"]
+                                                   if p.exists()]
+    questions = [json.loads(line).get("question") for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+    questions = [q for q in questions if q]
+    assert len(questions) > 600
+    other = [(q, identify(q)) for q in questions if identify(q) not in ("en", "pt", "fr", None)]
+    assert other == []

@@ -14,8 +14,9 @@ only the current question and its evidence.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from typing import Iterator, Sequence
 
 from . import answer as answering
@@ -25,7 +26,7 @@ from .chunk import Passage
 from .cite import verify
 from .config import Config
 from .embed import Embedder, make_embedder
-from .errors import ConfigError, QuestionError
+from .errors import AssistantError, ConfigError, QuestionError
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, update_index
 from .ingest import Article, Corpus, load_corpus
@@ -52,10 +53,15 @@ class Assistant:
         # loaded readers by name (config.model), shared with the views of with_settings: a session of the web UI
         # may pick any loaded one
         self._readers: dict[str, Generator] = {self.config.model: generator} if generator is not None else {}
-        self._retriever: Retriever | None = None
-        self._corpus: Corpus | None = None
+        self._corpus: Corpus | None = None  # read before the first index (article listing)
+        # the corpus and the retriever over its index, as one pair: a background update swaps both at once, and a
+        # question holds one pair from retrieval to verification
+        self._live: tuple[Corpus, Retriever] | None = None
         self.last_index_report: IndexReport | None = None
         self._signature: tuple = ()
+        self._quiet = _Quiet()  # questions being answered, shared with views
+        self._building = threading.Lock()  # one index update at a time
+        self._update: _BackgroundUpdate | None = None
 
     # -- components, loaded on first use ------------------------------------------------------------------------------
     @property
@@ -86,32 +92,71 @@ class Assistant:
 
     @property
     def corpus(self) -> Corpus:
+        if self._live is not None:
+            return self._live[0]
         if self._corpus is None:
             self._corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
         return self._corpus
 
     def index(self, *, rebuild: bool = False) -> IndexReport:
         """Re-read the corpus and bring the persisted index up to date; returns what changed."""
-        self._signature = _corpus_signature(self.config.corpus_dir)
-        self._corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
-        index, report = update_index(self.config, self._corpus, self.embedder, rebuild=rebuild,
-                                     progress=self.progress)
-        self._retriever = Retriever(index, self.embedder, self.config)
-        self.last_index_report = report
-        return report
+        with self._building:
+            self._signature = _corpus_signature(self.config.corpus_dir)
+            self._live, self.last_index_report = self._build(self.embedder, rebuild)
+        return self.last_index_report
 
-    def refresh(self) -> IndexReport | None:
+    def _build(self, embedder: Embedder, rebuild: bool = False) -> tuple[tuple[Corpus, Retriever], IndexReport]:
+        corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
+        index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress)
+        return (corpus, Retriever(index, self.embedder, self.config)), report
+
+    def refresh(self, *, wait: bool = True) -> IndexReport | None:
         """Re-index if a file in the corpus folder was added, changed or removed since the last `index()` (a
-        long-running server picks up new articles this way); None when nothing changed. Costs a directory listing."""
-        if self._retriever is not None and _corpus_signature(self.config.corpus_dir) == self._signature:
+        long-running server picks up new articles this way); None when nothing changed. Costs a directory listing.
+
+        With `wait=False` (the web server) the update runs in a background thread: questions keep the previous index
+        until the new one is ready, and the update embeds only while no question is being answered (the reader and
+        the embedder would share 2 cores). The call returns at once: the report of an update that finished since
+        the last call, else None; an update that failed raises its error here, once, and the previous index stays."""
+        if not wait:
+            return self._refresh_in_background()
+        with self._building:  # a background update in flight finishes first
+            pass
+        if self._live is not None and _corpus_signature(self.config.corpus_dir) == self._signature:
             return None
         return self.index()
 
+    def _refresh_in_background(self) -> IndexReport | None:
+        update = self._update
+        if update is not None and update.done.is_set():
+            self._update = None
+            if update.error is not None:
+                raise update.error
+            return update.report
+        if update is not None:  # one at a time
+            return None
+        if self._live is None:  # the very first index is built in the open: there is no previous one to answer from
+            return self.index()
+        signature = _corpus_signature(self.config.corpus_dir)
+        if signature == self._signature:
+            return None
+        self._update = _BackgroundUpdate(self, signature)
+        return None
+
+    @property
+    def updating(self) -> bool:
+        """Is a background index update (`refresh(wait=False)`) running?"""
+        return self._update is not None and not self._update.done.is_set()
+
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
+        return self._indexed()[1]
+
+    def _indexed(self) -> tuple[Corpus, Retriever]:
+        """The live (corpus, retriever) pair, indexing on first use."""
+        if self._live is None:
             self.index()
-        return self._retriever
+        return self._live
 
     def article(self, source: str) -> Article | None:
         """The article with this file name, as read (its `text` is what passage offsets point into)."""
@@ -129,10 +174,10 @@ class Assistant:
         if "model" in changes and changes["model"] != self.config.model and changes["model"] not in self._readers:
             raise ConfigError(f"the reader {changes['model']!r} is not loaded; loaded: {', '.join(self._readers)}")
         view = Assistant(self.config.replace(**changes), progress=self.progress)
-        retriever = self.retriever  # index first, so the view shares it
-        view._embedder, view._readers, view._corpus = self.embedder, self._readers, self._corpus
-        view._retriever = retriever.with_config(view.config)  # the view's retrieval settings, the shared index
-        view.last_index_report = self.last_index_report
+        corpus, retriever = self._indexed()  # index first, so the view shares it
+        view._embedder, view._readers, view._quiet = self.embedder, self._readers, self._quiet
+        view._live = (corpus, retriever.with_config(view.config))  # the view's retrieval settings, the shared index
+        view._signature, view.last_index_report = self._signature, self.last_index_report
         return view
 
     def with_reader(self, generator: Generator) -> "Assistant":
@@ -164,20 +209,21 @@ class Assistant:
     def evidence(self, question: str, history: Sequence | None = None) -> tuple[list[Passage], list[Evidence]]:
         """The retrieved passages and the numbered evidence sentences that `ask` would show the reader, best first
         (none when the question is refused before the reader is asked)."""
-        passages, evidence, _ = self._candidates(question, history)
+        passages, evidence, _ = self._candidates(question, history, self._indexed())
         return passages, evidence
 
-    def _candidates(self, question: str, history: Sequence | None) -> tuple[list[Passage], list[Evidence], str]:
+    def _candidates(self, question: str, history: Sequence | None,
+                    live: tuple[Corpus, Retriever]) -> tuple[list[Passage], list[Evidence], str]:
         """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
         the reader ("" when there is none)."""
         question = clean_question(question, self.config.max_question_chars)
         query = _fold_history(question, history, self.config.max_question_chars)
-        retriever = self.retriever
+        corpus, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
         scores = retriever.sentence_scores(question)
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
             scores = (scores + retriever.sentence_scores(query)) / 2
-        texts = {a.source: a.text for a in self.corpus.articles}
+        texts = {a.source: a.text for a in corpus.articles}
         candidates, reason = answering.select_evidence(
             passages, scores, retriever.index, question, texts,
             self.config.evidence_sentences, retriever.bm25.idf, retriever.term_groups(query),
@@ -187,12 +233,17 @@ class Assistant:
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
         """Yield text pieces as the reader writes them, then the final `Answer`. The pieces are the reader's draft;
         the final `Answer.text` is what survived verification and is the one to show."""
+        with self._quiet.answering():
+            yield from self._stream(question, history)
+
+    def _stream(self, question: str, history: Sequence | None) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         question = clean_question(question, self.config.max_question_chars)
         spoken = identify(question)
         unsupported = unsupported_language(spoken)
         language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
-        passages, evidence, reason = self._candidates(question, history) if not unsupported else ([], [], "")
+        live = self._indexed()
+        passages, evidence, reason = self._candidates(question, history, live) if not unsupported else ([], [], "")
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
@@ -257,8 +308,8 @@ class Assistant:
         t_check = time.perf_counter()
         checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
                          lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_coverage,
-                         self.config.support_threshold, self.retriever.term_groups,
-                         self.retriever.sentence_vectors([ev.row for ev in evidence]))
+                         self.config.support_threshold, live[1].term_groups,
+                         live[1].sentence_vectors([ev.row for ev in evidence]))
         timings["verify"] = time.perf_counter() - t_check
         extra["dropped"] = checked.dropped
         if checked.text:
@@ -270,6 +321,75 @@ class Assistant:
         else:
             text, citations = answering.extractive(evidence)
             yield finish(text, citations, "extractive", raw, tokens, **extra)
+
+
+class _Quiet:
+    """Counts the questions being answered; a background index update waits for none before each embedding batch."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._answering = 0
+
+    @contextmanager
+    def answering(self):
+        with self._changed:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._answering -= 1
+                self._changed.notify_all()
+
+    def wait(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._answering == 0)
+
+
+class _Paced(Embedder):
+    """An embedder for a background update: the assistant's own, waiting before each batch until no question is
+    being answered (llama.cpp slows to a crawl when it shares the 2 cores)."""
+
+    def __init__(self, inner: Embedder, quiet: _Quiet) -> None:
+        super().__init__(inner.model, inner.batch_size)
+        self.inner, self.quiet = inner, quiet
+        self.name, self.dim, self.identity = inner.name, inner.dim, inner.identity
+
+    def _before_batch(self) -> None:
+        self.quiet.wait()
+
+    def _encode(self, texts, kind):
+        return self.inner._encode(texts, kind)
+
+
+class _BackgroundUpdate:
+    """One `refresh(wait=False)`: builds the new index in a thread and swaps it in when it is complete."""
+
+    def __init__(self, assistant: Assistant, signature: tuple) -> None:
+        self.report: IndexReport | None = None
+        self.error: AssistantError | None = None
+        self.done = threading.Event()
+        self._assistant, self._signature = assistant, signature
+        threading.Thread(target=self._run, name="index-update", daemon=True).start()
+
+    def _run(self) -> None:
+        a = self._assistant
+        try:
+            with a._building:
+                try:
+                    live, report = a._build(_Paced(a.embedder, a._quiet))
+                finally:
+                    a._signature = self._signature  # not retried until the corpus changes again
+                a._live, a.last_index_report, self.report = live, report, report
+            log.info("index updated in the background: %s", report.summary())
+        except AssistantError as exc:  # kept for the next refresh; the previous index stays live
+            self.error = exc
+            log.warning("index update failed, the previous index stays: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - a thread's crash would otherwise be lost
+            self.error = AssistantError(f"index update failed: {type(exc).__name__}: {exc}")
+            log.exception("index update failed")
+        finally:
+            self.done.set()
 
 
 def _may_abstain(text: str, abstain: Abstention | None) -> bool:

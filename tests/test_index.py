@@ -263,6 +263,64 @@ def test_refresh_picks_up_corpus_changes_of_a_running_assistant(small_home):
     assert assistant.refresh().removed == ["005_new.txt"]
 
 
+def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between_questions(small_home, monkeypatch):
+    import threading
+
+    from conftest import ScriptedGenerator
+
+    assistant = Assistant()
+    assistant.index()
+    embedder = assistant.embedder
+    seen = []  # questions being answered at each embedding batch of the update
+    encode = type(embedder)._encode
+
+    def recording(self, texts, kind):
+        if threading.current_thread().name == "index-update":
+            seen.append(assistant._quiet._answering)
+        return encode(self, texts, kind)
+
+    monkeypatch.setattr(type(embedder), "_encode", recording)
+    question = "What is the context window of Llama 4 Scout?"
+    talking = assistant.with_reader(ScriptedGenerator("10 milhões [1]."))
+    held = talking.stream(question)
+    next(held)  # a question is being answered
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert assistant.refresh(wait=False) is None and assistant.updating
+    assert assistant.refresh(wait=False) is None  # one update at a time
+    # meanwhile: answers from the previous articles, at once
+    assert all(p.source != "005_new.txt" for p in assistant.retrieve(question, k=5))
+    assert assistant.article("005_new.txt") is None and assistant.updating
+    held.close()  # the question is done: the update may embed
+    assert assistant._update.done.wait(120)
+    report = assistant.refresh(wait=False)  # the finished update's report, once
+    assert report.added == ["005_new.txt"] and not assistant.updating
+    assert seen and set(seen) == {0}, seen  # never embedded while a question was answered
+    assert assistant.retrieve(question, k=3)[0].source == "005_new.txt"
+    assert assistant.with_settings().article("005_new.txt") is not None  # views made from now on see it too
+    assert assistant.refresh(wait=False) is None
+
+
+def test_a_failed_background_refresh_is_said_once_and_keeps_the_previous_index(small_home, monkeypatch):
+    import assistant.api as api
+    from assistant.errors import IndexWriteError
+
+    assistant = Assistant()
+    assistant.index()
+    before = assistant.retrieve("Que GPUs a Meta comprou?", k=2)
+
+    def full_disk(*args, **kwargs):
+        raise IndexWriteError("cannot write the index: no space left on device")
+
+    monkeypatch.setattr(api, "update_index", full_disk)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert assistant.refresh(wait=False) is None
+    assert assistant._update.done.wait(60)
+    with pytest.raises(IndexWriteError, match="no space left"):
+        assistant.refresh(wait=False)
+    assert assistant.refresh(wait=False) is None  # not retried until the articles change again
+    assert assistant.retrieve("Que GPUs a Meta comprou?", k=2) == before
+
+
 def test_concurrent_builds_wait_for_each_other(small_home, e5):
     import fcntl
     import threading

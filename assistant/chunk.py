@@ -10,7 +10,7 @@ one ("ele disse:") is joined with the first sentence of the next, which it intro
 A passage is a run of whole sentences from one section of an article (see `ingest.Article.sections`), at most
 `max_chars` long unless one sentence alone is longer; it prefers to end at a paragraph break once it is half full,
 and always ends before a heading (a short paragraph with no closing punctuation), so a heading opens the passage
-that it introduces.
+that it introduces; consecutive headings share one (a file of one word per line made a passage of every line).
 Invariant, checked by the tests: `article.text[p.start:p.end] == p.text` for every passage `p`, and the same for
 each sentence span in `p.sentences`.
 
@@ -29,7 +29,7 @@ from .ingest import Article
 __all__ = ["Passage", "split_sentences", "chunk_article", "CHUNKER_VERSION"]
 
 # Bumped whenever the splitting or packing rules change, so existing indexes are re-chunked.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w.'’-]*|\d+)$")
@@ -150,13 +150,15 @@ def chunk_article(article: Article, max_chars: int = 400, overlap: int = 0) -> l
         ]
         items = _join_lead_ins(article.text, items)
         current: list[tuple[int, int]] = []
+        only_headings = False  # a run of headings (a title and its kicker; a list of one word per line) stays one
         for span, opens_paragraph, heading in items:
             if current:
                 length = span[1] - current[0][0]
                 full = current[-1][1] - current[0][0] >= max_chars // 2
-                if length > max_chars or heading or (opens_paragraph and full):
+                if length > max_chars or (heading and not only_headings) or (opens_paragraph and full):
                     emit(current)
                     current = current[-overlap:] if overlap and len(current) > overlap else []
+            only_headings = heading and (only_headings or not current)
             current.append(span)
         if current:
             emit(current)

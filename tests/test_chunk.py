@@ -75,6 +75,20 @@ def test_line_breaks_end_sentences_and_headings_stand_alone(tmp_path):
         "Vantagens do código aberto", "O software é livre.", "Os desenvolvedores ganham."]
 
 
+def test_a_run_of_headings_shares_a_passage_and_the_next_heading_after_text_opens_a_new_one(tmp_path):
+    path = tmp_path / "x.txt"
+    words = "\n".join(f"palavra{i}" for i in range(400))  # one word per line: 400 headings of 9-11 characters
+    path.write_text(f"Meta\nCódigo aberto\nO software é livre.\nOutro título\nFim.\n\n{words}\n", encoding="utf-8")
+    a = read_article(path)
+    passages = chunk_article(a, 400)
+    assert [p.text for p in passages[:2]] == ["Meta\nCódigo aberto\nO software é livre.", "Outro título\nFim."]
+    lists = passages[2:]
+    assert sum(len(p.sentences) for p in lists) == 400  # every line kept, as its own sentence
+    chars = sum(len(p.text) for p in lists)
+    # packed (each line is a paragraph, and a passage ends at one once half full), not one passage per line
+    assert len(lists) <= 2 * chars // 400 + 1 and all(len(p.text) <= 400 for p in lists)
+
+
 def test_a_paragraph_ending_in_a_colon_is_joined_with_what_it_introduces(tmp_path):
     path = tmp_path / "x.txt"
     path.write_text("Meta e o código aberto\nNo verão passado, ele disse:\n\n“Não prometi lançar tudo.” E riu.\n"

@@ -70,22 +70,22 @@ def test_balanced_accuracy_known_answers():
     assert balanced_accuracy([True, False, False, False], [True, True, False, False]) == 0.75
 
 
-def test_candidate_pairs_from_the_committed_baseline_report():
+def test_candidate_pairs_from_the_committed_dev_report():
     import json
     import subprocess
     import sys
 
     out = subprocess.run([sys.executable, "-m", "evals", "judge", "--candidates",
-                          str(REPO / "evals" / "results" / "baseline.json")], cwd=REPO, capture_output=True,
+                          str(REPO / "evals" / "results" / "dev.json")], cwd=REPO, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     pairs = [json.loads(line) for line in out.stdout.splitlines()]
-    report = json.loads((REPO / "evals" / "results" / "baseline.json").read_text())
+    report = json.loads((REPO / "evals" / "results" / "dev.json").read_text())
     # what the model was shown, and what the answers quote (an extractive answer may quote a second sentence of the
     # passage, from beyond what the model saw)
     evidence = {text for r in report["records"] for text in r["evidence"]}
     quoted = {c["text"] for r in report["records"] for c in r["citations"]}
-    # the committed run shows the model one evidence sentence, so no answer there has an uncited one (below)
+    # drafts and answers both give pairs; an answer citing only part of its evidence is tested below
     assert {"draft", "answer"} <= {p["origin"] for p in pairs}
     # every premise is a sentence shown or quoted, every claim non-empty; ids are unique
     answers = [p for p in pairs if p["origin"] != "draft"]

@@ -33,6 +33,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -314,12 +315,15 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
             old = None
 
     old_articles = old.manifest["articles"] if old else {}
+    old_passages: dict[str, list[Passage]] = {}  # by article, in one pass (a scan per article was quadratic)
+    for p in old.passages if old else ():
+        old_passages.setdefault(p.source, []).append(p)
     passages: list[Passage] = []
     for article in corpus.articles:
         prev = old_articles.get(article.source)
         if prev and prev["fingerprint"] == article.fingerprint:
             report.unchanged.append(article.source)
-            passages.extend(p for p in old.passages if p.source == article.source)
+            passages.extend(old_passages.get(article.source, ()))
         else:
             (report.changed if prev else report.added).append(article.source)
             passages.extend(chunk_article(article, config.chunk_max_chars, config.chunk_overlap_sentences))
@@ -380,6 +384,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         finally:
             if bar:
                 bar.close()
+    per_article = Counter(p.source for p in passages)
     manifest = {
         "format": FORMAT_VERSION,
         "store": _STORE,
@@ -387,7 +392,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         "chunking": chunking,
         "articles": {
             a.source: {"fingerprint": a.fingerprint, "title": a.title, "language": a.language,
-                       "passages": sum(1 for p in passages if p.source == a.source)}
+                       "passages": per_article[a.source]}
             for a in corpus.articles
         },
         "passages": len(passages),

@@ -85,6 +85,9 @@ def test_build_then_incremental_add_change_remove(small_home, e5):
     assert "janela" in reloaded.words  # still used by 005_new.txt
     assert not any(key[0] == "003_888196c1a5b95695.txt" for key in reloaded.sentences)
     assert len(list(config.index_dir.glob("gen-*"))) == 1  # old generations cleaned up
+    counts = {name: a["passages"] for name, a in reloaded.manifest["articles"].items()}
+    assert counts == {name: sum(p.source == name for p in reloaded.passages) for name in counts}  # per article
+    assert sorted(counts) == ["004_595a0f98a6290eb0.txt", "005_new.txt"]
 
 
 def test_reused_vectors_equal_fresh_ones(small_home, e5):

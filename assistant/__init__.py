@@ -7,7 +7,7 @@
 The public API is what `__all__` lists; every other module is internal.
 """
 
-from .answer import Answer, Citation
+from .answer import Answer, Citation, Draft
 from .api import Assistant
 from .chunk import Passage
 from .config import Config
@@ -19,6 +19,7 @@ __all__ = [
     "Assistant",
     "Answer",
     "Citation",
+    "Draft",
     "Config",
     "Passage",
     "IndexReport",

@@ -19,22 +19,23 @@ import time
 from contextlib import closing, contextmanager
 from typing import Iterator, Sequence
 
-from . import answer as answering
 from . import prompt
-from .answer import Answer, Evidence
+from .answer import Answer, Draft, citation, extractive
+from .checks import EvidenceCheck, LanguageCheck, ReaderCheck, SupportCheck, VerificationCheck
 from .chunk import Passage
 from .cite import verify
-from .config import Config
+from .config import RETRIEVAL_MODES, Config
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, QuestionError
+from .evidence import Evidence, rank_evidence
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, update_index
 from .ingest import Article, Corpus, load_corpus
 from .lang import DEFAULT_LANGUAGE, detect_language, identify
-from .question import clean_question, unsupported_language
+from .question import clean_question
 from .retrieve import Retriever
 
-__all__ = ["Assistant"]
+__all__ = ["Assistant", "Readers"]
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +43,29 @@ log = logging.getLogger(__name__)
 class Assistant:
     """Grounded question answering over the articles in `config.corpus_dir`."""
 
-    def __init__(self, config: Config | None = None, *, progress: bool = False,
-                 generator: Generator | None = None) -> None:
-        """`generator`: a loaded reader to use instead of the one `config` names (a wrapper, a shared model)."""
+    def __init__(self, config: Config | None = None, *, progress: bool = False, generator: Generator | None = None,
+                 embedder: Embedder | None = None, readers: Readers | None = None,
+                 index: tuple[Corpus, Retriever] | None = None) -> None:
+        """Components already loaded may be given; the others are loaded on first use. `generator`: the reader to
+        use instead of the one `config` names (a wrapper, a shared model); `embedder`: the embedder (the index's, if
+        `index` is given); `readers`: loaded readers to share (with their count of questions in flight); `index`: a
+        corpus and a retriever over its index, built by another assistant with the same corpus and embedder."""
         if config is not None and not isinstance(config, Config):
             raise ConfigError(f"config must be an assistant.Config, got {type(config).__name__}")
         self.config = config or Config.load()
         self.progress = progress
-        self._embedder: Embedder | None = None
+        self._embedder = embedder
         # loaded readers by name (config.model), shared with the views of with_settings: a session of the web UI
         # may pick any loaded one
-        self._readers: dict[str, Generator] = {self.config.model: generator} if generator is not None else {}
+        self._readers = readers if readers is not None else Readers()
+        if generator is not None:
+            self._readers = self._readers.with_reader(self.config.model, generator)
         self._corpus: Corpus | None = None  # read before the first index (article listing)
         # the corpus and the retriever over its index, as one pair: a background update swaps both at once, and a
         # question holds one pair from retrieval to verification
-        self._live: tuple[Corpus, Retriever] | None = None
+        self._live: tuple[Corpus, Retriever] | None = index
         self.last_index_report: IndexReport | None = None
-        self._signature: tuple = ()
-        self._quiet = _Quiet()  # questions being answered, shared with views
+        self._signature: tuple = _corpus_signature(self.config.corpus_dir) if index is not None else ()
         self._building = threading.Lock()  # one index update at a time
         self._update: _BackgroundUpdate | None = None
 
@@ -143,10 +149,35 @@ class Assistant:
         self._update = _BackgroundUpdate(self, signature)
         return None
 
+    def _update_in_background(self, update: _BackgroundUpdate, signature: tuple) -> None:
+        """Build the new index (embedding only between questions), then swap it in; the thread of `update`."""
+        try:
+            with self._building:
+                try:
+                    live, report = self._build(_Paced(self.embedder, self._readers))
+                finally:
+                    self._signature = signature  # not retried until the corpus changes again
+                self._live, self.last_index_report, update.report = live, report, report
+            log.info("index updated in the background: %s", report.summary())
+        except AssistantError as exc:  # kept for the next refresh; the previous index stays live
+            update.error = exc
+            log.warning("index update failed, the previous index stays: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - a thread's crash would otherwise be lost
+            update.error = AssistantError(f"index update failed: {type(exc).__name__}: {exc}")
+            log.exception("index update failed")
+        finally:
+            update.done.set()
+
     @property
     def updating(self) -> bool:
         """Is a background index update (`refresh(wait=False)`) running?"""
         return self._update is not None and not self._update.done.is_set()
+
+    def wait_for_update(self, timeout: float | None = None) -> bool:
+        """Wait for a background index update to end (the next `refresh(wait=False)` then returns its report); False
+        when it is still running after `timeout` seconds."""
+        update = self._update
+        return update is None or update.done.wait(timeout)
 
     @property
     def retriever(self) -> Retriever:
@@ -173,19 +204,18 @@ class Assistant:
             raise ConfigError(f"cannot change {', '.join(sorted(fixed & set(changes)))} on a running assistant")
         if "model" in changes and changes["model"] != self.config.model and changes["model"] not in self._readers:
             raise ConfigError(f"the reader {changes['model']!r} is not loaded; loaded: {', '.join(self._readers)}")
-        view = Assistant(self.config.replace(**changes), progress=self.progress)
+        config = self.config.replace(**changes)
         corpus, retriever = self._indexed()  # index first, so the view shares it
-        view._embedder, view._readers, view._quiet = self.embedder, self._readers, self._quiet
-        view._live = (corpus, retriever.with_config(view.config))  # the view's retrieval settings, the shared index
-        view._signature, view.last_index_report = self._signature, self.last_index_report
-        return view
+        # the view's retrieval settings over the shared index
+        return Assistant(config, progress=self.progress, embedder=self.embedder, readers=self._readers,
+                         index=(corpus, retriever.with_config(config)))
 
     def with_reader(self, generator: Generator) -> "Assistant":
         """A view of this assistant (index, embedder, corpus shared) that answers with `generator`: a reader loaded
         elsewhere, a server, a wrapper such as the evaluation's cache, or a test's scripted reader."""
-        view = self.with_settings()
-        view._readers = {**self._readers, view.config.model: generator}
-        return view
+        corpus, retriever = self._indexed()
+        return Assistant(self.config, progress=self.progress, embedder=self.embedder, generator=generator,
+                         readers=self._readers, index=(corpus, retriever))
 
     # -- the API -----------------------------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
@@ -195,12 +225,12 @@ class Assistant:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ConfigError(f"k must be a positive whole number, got {k!r}")
         mode = mode or self.config.retrieval_mode
-        if mode not in ("dense", "bm25", "hybrid"):
-            raise ConfigError(f"retrieval mode must be dense, bm25 or hybrid, got {mode!r}")
+        if mode not in RETRIEVAL_MODES:
+            raise ConfigError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, got {mode!r}")
         return self.retriever.search(question, k, mode)
 
     def ask(self, question: str, history: Sequence | None = None) -> Answer:
-        """A short answer with verified citations, or a refusal; see answer.py for the steps."""
+        """A short answer with verified citations, or a refusal; docs/design.md has the steps."""
         result = None
         for item in self.stream(question, history):
             result = item
@@ -209,14 +239,14 @@ class Assistant:
     def evidence(self, question: str, history: Sequence | None = None) -> tuple[list[Passage], list[Evidence]]:
         """The retrieved passages and the numbered evidence sentences that `ask` would show the reader, best first
         (none when the question is refused before the reader is asked)."""
-        passages, evidence, _ = self._candidates(question, history, self._indexed())
+        passages, evidence, _ = self._candidates(clean_question(question, self.config.max_question_chars), history,
+                                                 self._indexed())
         return passages, evidence
 
     def _candidates(self, question: str, history: Sequence | None,
                     live: tuple[Corpus, Retriever]) -> tuple[list[Passage], list[Evidence], str]:
         """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
-        the reader ("" when there is none)."""
-        question = clean_question(question, self.config.max_question_chars)
+        the reader ("" when there is none; the evidence is then empty)."""
         query = _fold_history(question, history, self.config.max_question_chars)
         corpus, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
@@ -224,26 +254,33 @@ class Assistant:
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
             scores = (scores + retriever.sentence_scores(query)) / 2
         texts = {a.source: a.text for a in corpus.articles}
-        candidates, reason = answering.select_evidence(
-            passages, scores, retriever.index, question, texts,
-            self.config.evidence_sentences, retriever.bm25.idf, retriever.term_groups(query),
-            self.config.refusal_threshold)
-        return passages, candidates, reason
+        candidates = rank_evidence(passages, scores, retriever.index, question, texts, retriever.idf,
+                                   retriever.term_groups(query))
+        checks = [EvidenceCheck()]
+        if "support" in self.config.refusal_checks:
+            checks.append(SupportCheck(self.config.refusal_threshold))
+        for check in checks:
+            if why := check.reason(candidates):
+                return passages, [], f"{check.name}: {why}"
+        return passages, candidates[:self.config.evidence_sentences], ""
 
-    def stream(self, question: str, history: Sequence | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as the reader writes them, then the final `Answer`. The pieces are the reader's draft;
-        the final `Answer.text` is what survived verification and is the one to show."""
-        with self._quiet.answering():
+    def stream(self, question: str, history: Sequence | None = None) -> Iterator[Draft | Answer]:
+        """Yield `Draft` pieces as the reader writes them, then the final `Answer`. The pieces are the reader's
+        draft; the final `Answer.text` is what survived verification and is the one to show."""
+        with self._readers.answering():
             yield from self._stream(question, history)
 
-    def _stream(self, question: str, history: Sequence | None) -> Iterator[str | Answer]:
+    def _stream(self, question: str, history: Sequence | None) -> Iterator[Draft | Answer]:
         t0 = time.perf_counter()
+        checks = self.config.refusal_checks
         question = clean_question(question, self.config.max_question_chars)
         spoken = identify(question)
-        unsupported = unsupported_language(spoken)
+        # the language check runs before retrieval: a question it turns away is neither retrieved nor read
+        unsupported = LanguageCheck().reason(spoken) if "language" in checks else ""
         language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
         live = self._indexed()
-        passages, evidence, reason = self._candidates(question, history, live) if not unsupported else ([], [], "")
+        passages, evidence, reason = ([], [], f"{LanguageCheck.name}: {unsupported}") if unsupported else \
+            self._candidates(question, history, live)
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
@@ -252,25 +289,20 @@ class Assistant:
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
                           evidence, tokens, question_language=spoken or "", **extra)
 
-        if unsupported:  # not retrieved, not read: answering it would mean reading it as the nearest language
-            text = prompt.unsupported_text(spoken)
-            yield text
-            yield finish(text, [], "refused", refusal_reason=unsupported)
-            return
-
         if reason:  # refused before the reader is asked
-            text = prompt.refusal_text(language)
-            yield text
+            text = prompt.unsupported_text(spoken) if unsupported else prompt.refusal_text(language)
+            yield Draft(text)
             yield finish(text, [], "refused", refusal_reason=reason)
             return
         if self.config.answer_mode == "extractive":
-            text, citations = answering.extractive(evidence)
-            yield text
+            text, citations = extractive(evidence)
+            yield Draft(text)
             yield finish(text, citations, "extractive")
             return
 
         generator = self.generator
-        abstain = Abstention(prompt.NONE, self.config.abstain_threshold) if generator.reads else None
+        reads = generator.reads and "reader" in checks  # a reader that cannot read is not trusted to refuse
+        abstain = Abstention(prompt.NONE, self.config.abstain_threshold) if reads else None
         messages = prompt.build_messages(question, evidence, language)
         pieces, held = [], ""
         # The prompt asks for a short answer: the draft ends at its first line break. Small models ramble on
@@ -290,20 +322,17 @@ class Assistant:
                     if _may_abstain(so_far, abstain):
                         held += piece
                     else:
-                        yield held + piece
+                        yield Draft(held + piece)
                         held = ""
                 if end != -1:
                     break
         if pieces:  # from the first piece to the last: what tokens/s is measured over
             timings["generation"] = time.perf_counter() - t0 - timings["first_token"]
         raw, tokens = "".join(pieces).strip(), len(pieces)
-        p_none = abstain.probability if abstain else None
-        extra = {"abstain_probability": p_none}
-        likely = p_none is not None and p_none >= abstain.threshold if abstain is not None else False
-        if abstain is not None and (likely or prompt.is_refusal(raw)):
-            why = (f"reader: the evidence does not answer (P(no answer) {p_none:.2f} >= {abstain.threshold:.2f})"
-                   if likely else "reader: it wrote that the evidence does not answer")
-            yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
+        extra = {"abstain_probability": abstain.probability if abstain else None}
+        if why := ReaderCheck().reason(abstain, raw):
+            yield finish(prompt.refusal_text(language), [], "refused", raw, tokens,
+                         refusal_reason=f"{ReaderCheck.name}: {why}", **extra)
             return
         t_check = time.perf_counter()
         checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
@@ -313,83 +342,74 @@ class Assistant:
         timings["verify"] = time.perf_counter() - t_check
         extra["dropped"] = checked.dropped
         if checked.text:
-            citations = [answering.citation(i, evidence[n - 1]) for i, n in enumerate(checked.cited, start=1)]
+            citations = [citation(i, evidence[n - 1]) for i, n in enumerate(checked.cited, start=1)]
             yield finish(checked.text, citations, "generated", raw, tokens, **extra)
         elif self.config.answer_mode == "generated":
-            why = "verification: no sentence of the reader's answer is supported by what it cites"
+            why = f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}"
             yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
         else:
-            text, citations = answering.extractive(evidence)
+            text, citations = extractive(evidence)
             yield finish(text, citations, "extractive", raw, tokens, **extra)
 
 
-class _Quiet:
-    """Counts the questions being answered; a background index update waits for none before each embedding batch."""
+class Readers(dict):
+    """The loaded readers by name, and the count of questions they are answering: a background index update waits
+    for none before each embedding batch. Views of an assistant share one."""
 
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._answering = 0
+    def __init__(self, loaded: dict[str, Generator] | None = None, *, shares: "Readers | None" = None) -> None:
+        super().__init__(loaded or {})
+        self._changed = shares._changed if shares is not None else threading.Condition()
+        self._count = shares._count if shares is not None else [0]  # a list: shared with `shares`
+
+    def with_reader(self, name: str, generator: Generator) -> "Readers":
+        """These readers with `generator` as `name`, counting questions together with these."""
+        return Readers({**self, name: generator}, shares=self)
+
+    @property
+    def in_flight(self) -> int:
+        return self._count[0]
 
     @contextmanager
     def answering(self):
         with self._changed:
-            self._answering += 1
+            self._count[0] += 1
         try:
             yield
         finally:
             with self._changed:
-                self._answering -= 1
+                self._count[0] -= 1
                 self._changed.notify_all()
 
-    def wait(self) -> None:
+    def wait_idle(self) -> None:
         with self._changed:
-            self._changed.wait_for(lambda: self._answering == 0)
+            self._changed.wait_for(lambda: self._count[0] == 0)
 
 
 class _Paced(Embedder):
     """An embedder for a background update: the assistant's own, waiting before each batch until no question is
     being answered (llama.cpp slows to a crawl when it shares the 2 cores)."""
 
-    def __init__(self, inner: Embedder, quiet: _Quiet) -> None:
+    def __init__(self, inner: Embedder, readers: Readers) -> None:
         super().__init__(inner.model, inner.batch_size)
-        self.inner, self.quiet = inner, quiet
+        self.inner, self.readers = inner, readers
         self.name, self.dim, self.identity = inner.name, inner.dim, inner.identity
 
     def _before_batch(self) -> None:
-        self.quiet.wait()
+        self.readers.wait_idle()
 
     def _encode(self, texts, kind):
         return self.inner._encode(texts, kind)
 
 
 class _BackgroundUpdate:
-    """One `refresh(wait=False)`: builds the new index in a thread and swaps it in when it is complete."""
+    """One `refresh(wait=False)`: `Assistant._update_in_background` in a thread; its report or error when done."""
 
     def __init__(self, assistant: Assistant, signature: tuple) -> None:
         self.report: IndexReport | None = None
         self.error: AssistantError | None = None
         self.done = threading.Event()
-        self._assistant, self._signature = assistant, signature
-        threading.Thread(target=self._run, name="index-update", daemon=True).start()
-
-    def _run(self) -> None:
-        a = self._assistant
-        try:
-            with a._building:
-                try:
-                    live, report = a._build(_Paced(a.embedder, a._quiet))
-                finally:
-                    a._signature = self._signature  # not retried until the corpus changes again
-                a._live, a.last_index_report, self.report = live, report, report
-            log.info("index updated in the background: %s", report.summary())
-        except AssistantError as exc:  # kept for the next refresh; the previous index stays live
-            self.error = exc
-            log.warning("index update failed, the previous index stays: %s", exc)
-        except Exception as exc:  # noqa: BLE001 - a thread's crash would otherwise be lost
-            self.error = AssistantError(f"index update failed: {type(exc).__name__}: {exc}")
-            log.exception("index update failed")
-        finally:
-            self.done.set()
+        threading.Thread(target=assistant._update_in_background, args=(self, signature), name="index-update",
+                         daemon=True).start()
 
 
 def _may_abstain(text: str, abstain: Abstention | None) -> bool:

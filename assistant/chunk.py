@@ -26,7 +26,7 @@ from functools import lru_cache
 from . import lang
 from .ingest import Article
 
-__all__ = ["Passage", "split_sentences", "chunk_article", "CHUNKER_VERSION"]
+__all__ = ["Span", "Passage", "split_sentences", "chunk_article", "CHUNKER_VERSION"]
 
 # Bumped whenever the splitting or packing rules change, so existing indexes are re-chunked.
 CHUNKER_VERSION = 4
@@ -39,9 +39,9 @@ _HEADING_MAX_CHARS = 100
 
 
 @dataclass(frozen=True)
-class Passage:
-    """A span of one article. `score` is set by retrieval (higher is better); `sentences` are the `(start, end)`
-    article offsets of the sentences the passage is made of."""
+class Span:
+    """A piece of one article: `text` is `article.text[start:end]` of the article named `source`, whose title and
+    language it carries. Passages, evidence sentences and citations are spans."""
 
     source: str
     title: str
@@ -49,6 +49,13 @@ class Passage:
     text: str
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Passage(Span):
+    """A run of whole sentences. `score` is set by retrieval (higher is better); `sentences` are the `(start, end)`
+    article offsets of the sentences the passage is made of."""
+
     score: float = 0.0
     sentences: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
 

@@ -15,7 +15,7 @@ import sys
 import textwrap
 
 from .api import Assistant
-from .config import Config
+from .config import RETRIEVAL_MODES, Config
 from .errors import AssistantError
 
 __all__ = ["main"]
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retrieve", help="print the passages that best match a question")
     p.add_argument("question")
     p.add_argument("-k", type=int, default=None, help="number of passages (default from config: 5)")
-    p.add_argument("--mode", choices=("dense", "bm25", "hybrid"), default=None)
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, default=None)
     p.add_argument("--json", action="store_true", help="print the passages as JSON")
 
     p = sub.add_parser("ask", help="answer a question with verified citations, or say the articles don't")

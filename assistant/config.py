@@ -21,20 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .checks import REFUSAL_CHECKS
+from .retrieve import NEIGHBOURS_KEPT
 
-__all__ = ["Config", "HOME_ENV", "CONFIG_FILE"]
+__all__ = ["Config", "HOME_ENV", "CONFIG_FILE", "RETRIEVAL_MODES", "ANSWER_MODES"]
 
 HOME_ENV = "ASSISTANT_HOME"
 CONFIG_FILE = "assistant.toml"
 
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
+# The one list of each: the CLI, the web UI and the evals offer exactly these.
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+# auto: the reader's verified answer, else a quote of the best sentence; generated: never quote; extractive: only quote
+ANSWER_MODES = ("auto", "generated", "extractive")
 _BIG = 1e9
 # The range of every numeric key, checked on load. context_tokens: the prompt's fixed part, two sentences and the
 # answer need about 700 tokens; term_expansion: retrieve.NEIGHBOURS_KEPT neighbours are kept per corpus word.
 _RANGES: dict[str, tuple[float, float]] = {
     "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
     "k": (1, 1000), "passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
-    "rrf_k": (1, _BIG), "term_expansion": (0, 16), "term_similarity": (0, 1), "evidence_sentences": (1, 100),
+    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "evidence_sentences": (1, 100),
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
     "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
     "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),
@@ -76,14 +81,17 @@ class Config:
     k: int = 5
     # See retrieve.py. passage_weight: share of the whole-passage similarity in the dense score (the rest is the best
     # sentence's). bm25_weight: BM25's weight in the fusion; bm25_threshold: how many standard deviations above the
-    # mean a BM25 score must be to count (zscore fusion). fusion: "zscore" (gated score fusion) or "rrf".
+    # mean a BM25 score must be to count (zscore fusion). fusion: "zscore" (gated score fusion) or "rrf". Set on the
+    # dev set's retrieval recall (`python -m evals retrieval --mode all`, 2026-11-22, commit f6c4e10), before the
+    # reader; tests/test_retrieve.py holds hybrid recall@3 on dev at 0.90 or more.
     passage_weight: float = 0.3
     bm25_weight: float = 1.2
     bm25_threshold: float = 1.5
     fusion: str = "zscore"
     rrf_k: int = 60
     # Cross-lingual term expansion for BM25 (retrieve.py): each question word adds up to term_expansion corpus words
-    # whose embedding is at least term_similarity close to it; 0 turns it off. Set on the dev set (README).
+    # whose embedding is at least term_similarity close to it; 0 turns it off. Set with the fusion weights above
+    # (same sweep); its use in evidence ranking (evidence.py) was measured on dev and outside (docs/evaluation.md).
     term_expansion: int = 3
     term_similarity: float = 0.86
 
@@ -94,8 +102,10 @@ class Config:
     # questions together (four did best on dev alone and worse outside) and cost few prompt tokens (2026-11-28,
     # docs/evaluation.md "How much evidence").
     evidence_sentences: int = 2
+    # The refusal checks that may refuse a question (checks.py; all on): switch one off to measure what it does.
+    refusal_checks: tuple[str, ...] = REFUSAL_CHECKS
     # A sentence is evidence only when its support (language-centred cosine plus lexical overlap, without term
-    # expansion; see answer.py) reaches this; with none, refuse without calling the model. Set on the dev set: the
+    # expansion; see evidence.py) reaches this; with none, refuse without calling the model. Set on the dev set: the
     # highest value that refuses no answerable question there; most off-topic questions score 0.01-0.04.
     refusal_threshold: float = 0.046
     # A reader that reads refuses when the probability of its "no answer" reply, at the reply's first token, reaches
@@ -141,11 +151,15 @@ class Config:
                 raise ConfigError(f"config key {f.name!r} must be {type(f.default).__name__}, got {value!r}")
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise ConfigError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval_mode!r}")
-        if self.answer_mode not in ("auto", "generated", "extractive"):
-            raise ConfigError(f"answer_mode must be auto, generated or extractive, got {self.answer_mode!r}")
+        if self.answer_mode not in ANSWER_MODES:
+            raise ConfigError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}, got {self.answer_mode!r}")
         for name in ("server_url", "server_model", "embedder_model"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"config key {name!r} must be text")
+        checks = self.refusal_checks
+        if isinstance(checks, str) or not isinstance(checks, (list, tuple)) or set(checks) - set(REFUSAL_CHECKS):
+            raise ConfigError(f"refusal_checks must be a list of {', '.join(REFUSAL_CHECKS)}, got {checks!r}")
+        object.__setattr__(self, "refusal_checks", tuple(checks))
         if self.fusion not in ("zscore", "rrf"):
             raise ConfigError(f"fusion must be zscore or rrf, got {self.fusion!r}")
         for name, (lo, hi) in _RANGES.items():

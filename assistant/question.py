@@ -2,8 +2,8 @@
 
 Control characters are removed (they can only be paste accidents or attempts to confuse a prompt), runs of white
 space collapse to one space, and empty or over-long questions raise `QuestionError` with a message for the user.
-`unsupported_language` is the check that turns away a question in a language the assistant does not answer in
-(lang.identify says which); the detection itself lives in lang.py. Not here: any rewriting of the question's words.
+Not here: language detection (lang.py) and the check that turns away a question in a language the assistant does
+not answer in (checks.LanguageCheck), or any rewriting of the question's words.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from . import lang
 from .errors import QuestionError
 
-__all__ = ["clean_question", "unsupported_language"]
+__all__ = ["clean_question"]
 
 _SPACE = re.compile(r"\s+")
 
@@ -33,13 +32,3 @@ def clean_question(question: object, max_chars: int) -> str:
         )
     return text
 
-
-def unsupported_language(spoken: str | None) -> str:
-    """The refusal reason for a question whose language (`lang.identify`) the assistant does not answer in; ""
-    when it does, or when nothing in the question says (it is then answered in the default language)."""
-    if spoken is None or spoken in lang.LANGUAGES:
-        return ""
-    supported = ", ".join(lang.language_name(code) for code in lang.LANGUAGES)
-    found = ("mostly in a script none of them uses" if spoken == lang.UNDETERMINED
-             else f"in {lang.language_name(spoken)}")
-    return f"language: the assistant answers in {supported}; the question is {found}"

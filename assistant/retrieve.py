@@ -122,7 +122,7 @@ class Retriever:
         # about as much to embed as a short question, and questions repeat words ("model", "Zuckerberg").
         self._neighbours: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.config = config
-        self.bm25 = BM25([analyze(f"{p.title} {p.text}") for p in self.passages])
+        self._bm25 = BM25([analyze(f"{p.title} {p.text}") for p in self.passages])
         language_of = {p.source: p.language for p in self.passages}
         self._p_vectors = index.store.vectors()
         self._s_vectors = index.sentence_store.vectors()
@@ -204,8 +204,13 @@ class Retriever:
         """The BM25 query: the question's own terms, plus the stems of their cross-lingual neighbours."""
         return {term: 1.0 for group in self.term_groups(question).values() for term in sorted(group)}
 
+    @property
+    def idf(self) -> dict[str, float]:
+        """Each indexed term's BM25 inverse document frequency (evidence ranking weighs question words by it)."""
+        return self._bm25.idf
+
     def bm25_scores(self, question: str) -> np.ndarray:
-        return self.bm25.scores(self.query_terms(question))
+        return self._bm25.scores(self.query_terms(question))
 
     def search(self, question: str, k: int, mode: str = "hybrid") -> list[Passage]:
         cfg = self.config

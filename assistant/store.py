@@ -4,8 +4,10 @@
 belongs to passage i, and `vectors()` gives the rows back so an incremental re-index can reuse the embeddings of
 unchanged articles instead of recomputing them. Backends by name (`STORES`):
 
-- `faiss`: a flat inner-product FAISS index held by llama-index's `FaissVectorStore` (the design's
-  FAISS-through-llama-index), persisted with its own `persist`/`from_persist_path`. Flat search is exact; at this
+- `faiss`: a flat inner-product FAISS index searched and persisted through llama-index's `FaissVectorStore` (the
+  design's FAISS-through-llama-index). The store holds the raw FAISS index it gives the wrapper (the wrapper has no
+  public accessor for it) to count, size and read back vectors; loading is `faiss.read_index`, which is what
+  `FaissVectorStore.from_persist_path` does. Flat search is exact; at this
   corpus size (hundreds of passages) it takes microseconds, and an approximate index would only lose recall.
 
 Errors reading a persisted file surface as `IndexCorruptError`.
@@ -51,31 +53,29 @@ def _import_faiss_store():
 class FaissStore(VectorStore):
     name = "faiss"
 
-    def __init__(self, vector_store) -> None:
-        self._vs = vector_store  # llama_index FaissVectorStore
+    def __init__(self, faiss_index) -> None:
+        _, FaissVectorStore = _import_faiss_store()
+        self._faiss = faiss_index  # searched through llama-index; counted, read back and sized directly
+        self._vs = FaissVectorStore(faiss_index=faiss_index)
 
     @classmethod
     def from_vectors(cls, matrix: np.ndarray) -> "FaissStore":
-        faiss, FaissVectorStore = _import_faiss_store()
+        faiss, _ = _import_faiss_store()
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         index = faiss.IndexFlatIP(matrix.shape[1])
         if len(matrix):
             index.add(matrix)
-        return cls(FaissVectorStore(faiss_index=index))
+        return cls(index)
 
     @classmethod
     def load(cls, path: Path) -> "FaissStore":
-        _, FaissVectorStore = _import_faiss_store()
+        faiss, _ = _import_faiss_store()
         if not path.is_file():
             raise IndexCorruptError(f"vector file missing: {path}")
         try:
-            return cls(FaissVectorStore.from_persist_path(str(path)))
+            return cls(faiss.read_index(str(path)))  # what FaissVectorStore.from_persist_path does
         except Exception as exc:  # faiss raises RuntimeError with a C++ message on a damaged file
             raise IndexCorruptError(f"vector file {path} is unreadable ({str(exc).splitlines()[0][:120]})") from None
-
-    @property
-    def _faiss(self):
-        return self._vs._faiss_index  # the llama-index wrapper exposes no public accessor for the raw index
 
     def __len__(self) -> int:
         return int(self._faiss.ntotal)

@@ -26,8 +26,10 @@ import re
 from dataclasses import dataclass, field
 
 from . import lang
-from .answer import Answer
+from .answer import Answer, Citation, Draft
+from .chunk import Span
 from .cite import MARKER
+from .config import ANSWER_MODES, RETRIEVAL_MODES
 from .errors import AssistantError
 from .question import clean_question
 
@@ -56,26 +58,20 @@ class Turn:
     mode: str
     refused: bool
     language: str
-    citations: list[dict] = field(default_factory=list)  # number, source, title, text, start, end
-    passages: dict[int, dict] = field(default_factory=dict)  # citation number -> {language, start, end, text}
+    citations: list[Citation] = field(default_factory=list)
+    passages: dict[int, Span] = field(default_factory=dict)  # citation number -> the passage that holds it
     timings: dict[str, float] = field(default_factory=dict)
     refusal_reason: str = ""
 
 
 def turn_from_answer(answer: Answer) -> Turn:
-    """Keep the citations and, for each, the retrieved passage that holds the cited sentence."""
-    citations, passages = [], {}
-    for c in answer.citations:
-        citations.append({"number": c.number, "source": c.source, "title": c.title, "text": c.text,
-                          "start": c.start, "end": c.end})
-        for p in answer.passages:
-            if p.source == c.source and p.start <= c.start and c.end <= p.end:
-                passages[c.number] = {"language": p.language, "start": p.start, "end": p.end, "text": p.text}
-                break
-        else:  # not inside a retrieved passage (cannot happen with evidence from retrieval): show the sentence
-            passages[c.number] = {"language": "", "start": c.start, "end": c.end, "text": c.text}
-    return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, citations, passages,
-                dict(answer.timings), answer.refusal_reason)
+    """Keep the citations and, for each, the retrieved passage that holds the cited sentence (the sentence itself
+    when none does, which evidence from retrieval cannot cause)."""
+    passages = {c.number: next((p for p in answer.passages
+                                if p.source == c.source and p.start <= c.start and c.end <= p.end), c)
+                for c in answer.citations}
+    return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, list(answer.citations),
+                passages, dict(answer.timings), answer.refusal_reason)
 
 
 def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
@@ -95,9 +91,10 @@ _MODE_CAPTION = {
 }
 
 
-# Why a question was refused, by the check that refused it (question.py, answer.py, api.py), for the line under a refusal.
+# Why a question was refused, by the check that refused it (checks.py), for the line under a refusal.
 _REFUSAL_WHY = {
     "language": "The articles were not searched: the question is not in English, Portuguese or French.",
+    "evidence": "The closest passages hold no sentence to answer from.",
     "support": "No sentence of the articles is close to the question.",
     "reader": "The reader found no answer in the closest sentences.",
     "verification": "The reader's answer was not supported by the sentences it cited.",
@@ -111,7 +108,7 @@ def answer_html(turn: Turn, number: int) -> str:
         line = f'<div class="answer-meta">{html.escape(why)}</div>' if why else ""
         return (f'<div class="refusal" data-turn="{number}" title="{html.escape(turn.refusal_reason, quote=True)}">'
                 f'<span class="refusal-icon">∅</span> {html.escape(turn.text)}</div>{line}')
-    titles = {c["number"]: c["title"] for c in turn.citations}
+    titles = {c.number: c.title for c in turn.citations}
     body = _link_markers(html.escape(turn.text), number, titles)
     caption = _MODE_CAPTION.get(turn.mode, turn.mode)
     total = turn.timings.get("total")
@@ -125,12 +122,12 @@ def draft_html(text: str) -> str:
     return f'<div class="draft"><span class="draft-label">drafting…</span> {html.escape(text)}</div>'
 
 
-def _highlight(passage: dict, citation: dict) -> str:
+def _highlight(passage: Span, citation: Span) -> str:
     """The passage text, escaped, with the cited sentence in <mark>."""
-    text, offset = passage["text"], passage["start"]
-    s, e = citation["start"] - offset, citation["end"] - offset
-    if not (0 <= s <= e <= len(text)) or text[s:e] != citation["text"]:
-        return f"<mark>{html.escape(citation['text'])}</mark>"
+    text, offset = passage.text, passage.start
+    s, e = citation.start - offset, citation.end - offset
+    if not (0 <= s <= e <= len(text)) or text[s:e] != citation.text:
+        return f"<mark>{html.escape(citation.text)}</mark>"
     return f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
 
 
@@ -145,18 +142,16 @@ def sources_html(turns: list[Turn]) -> str:
         turn = turns[number - 1]
         items = []
         for c in turn.citations:
-            passage = turn.passages.get(c["number"], {"language": "", "start": c["start"], "end": c["end"],
-                                                      "text": c["text"]})
-            language = passage.get("language") or ""
-            language_name = lang.table(language)["name"] if language in lang.LANGUAGES else language
+            passage = turn.passages.get(c.number, c)
+            language_name = lang.table(c.language)["name"] if c.language in lang.LANGUAGES else c.language
             items.append(
-                f'<div class="source" id="src-{number}-{c["number"]}" data-turn="{number}" data-n="{c["number"]}">'
-                f'<div class="source-head"><span class="source-n">[{c["number"]}]</span> '
-                f'<span class="source-title">{html.escape(c["title"])}</span> '
+                f'<div class="source" id="src-{number}-{c.number}" data-turn="{number}" data-n="{c.number}">'
+                f'<div class="source-head"><span class="source-n">[{c.number}]</span> '
+                f'<span class="source-title">{html.escape(c.title)}</span> '
                 f'<span class="source-lang">{html.escape(language_name)}</span></div>'
-                f'<div class="source-file">{html.escape(c["source"])} · characters {c["start"]}–{c["end"]}</div>'
+                f'<div class="source-file">{html.escape(c.source)} · characters {c.start}–{c.end}</div>'
                 f'<div class="source-passage">{_highlight(passage, c)}</div>'
-                f'<button class="open-article" data-turn="{number}" data-n="{c["number"]}">Open article</button>'
+                f'<button class="open-article" data-turn="{number}" data-n="{c.number}">Open article</button>'
                 "</div>")
         if not items:
             items.append('<div class="source-none">No sources: the articles do not answer this question.</div>')
@@ -264,8 +259,8 @@ def build_app(assistant):
         draft = ""
         try:
             for item in view.stream(question, history or None):
-                if isinstance(item, str):
-                    draft += item
+                if isinstance(item, Draft):
+                    draft += item.text
                     chat[-1] = {"role": "assistant", "content": draft_html(draft)}
                     yield gr.skip(), chat, gr.skip(), gr.skip()
                 else:
@@ -280,13 +275,13 @@ def build_app(assistant):
         data = getattr(evt, "_data", None) or {}
         try:
             turn = turns[int(data.get("turn", 0)) - 1]
-            citation = next(c for c in turn.citations if c["number"] == int(data.get("n", 0)))
+            citation = next(c for c in turn.citations if c.number == int(data.get("n", 0)))
         except (IndexError, StopIteration, TypeError, ValueError):
             raise gr.Error("That citation is no longer in this chat.") from None
-        article = assistant.article(citation["source"])
+        article = assistant.article(citation.source)
         if article is None:
-            raise gr.Error(f"The article {citation['source']} is no longer in the corpus.")
-        return article_html(article.title, article.source, article.text, citation["start"], citation["end"])
+            raise gr.Error(f"The article {citation.source} is no longer in the corpus.")
+        return article_html(article.title, article.source, article.text, citation.start, citation.end)
 
     open_citation.__annotations__["evt"] = gr.EventData  # resolved here: this module uses string annotations
 
@@ -311,9 +306,9 @@ def build_app(assistant):
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     k = gr.Slider(1, 10, value=base.k, step=1, label="Passages retrieved (k)")
-                    retrieval_mode = gr.Radio(["hybrid", "dense", "bm25"], value=base.retrieval_mode,
+                    retrieval_mode = gr.Radio(list(RETRIEVAL_MODES), value=base.retrieval_mode,
                                               label="Retrieval")
-                    answer_mode = gr.Radio(["auto", "generated", "extractive"], value=base.answer_mode,
+                    answer_mode = gr.Radio(list(ANSWER_MODES), value=base.answer_mode,
                                            label="Answer", info="auto: the model's verified answer, else a quote")
                     reader = gr.Dropdown(readers, value=base.model, label="Reader", elem_id="reader",
                                          info=" · ".join(f"{n}: {d}" for n, d in described.items())

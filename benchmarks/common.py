@@ -1,4 +1,4 @@
-"""Shared by the benchmark scripts: the repository root on sys.path, a percentile, the dev-set rows."""
+"""Shared by the benchmark scripts: the repository root on sys.path, the dev-set rows."""
 
 from __future__ import annotations
 
@@ -9,12 +9,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-
-
-def pct(values, q: float) -> float:
-    """Nearest-rank percentile, q in [0, 1]."""
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def dev_rows() -> list[dict]:

@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, dev_rows, pct  # noqa: E402  (also puts the repository on sys.path)
+from common import REPO, dev_rows  # noqa: E402  (also puts the repository on sys.path)
 
 from assistant import Assistant, Config  # noqa: E402
+from evals.metrics import percentile  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 assistant.retrieve(questions[i % len(questions)], k=5, mode=mode)
                 times.append((time.perf_counter() - t0) * 1000)
-            print(f"retrieve k=5 {label:>13}: p50 {pct(times, .5):6.2f} ms  p95 {pct(times, .95):6.2f} ms  "
+            print(f"retrieve k=5 {label:>13}: p50 {percentile(times, .5):6.2f} ms  p95 {percentile(times, .95):6.2f} ms  "
                   f"mean {statistics.mean(times):6.2f} ms  ({args.queries} queries)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of this process): {peak_mb:.0f} MB")

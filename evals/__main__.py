@@ -21,17 +21,15 @@ import logging
 import sys
 
 from assistant import Assistant, AssistantError, Config
+from assistant.config import ANSWER_MODES, RETRIEVAL_MODES
 
 from .gold import GoldError, load_gold
 from .metrics import evidence_rank, retrieval_rank, retrieval_summary
 
-MODES = ("dense", "bm25", "hybrid")
-
-
 def retrieval(args) -> int:
     gold = [g for g in load_gold(args.gold) if g.answerable]
     assistant = Assistant(Config.from_file(args.config) if args.config else Config.load(), progress=False)
-    modes = MODES if args.mode == "all" else (args.mode,)
+    modes = RETRIEVAL_MODES if args.mode == "all" else (args.mode,)
     results = {}
     for mode in modes:
         rows = []
@@ -265,7 +263,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("retrieval", help="recall@1/3/5 and MRR of retrieval on a gold file")
     p.add_argument("--gold", default="evals/gold/dev.jsonl")
-    p.add_argument("--mode", choices=MODES + ("all",), default="hybrid")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES + ("all",), default="hybrid")
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--config", help="a TOML config file (default: assistant.toml in the current folder, if any)")
     p.add_argument("--json", action="store_true")
@@ -280,8 +278,8 @@ def main(argv=None) -> int:
     p.add_argument("--gold", default="evals/gold/dev.jsonl")
     p.add_argument("--out", required=True, help="where to write the JSON report (the .md goes beside it)")
     p.add_argument("--config", help="a TOML config file")
-    p.add_argument("--retrieval", choices=MODES, help="override retrieval_mode")
-    p.add_argument("--answer", choices=("auto", "generated", "extractive"), help="override answer_mode")
+    p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="override retrieval_mode")
+    p.add_argument("--answer", choices=ANSWER_MODES, help="override answer_mode")
     p.add_argument("--k", type=int, help="override k (passages retrieved)")
     p.add_argument("--model", help="a reader name or a GGUF file instead of the configured one")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)")

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
+from assistant.answer import Draft
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator
 from assistant.prompt import NONE, build_messages, is_refusal, refusal_text, static_messages
 from assistant.readers import model_file
@@ -78,7 +79,7 @@ def test_the_reader_abstains_when_its_no_answer_is_likely_enough(built, p_none, 
         assert answer.text == "Les articles ne le disent pas." and answer.citations == []
         assert answer.refusal_reason.startswith("reader: the evidence does not answer (P(no answer) 0.90")
     # its NONE is never shown as a draft
-    assert all(NONE not in piece for piece in view.stream(SCALE_FR) if isinstance(piece, str))
+    assert all(NONE not in piece.text for piece in view.stream(SCALE_FR) if isinstance(piece, Draft))
 
 
 def test_a_server_readers_no_answer_is_a_refusal(built):
@@ -105,8 +106,8 @@ def test_weak_evidence_is_refused_without_calling_the_model(built):
 def test_stream_yields_pieces_then_the_answer(built):
     view, _ = scripted(built, "49 % [2].")
     items = list(view.stream(SCALE_FR))
-    assert all(isinstance(i, str) for i in items[:-1]) and len(items) > 2
-    assert "".join(items[:-1]) == "49 % [2]."
+    assert all(isinstance(i, Draft) for i in items[:-1]) and len(items) > 2
+    assert "".join(i.text for i in items[:-1]) == "49 % [2]."
     final = items[-1]
     assert isinstance(final, Answer)
     assert 0 <= final.timings["retrieve"] <= final.timings["first_token"] <= final.timings["total"]
@@ -128,7 +129,7 @@ class ClosableGenerator(ScriptedGenerator):
 def test_the_draft_ends_at_its_first_line_break_and_the_model_is_stopped(built):
     gen = ClosableGenerator("\n\n49 % [2].\nEt puis il y a beaucoup d'autres choses à dire " * 3)
     items = list(built.with_reader(gen).stream(SCALE_FR))
-    assert "".join(items[:-1]) == "\n\n49 % [2]."  # leading blank lines do not end it
+    assert "".join(i.text for i in items[:-1]) == "\n\n49 % [2]."  # leading blank lines do not end it
     assert items[-1].raw == "49 % [2]." and items[-1].mode == "generated"
     assert gen.closed and gen.read < len(gen.reply) / 7 / 2
 
@@ -359,7 +360,7 @@ def test_evidence_never_quotes_a_question_or_a_heading():
 
     import numpy as np
 
-    from assistant.answer import select_evidence
+    from assistant.evidence import rank_evidence
 
     text = ("Meta e a Scale AI\n\nEsta abordagem permitirá à Meta liderar a indústria? "
             "A Meta comprou 49% da Scale AI.")
@@ -367,8 +368,8 @@ def test_evidence_never_quotes_a_question_or_a_heading():
     passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
     index = SimpleNamespace(sentence_row={("a.txt", s, e): j for j, (s, e) in enumerate(spans)})
     # the question sentence scores best by far, and still is not chosen
-    evidence, reason = select_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta", {"a.txt": text}, 2)
-    assert [ev.text for ev in evidence] == ["A Meta comprou 49% da Scale AI."] and reason == ""
+    evidence = rank_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta", {"a.txt": text})
+    assert [ev.text for ev in evidence] == ["A Meta comprou 49% da Scale AI."]
 
 
 def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
@@ -376,7 +377,8 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
 
     import numpy as np
 
-    from assistant.answer import select_evidence
+    from assistant.checks import SupportCheck
+    from assistant.evidence import rank_evidence
 
     text = "Meta fala sobre IA. A Meta adquiriu metade da Scale."
     spans = [(0, 19), (20, len(text))]
@@ -384,11 +386,11 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     index = SimpleNamespace(sentence_row={("a.txt", s, e): j for j, (s, e) in enumerate(spans)})
     scores = np.array([0.06, 0.05])  # the dense score prefers the sentence that says nothing
     idf = {"meta": 1.0, "bought": 2.0, "adquir": 2.0}
-    plain, _ = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf)
+    plain = rank_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, idf)
     assert plain[0].text == "Meta fala sobre IA."
     # "buy" with its Portuguese neighbour "adquiriu": the sentence that uses it now comes first
     groups = {"meta": {"meta"}, "buy": {"buy", "adquir"}}
-    expanded, _ = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups)
+    expanded = rank_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, idf, groups)
     assert expanded[0].text == "A Meta adquiriu metade da Scale."
     # support, what refusal reads, is the same with or without the expansion
     assert {ev.text: ev.support for ev in plain} == {ev.text: ev.support for ev in expanded}
@@ -397,12 +399,8 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     # rank a sentence below it first; none above it is a refusal
     floor = (expanded[0].support + expanded[1].support) / 2
     assert expanded[0].support < floor <= expanded[1].support
-    ranked, reason = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups,
-                                     floor)
-    assert [ev.text for ev in ranked] == [ev.text for ev in expanded] and reason == ""
-    refused, reason = select_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, 2, idf, groups,
-                                      1.0)
-    assert refused == [] and reason.startswith("support: no sentence")
+    assert SupportCheck(floor).reason(expanded) == ""
+    assert SupportCheck(1.0).reason(expanded).startswith("no sentence")
 
 
 def test_the_default_reader_refuses_what_the_articles_do_not_say(built):

@@ -279,7 +279,7 @@ def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between
 
     def recording(self, texts, kind):
         if threading.current_thread().name == "index-update":
-            seen.append(assistant._quiet._answering)
+            seen.append(assistant._readers.in_flight)
         return encode(self, texts, kind)
 
     monkeypatch.setattr(type(embedder), "_encode", recording)
@@ -294,7 +294,7 @@ def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between
     assert all(p.source != "005_new.txt" for p in assistant.retrieve(question, k=5))
     assert assistant.article("005_new.txt") is None and assistant.updating
     held.close()  # the question is done: the update may embed
-    assert assistant._update.done.wait(120)
+    assert assistant.wait_for_update(120)
     report = assistant.refresh(wait=False)  # the finished update's report, once
     assert report.added == ["005_new.txt"] and not assistant.updating
     assert seen and set(seen) == {0}, seen  # never embedded while a question was answered
@@ -317,7 +317,7 @@ def test_a_failed_background_refresh_is_said_once_and_keeps_the_previous_index(s
     monkeypatch.setattr(api, "update_index", full_disk)
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     assert assistant.refresh(wait=False) is None
-    assert assistant._update.done.wait(60)
+    assert assistant.wait_for_update(60)
     with pytest.raises(IndexWriteError, match="no space left"):
         assistant.refresh(wait=False)
     assert assistant.refresh(wait=False) is None  # not retried until the articles change again

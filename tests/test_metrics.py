@@ -77,8 +77,8 @@ def test_citation_has_evidence_uses_the_passage_holding_the_sentence():
     from evals.metrics import citation_has_evidence
 
     passages = [P("a.txt", "Meta comprou 49% da Scale. O CEO saiu."), P("b.txt", "Outra coisa.")]
-    inside = Citation(1, "a.txt", "t", "Meta comprou 49% da Scale.", 0, 26, 0.1)
-    elsewhere = Citation(1, "b.txt", "t", "Outra coisa.", 0, 12, 0.1)
+    inside = Citation("a.txt", "t", "pt", "Meta comprou 49% da Scale.", 0, 26, number=1, score=0.1)
+    elsewhere = Citation("b.txt", "t", "pt", "Outra coisa.", 0, 12, number=1, score=0.1)
     assert citation_has_evidence(inside, passages, "comprou 49%  da Scale")
     assert not citation_has_evidence(elsewhere, passages, "comprou 49% da Scale")
     assert not citation_has_evidence(inside, [], "comprou 49% da Scale")

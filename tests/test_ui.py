@@ -11,7 +11,7 @@ S, E = ARTICLE.index("A Meta"), ARTICLE.index("AI.") + 3
 
 def make_answer(text="Meta bought 49% [1].", refused=False):
     passage = Passage("a.txt", "Título <b>", "pt", ARTICLE[S:], S, len(ARTICLE), 0.9)
-    citations = [] if refused else [Citation(1, "a.txt", "Título <b>", ARTICLE[S:E], S, E, 0.5)]
+    citations = [] if refused else [Citation("a.txt", "Título <b>", "pt", ARTICLE[S:E], S, E, number=1, score=0.5)]
     return Answer("Quanto? <img src=x onerror=alert(1)>", text, citations, refused, "pt",
                   "refused" if refused else "generated", {"total": 1.25}, [passage])
 

@@ -77,30 +77,39 @@ def vocabulary(text: str) -> list[str]:
 
 
 class BM25:
-    """Okapi BM25 over pre-analysed documents."""
+    """Okapi BM25 over pre-analysed documents, scored through postings: a query term touches only the documents
+    that hold it (a loop over every document per term cost 167 ms a question at 9,000 articles)."""
 
     def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.tf = [Counter(d) for d in docs]
-        self.len = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avglen = float(self.len.mean()) if len(docs) else 0.0
-        df = Counter(t for d in self.tf for t in d)
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.n = len(docs)
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        avglen = float(lengths.mean()) if docs else 0.0
+        # each document's length normalisation, float32 as the scores are
+        self._norm = self.k1 * (1 - self.b + self.b * lengths / avglen) if avglen > 0 else lengths
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, doc in enumerate(docs):
+            for term, f in Counter(doc).items():
+                ids, tfs = postings.setdefault(term, ([], []))
+                ids.append(i)
+                tfs.append(f)
+        self._postings = {t: (np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.int64))
+                          for t, (ids, tfs) in postings.items()}
+        self.idf = {t: math.log(1 + (self.n - len(ids) + 0.5) / (len(ids) + 0.5))
+                    for t, (ids, _) in self._postings.items()}
 
     def scores(self, query: list[str] | dict[str, float]) -> np.ndarray:
         """Scores of every document for a list of terms, or a {term: weight} dict (expanded queries)."""
         weights = query if isinstance(query, dict) else dict.fromkeys(query, 1.0)
-        out = np.zeros(len(self.tf), dtype=np.float32)
+        out = np.zeros(self.n, dtype=np.float32)
         for term, weight in weights.items():
             idf = self.idf.get(term)
             if idf is None:
                 continue
-            for i, tf in enumerate(self.tf):
-                f = tf.get(term)
-                if f:
-                    norm = self.k1 * (1 - self.b + self.b * self.len[i] / self.avglen)
-                    out[i] += weight * idf * f * (self.k1 + 1) / (f + norm)
+            ids, tf = self._postings[term]
+            # rounded as the per-document expression was: the numerator in float64, then float32 throughout
+            numerator = (weight * idf * tf * (self.k1 + 1)).astype(np.float32)
+            out[ids] += numerator / (tf.astype(np.float32) + self._norm[ids])
         return out
 
 
@@ -150,16 +159,10 @@ class Retriever:
             out[langs == code] -= float(centroid @ query)
         return out
 
-    def _all_similarities(self, store, query: np.ndarray) -> np.ndarray:
-        sims = np.zeros(len(store), dtype=np.float32)
-        for row, score in store.search(query, len(store)):
-            sims[row] = score
-        return sims
-
     def sentence_scores(self, question: str, query: np.ndarray | None = None) -> np.ndarray:
         """Language-centred cosine of the question with every sentence row of the index."""
         query = self._embed_query(question) if query is None else query
-        sims = self._all_similarities(self.index.sentence_store, query)
+        sims = self.index.sentence_store.similarities(query)
         return self._centred(sims, query, self._s_lang, self._s_centroid)
 
     def dense_scores(self, question: str) -> np.ndarray:
@@ -168,7 +171,7 @@ class Retriever:
         query = self._embed_query(question)
         sentences = self.sentence_scores(question, query)
         best = np.array([sentences[rows].max() for rows in self.index.passage_sentences], dtype=np.float32)
-        whole = self._centred(self._all_similarities(self.index.store, query), query, self._p_lang, self._p_centroid)
+        whole = self._centred(self.index.store.similarities(query), query, self._p_lang, self._p_centroid)
         w = self.config.passage_weight
         return (1 - w) * _z(best) + w * _z(whole)
 

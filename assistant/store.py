@@ -36,6 +36,13 @@ class VectorStore(ABC):
     def save(self, path: Path) -> None:
         """Write the store to `path` (one file)."""
 
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        """The cosine of the query with every row, in row order (dense scoring reads them all)."""
+        sims = np.zeros(len(self), dtype=np.float32)
+        for row, score in self.search(query, len(self)):
+            sims[row] = score
+        return sims
+
     # Concrete backends also provide: from_vectors(matrix), load(path), vectors(), __len__.
 
 
@@ -96,6 +103,16 @@ class FaissStore(VectorStore):
             return []
         result = self._vs.query(VectorStoreQuery(query_embedding=query.astype(np.float32).tolist(), similarity_top_k=k))
         return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
+
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        # the search llama-index's query runs, without turning every row id into a string and back
+        n = len(self)
+        sims = np.zeros(n, dtype=np.float32)
+        if n:
+            scores, rows = self._faiss.search(np.asarray(query, dtype=np.float32)[np.newaxis, :], n)
+            keep = rows[0] >= 0
+            sims[rows[0][keep]] = scores[0][keep]
+        return sims
 
     def save(self, path: Path) -> None:
         self._vs.persist(persist_path=str(path))

@@ -45,6 +45,30 @@ def test_bm25_by_hand():
     scores = bm.scores(["llama"])
     assert scores[0] == pytest.approx(expected, rel=1e-5)
     assert scores[1] == scores[2] == 0
+    # a term twice in a document, and two terms adding up
+    bm = BM25([["meta", "meta", "gpu"], ["gpu"], []], k1=1.2, b=0.5)
+    avg, n = 4 / 3, 3
+    idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in (("meta", 1), ("gpu", 2))}
+    norm = [1.2 * (1 - 0.5 + 0.5 * length / avg) for length in (3, 1, 0)]
+    expected = [idf["meta"] * 2 * 2.2 / (2 + norm[0]) + idf["gpu"] * 1 * 2.2 / (1 + norm[0]),
+                idf["gpu"] * 1 * 2.2 / (1 + norm[1]), 0.0]
+    assert bm.scores(["meta", "gpu"]) == pytest.approx(expected, rel=1e-5)
+    assert bm.scores(["absent"]).tolist() == [0, 0, 0] and BM25([]).scores(["meta"]).shape == (0,)
+
+
+def test_store_similarities_are_every_rows_cosine_in_row_order():
+    import numpy as np
+
+    from assistant.store import FaissStore, VectorStore
+
+    rng = np.random.default_rng(1)
+    m = rng.standard_normal((50, 16)).astype(np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    store, q = FaissStore.from_vectors(m), m[7]
+    sims = store.similarities(q)
+    assert sims.shape == (50,) and sims.argmax() == 7 and sims == pytest.approx(m @ q, abs=1e-5)
+    assert np.array_equal(sims, VectorStore.similarities(store, q))  # what the search through llama-index gives
+    assert FaissStore.from_vectors(np.zeros((0, 16), dtype=np.float32)).similarities(q).shape == (0,)
 
 
 @pytest.mark.parametrize("question", [

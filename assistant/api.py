@@ -65,7 +65,9 @@ class Assistant:
         # question holds one pair from retrieval to verification
         self._live: tuple[Corpus, Retriever] | None = index
         self.last_index_report: IndexReport | None = None
-        self._signature: tuple = _corpus_signature(self.config.corpus_dir) if index is not None else ()
+        # the corpus folder as last indexed; None for a given index, taken as current at the first refresh (a view
+        # is made for every web question: it should not list the folder)
+        self._signature: tuple | None = None if index is not None else ()
         self._building = threading.Lock()  # one index update at a time
         self._update: _BackgroundUpdate | None = None
 
@@ -128,6 +130,7 @@ class Assistant:
             return self._refresh_in_background()
         with self._building:  # a background update in flight finishes first
             pass
+        self._adopt_signature()
         if self._live is not None and _corpus_signature(self.config.corpus_dir) == self._signature:
             return None
         return self.index()
@@ -143,11 +146,16 @@ class Assistant:
             return None
         if self._live is None:  # the very first index is built in the open: there is no previous one to answer from
             return self.index()
+        self._adopt_signature()
         signature = _corpus_signature(self.config.corpus_dir)
         if signature == self._signature:
             return None
         self._update = _BackgroundUpdate(self, signature)
         return None
+
+    def _adopt_signature(self) -> None:
+        if self._signature is None:  # an index given to the constructor is the current corpus's
+            self._signature = _corpus_signature(self.config.corpus_dir)
 
     def _update_in_background(self, update: _BackgroundUpdate, signature: tuple) -> None:
         """Build the new index (embedding only between questions), then swap it in; the thread of `update`."""

@@ -111,12 +111,17 @@ def identify(text: str) -> str | None:
     foreign = sum(not _latin(ch) for ch in letters)
     if foreign > len(letters) / 2:
         return UNDETERMINED
+    found = _vote(text, _detection_weights(others=True), _all_letter_hints(), None)
+    # "Llama 3.1 有多少参数？": the only words that say anything are in another script
+    return UNDETERMINED if found is None and foreign else found
+
+
+@lru_cache(maxsize=1)
+def _all_letter_hints() -> dict[str, str]:
     hints = dict(_LETTER_HINTS)
     for code, entry in _other_tables().items():
         hints.update({ch: code for ch in entry.get("letters", "")})
-    found = _vote(text, _detection_weights(others=True), hints, None)
-    # "Llama 3.1 有多少参数？": the only words that say anything are in another script
-    return UNDETERMINED if found is None and foreign else found
+    return hints
 
 
 def _latin(ch: str) -> bool:

@@ -172,3 +172,33 @@ def test_an_article_over_the_size_limit_is_skipped_by_name(tmp_path):
     (problem,) = corpus.problems
     assert problem.source == "huge.txt" and "over the 1 MB limit per article" in problem.reason
     assert [a.source for a in load_corpus(folder).articles] == ["a.txt", "huge.txt"]  # no limit given
+
+
+def test_the_cleaning_cache_skips_unchanged_files_and_never_changes_an_article(tmp_path, monkeypatch):
+    import assistant.ingest as ingest
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in sorted(CORPUS.glob("*.txt"))[:3]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    cache = tmp_path / "cleaning.json"
+    cleaned = []
+    real_clean = ingest.clean
+    monkeypatch.setattr(ingest, "clean", lambda text: cleaned.append(text) or real_clean(text))
+    plain = load_corpus(folder)
+    assert len(cleaned) == 3
+    assert load_corpus(folder, cache=cache).articles == plain.articles and len(cleaned) == 6
+    assert load_corpus(folder, cache=cache).articles == plain.articles and len(cleaned) == 6  # nothing cleaned
+    # a changed file, and a title declared for another, are read again; the rest comes from the cache
+    victim, titled = sorted(folder.glob("*.txt"))[:2]
+    victim.write_text(victim.read_text(encoding="utf-8") + "\n\nUma frase nova.\n", encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({titled.name: {"title": "Declared"}}), encoding="utf-8")
+    again = load_corpus(folder, cache=cache)
+    assert len(cleaned) == 8 and again.articles == load_corpus(folder).articles
+    assert again.get(titled.name).title == "Declared"
+    # a damaged cache, or entries that do not fit the text, are an empty cache, not an error
+    for damage in ("{not json", json.dumps({"cleaning_version": 1, "entries": {k: [1, 2, [[[0, 10**9]]], []]
+                                                                                 for k in json.loads(
+                                                                                     cache.read_text())["entries"]}})):
+        cache.write_text(damage, encoding="utf-8")
+        assert load_corpus(folder, cache=cache).articles == again.articles

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from typing import Iterator, Sequence
 
 from . import prompt
@@ -29,7 +29,7 @@ from .embed import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, QuestionError
 from .evidence import Evidence, rank_evidence
 from .generate import Abstention, Generator, make_generator
-from .index import IndexReport, update_index
+from .index import IndexReport, cleaning_cache, update_index
 from .ingest import Article, Corpus, load_corpus
 from .lang import DEFAULT_LANGUAGE, detect_language, identify
 from .question import clean_question
@@ -103,7 +103,8 @@ class Assistant:
         if self._live is not None:
             return self._live[0]
         if self._corpus is None:
-            self._corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
+            self._corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes,
+                                       cleaning_cache(self.config.index_dir))
         return self._corpus
 
     def index(self, *, rebuild: bool = False) -> IndexReport:
@@ -114,7 +115,11 @@ class Assistant:
         return self.last_index_report
 
     def _build(self, embedder: Embedder, rebuild: bool = False) -> tuple[tuple[Corpus, Retriever], IndexReport]:
-        corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes)
+        cache = cleaning_cache(self.config.index_dir)
+        if rebuild:  # a rebuild asked for re-reads every file from scratch
+            with suppress(OSError):
+                cache.unlink(missing_ok=True)
+        corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes, cache)
         index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress)
         return (corpus, Retriever(index, self.embedder, self.config)), report
 

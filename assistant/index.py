@@ -3,14 +3,20 @@
 Layout of `index_dir`:
 
     CURRENT                 name of the live generation (replaced atomically, last step of a build)
+    cleaning.json           what reading found in each corpus file, by its bytes (ingest.CleaningCache; not part of
+                            a generation: losing it costs time, never correctness)
     gen-<time>-<pid>/
         manifest.json       format, embedder identity and dimension, chunking parameters, per-article fingerprint,
                             and the sha256 of each file below (checked on load)
         passages.jsonl      one passage per line, row i of vectors.faiss
         vectors.faiss       passage vectors (see store.py)
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
-        words.json          the corpus vocabulary (retrieve.vocabulary), row j of words.faiss
+        words.json          the corpus vocabulary (retrieve.vocabulary), row j of words.faiss, and how many articles
+                            use each word (so an update finds the words that leave without reading every passage;
+                            a list of words alone in generations written before)
         words.faiss         one passage-side vector per word, for cross-lingual term expansion (retrieve.py)
+        bm25.npz            BM25 postings of the passages (retrieve.BM25); a generation written before it existed
+                            is read without it (the retriever then analyses every passage)
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
 leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
@@ -45,10 +51,10 @@ from .embed import Embedder
 from .errors import IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
 from .readers import sha256_of
-from .retrieve import vocabulary
+from .retrieve import BM25, bm25_docs, vocabulary
 from .store import STORES, VectorStore
 
-__all__ = ["Index", "IndexReport", "update_index", "load_index"]
+__all__ = ["Index", "IndexReport", "update_index", "load_index", "cleaning_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ _SENTENCES = "sentences.faiss"
 _WORDS, _WORD_VECTORS = "words.json", "words.faiss"
 _PASSAGES = "passages.jsonl"
 _DATA_FILES = (_PASSAGES, _VECTORS, _SENTENCES, _WORDS, _WORD_VECTORS)
+_BM25 = "bm25.npz"  # optional when reading: generations of format 3 written before it existed lack it
 
 
 @dataclass
@@ -98,7 +105,8 @@ class IndexReport:
 @dataclass
 class Index:
     """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`, and `sentence_row` the way back;
-    `passage_sentences[i]` lists the sentence rows of passage i; `words[j]` is the word of row j of `word_store`."""
+    the sentence rows of passage i are `sentence_rows[sentence_offsets[i]:sentence_offsets[i + 1]]` (flat arrays, so a
+    question pools every passage's sentences in one numpy call); `words[j]` is the word of row j of `word_store`."""
 
     passages: list[Passage]
     store: VectorStore
@@ -107,12 +115,17 @@ class Index:
     word_store: VectorStore
     manifest: dict
     path: Path
+    bm25: BM25 | None = None
+    word_articles: list[int] | None = None  # how many articles use words[j]; None in older generations
 
     def __post_init__(self) -> None:
-        self.sentences = sentence_keys(self.passages)
-        self.sentence_row = {key: j for j, key in enumerate(self.sentences)}
-        self.passage_sentences = [[self.sentence_row[(p.source, s, e)] for s, e in p.sentences]
-                                  for p in self.passages]
+        row: dict[tuple[str, int, int], int] = {}
+        flat = [row.setdefault((p.source, s, e), len(row)) for p in self.passages for s, e in p.sentences]
+        self.sentences = list(row)
+        self.sentence_row = row
+        self.sentence_rows = np.array(flat, dtype=np.int64)
+        self.sentence_offsets = np.zeros(len(self.passages) + 1, dtype=np.int64)
+        np.cumsum([len(p.sentences) for p in self.passages], out=self.sentence_offsets[1:])
 
 
 def sentence_keys(passages: list[Passage]) -> list[tuple[str, int, int]]:
@@ -130,6 +143,36 @@ def corpus_words(passages: list[Passage]) -> list[str]:
     for p in passages:
         seen.update(dict.fromkeys(vocabulary(p.text)))
     return list(seen)
+
+
+def _article_counts(passages: list[Passage]) -> Counter:
+    """For each word of the passages, the number of articles among them that use it."""
+    per_article: dict[str, set[str]] = {}
+    for p in passages:
+        per_article.setdefault(p.source, set()).update(vocabulary(p.text))
+    return Counter(word for words in per_article.values() for word in words)
+
+
+def _update_vocabulary(old: "Index | None", passages: list[Passage], keep: set[str]) -> tuple[list[str], list[int]]:
+    """The vocabulary of `passages` and each word's article count. With an old index that has its counts, only the
+    articles that are not kept are read (reading every passage's words took 6 s at 9,000 articles): the old words
+    still used keep their order, new words follow in order of first appearance."""
+    if old is None or old.word_articles is None:
+        words = corpus_words(passages)
+        counts = _article_counts(passages)
+        return words, [counts[w] for w in words]
+    counts = Counter(dict(zip(old.words, old.word_articles)))
+    counts.subtract(_article_counts([p for p in old.passages if p.source not in keep]))
+    fresh = [p for p in passages if p.source not in keep]
+    counts.update(_article_counts(fresh))
+    known = set(old.words)
+    words = [w for w in old.words if counts[w] > 0] + [w for w in corpus_words(fresh) if w not in known]
+    return words, [counts[w] for w in words]
+
+
+def cleaning_cache(index_dir: Path) -> Path:
+    """Where the index keeps the corpus's `CleaningCache` (pass it to `load_corpus`)."""
+    return Path(index_dir) / "cleaning.json"
 
 
 def _chunking(config) -> dict:
@@ -160,7 +203,7 @@ def _check_manifest(manifest) -> None:
     need(isinstance(articles, dict) and all(isinstance(a, dict) and isinstance(a.get("fingerprint"), str)
                                             for a in articles.values()), "bad 'articles'")
     files = manifest.get("files")
-    need(isinstance(files, dict) and set(files) == set(_DATA_FILES)
+    need(isinstance(files, dict) and set(_DATA_FILES) <= set(files) <= {*_DATA_FILES, _BM25}
          and all(isinstance(v, str) for v in files.values()), "bad 'files'")
 
 
@@ -185,15 +228,27 @@ def load_index(index_dir: Path) -> Index | None:
                 passages.append(Passage(r["source"], r["title"], r["language"], r["text"], r["start"], r["end"],
                                         sentences=tuple(tuple(s) for s in r["sentences"])))
         words = json.loads((gen / _WORDS).read_text(encoding="utf-8"))
+        word_articles = None
+        if isinstance(words, dict):
+            words, word_articles = words.get("words"), words.get("articles")
+            if not (isinstance(word_articles, list) and len(word_articles) == len(words or ())
+                    and all(isinstance(n, int) and n > 0 for n in word_articles)):
+                raise ValueError(f"{_WORDS}: bad 'articles'")
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
         store_cls = STORES[manifest["store"]]
         store, sentence_store = store_cls.load(gen / _VECTORS), store_cls.load(gen / _SENTENCES)
         word_store = store_cls.load(gen / _WORD_VECTORS)
+        bm25 = BM25.load(gen / _BM25) if _BM25 in manifest["files"] else None
+        if bm25 is not None and bm25.n != len(passages):
+            raise ValueError(f"{_BM25} holds {bm25.n} passages, {_PASSAGES} {len(passages)}")
+        if not all(p.sentences for p in passages):
+            raise ValueError(f"a passage of {_PASSAGES} has no sentence")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read it
         raise IndexCorruptError(f"index at {index_dir} is corrupt ({exc})") from None
+    index = Index(passages, store, sentence_store, words, word_store, manifest, gen, bm25, word_articles)
     dim = manifest["embedder"]["dim"]
-    n_sentences = len(sentence_keys(passages))
+    n_sentences = len(index.sentences)
     if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
             or {store.dim, sentence_store.dim, word_store.dim} != {dim}):
         raise IndexCorruptError(
@@ -202,13 +257,15 @@ def load_index(index_dir: Path) -> Index | None:
         )
     if not all(np.isfinite(s.vectors()).all() for s in (store, sentence_store, word_store)):
         raise IndexCorruptError(f"index at {index_dir} is corrupt (a vector is not finite)")
-    return Index(passages, store, sentence_store, words, word_store, manifest, gen)
+    return index
 
 
 def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-                      words: list[str], word_vectors: np.ndarray, manifest: dict) -> Path:
+                      words: list[str], word_vectors: np.ndarray, bm25: BM25, manifest: dict,
+                      word_articles: list[int]) -> Path:
     try:
-        return _write_generation_files(index_dir, passages, vectors, sentence_vectors, words, word_vectors, manifest)
+        return _write_generation_files(index_dir, passages, vectors, sentence_vectors, words, word_vectors, bm25,
+                                       manifest, word_articles)
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
@@ -220,8 +277,8 @@ def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndar
 
 
 def _write_generation_files(index_dir: Path, passages: list[Passage], vectors: np.ndarray,
-                            sentence_vectors: np.ndarray, words: list[str], word_vectors: np.ndarray,
-                            manifest: dict) -> Path:
+                            sentence_vectors: np.ndarray, words: list[str], word_vectors: np.ndarray, bm25: BM25,
+                            manifest: dict, word_articles: list[int]) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     for stale in index_dir.glob("gen-*.tmp"):  # left by a build that was killed; builds hold the lock
         shutil.rmtree(stale, ignore_errors=True)
@@ -231,11 +288,13 @@ def _write_generation_files(index_dir: Path, passages: list[Passage], vectors: n
     STORES[_STORE].from_vectors(vectors).save(tmp / _VECTORS)
     STORES[_STORE].from_vectors(sentence_vectors).save(tmp / _SENTENCES)
     STORES[_STORE].from_vectors(word_vectors).save(tmp / _WORD_VECTORS)
-    (tmp / _WORDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+    (tmp / _WORDS).write_text(json.dumps({"words": words, "articles": word_articles}, ensure_ascii=False),
+                              encoding="utf-8")
+    bm25.save(tmp / _BM25)
     with open(tmp / _PASSAGES, "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
-    manifest = {**manifest, "files": {name: sha256_of(tmp / name) for name in _DATA_FILES}}
+    manifest = {**manifest, "files": {name: sha256_of(tmp / name) for name in (*_DATA_FILES, _BM25)}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
@@ -335,37 +394,32 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         report.seconds = time.perf_counter() - t0
         return old, report
 
-    # Vectors of unchanged articles are read back from the old stores; only new text is embedded.
-    reuse_p: dict[tuple, np.ndarray] = {}
-    reuse_s: dict[tuple, np.ndarray] = {}
-    reuse_w: dict[str, np.ndarray] = {}
-    if old is not None:
-        reuse_w = dict(zip(old.words, old.word_store.vectors()))
-        keep = set(report.unchanged)
-        for p, v in zip(old.passages, old.store.vectors()):
-            if p.source in keep:
-                reuse_p[(p.source, p.start, p.end)] = v
-        for key, v in zip(old.sentences, old.sentence_store.vectors()):
-            if key[0] in keep:
-                reuse_s[key] = v
+    # Vectors (and BM25 analyses) of unchanged articles are read back from the old index, by row; only new text is
+    # embedded (and analysed).
+    keep = set(report.unchanged)
+    old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(old.passages) if p.source in keep} if old else {}
+    old_s_row = {key: j for j, key in enumerate(old.sentences) if key[0] in keep} if old else {}
+    old_w_row = {word: j for j, word in enumerate(old.words)} if old else {}
     sentences = sentence_keys(passages)
-    p_todo = [i for i, p in enumerate(passages) if (p.source, p.start, p.end) not in reuse_p]
-    s_todo = [j for j, key in enumerate(sentences) if key not in reuse_s]
-    words = corpus_words(passages)
-    w_todo = [j for j, word in enumerate(words) if word not in reuse_w]
+    words, word_articles = _update_vocabulary(old, passages, keep)
+    p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in passages], dtype=np.int64)
+    s_from = np.array([old_s_row.get(key, -1) for key in sentences], dtype=np.int64)
+    w_from = np.array([old_w_row.get(word, -1) for word in words], dtype=np.int64)
+    p_todo, s_todo, w_todo = (np.flatnonzero(rows < 0).tolist() for rows in (p_from, s_from, w_from))
     report.embedded = len(p_todo) + len(s_todo) + len(w_todo)
-    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
-    sentence_vectors = np.zeros((len(sentences), embedder.dim), dtype=np.float32)
-    for i, p in enumerate(passages):
-        if (p.source, p.start, p.end) in reuse_p:
-            vectors[i] = reuse_p[(p.source, p.start, p.end)]
-    for j, key in enumerate(sentences):
-        if key in reuse_s:
-            sentence_vectors[j] = reuse_s[key]
-    word_vectors = np.zeros((len(words), embedder.dim), dtype=np.float32)
-    for j, word in enumerate(words):
-        if word in reuse_w:
-            word_vectors[j] = reuse_w[word]
+    vectors, sentence_vectors, word_vectors = (
+        np.zeros((len(rows), embedder.dim), dtype=np.float32) for rows in (p_from, s_from, w_from))
+    if old is not None:
+        for out, rows, store in ((vectors, p_from, old.store), (sentence_vectors, s_from, old.sentence_store),
+                                 (word_vectors, w_from, old.word_store)):
+            have = rows >= 0
+            if have.any():
+                out[have] = store.vectors()[rows[have]]
+    if old is not None and old.bm25 is not None:
+        fresh = dict(zip(p_todo, bm25_docs([passages[i] for i in p_todo])))
+        bm25 = BM25.build([fresh[i] if row < 0 else row for i, row in enumerate(p_from.tolist())], old.bm25)
+    else:
+        bm25 = BM25.build(bm25_docs(passages))
     if report.embedded:
         # said before the long part starts, also where the progress bar is not shown (no terminal)
         log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_todo),
@@ -400,9 +454,10 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         "words": len(words),
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    gen = _write_generation(config.index_dir, passages, vectors, sentence_vectors, words, word_vectors, manifest)
+    gen = _write_generation(config.index_dir, passages, vectors, sentence_vectors, words, word_vectors, bm25,
+                            manifest, word_articles)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())
     store = STORES[_STORE]
     return Index(passages, store.from_vectors(vectors), store.from_vectors(sentence_vectors), words,
-                 store.from_vectors(word_vectors), manifest, gen), report
+                 store.from_vectors(word_vectors), manifest, gen, bm25, word_articles), report

@@ -7,8 +7,9 @@ unchanged articles instead of recomputing them. Backends by name (`STORES`):
 - `faiss`: a flat inner-product FAISS index searched and persisted through llama-index's `FaissVectorStore` (the
   design's FAISS-through-llama-index). The store holds the raw FAISS index it gives the wrapper (the wrapper has no
   public accessor for it) to count, size and read back vectors; loading is `faiss.read_index`, which is what
-  `FaissVectorStore.from_persist_path` does. Flat search is exact; at this
-  corpus size (hundreds of passages) it takes microseconds, and an approximate index would only lose recall.
+  `FaissVectorStore.from_persist_path` does. Flat search is exact. Dense scoring
+  reads every row (`similarities`, FAISS's own inner-product kernel: 18 ms over the 256,000 sentences of 9,000
+  articles), and `vectors()` is a read-only view of the index's memory, not a copy.
 
 Errors reading a persisted file surface as `IndexCorruptError`.
 """
@@ -57,6 +58,17 @@ def _import_faiss_store():
     return faiss, FaissVectorStore
 
 
+class _Rows(np.ndarray):
+    """A plain array that also holds a reference to the object owning its memory; arithmetic on it gives plain
+    arrays."""
+
+    owner = None
+
+    def __array_wrap__(self, obj, context=None, return_scalar=False):
+        obj = np.asarray(obj).view(np.ndarray)
+        return obj[()] if return_scalar else obj
+
+
 class FaissStore(VectorStore):
     name = "faiss"
 
@@ -92,8 +104,15 @@ class FaissStore(VectorStore):
         return int(self._faiss.d)
 
     def vectors(self) -> np.ndarray:
+        """The rows as stored, without a copy (read-only: a flat index keeps them as one float32 array)."""
+        faiss, _ = _import_faiss_store()
         n = len(self)
-        return self._faiss.reconstruct_n(0, n) if n else np.zeros((0, self.dim), dtype=np.float32)
+        if not n:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        view = faiss.rev_swig_ptr(self._faiss.get_xb(), n * self.dim).reshape(n, self.dim).view(_Rows)
+        view.owner = self._faiss  # the memory is the FAISS index's: the view (and any slice of it) keeps it alive
+        view.flags.writeable = False
+        return view
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -105,13 +124,15 @@ class FaissStore(VectorStore):
         return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
-        # the search llama-index's query runs, without turning every row id into a string and back
+        # the inner-product kernel FAISS's flat search runs (equal scores bit for bit), without the search's
+        # selection of the top n of n rows (70 ms of 90 at 256,000 rows) or llama-index's id strings
+        faiss, _ = _import_faiss_store()
         n = len(self)
         sims = np.zeros(n, dtype=np.float32)
         if n:
-            scores, rows = self._faiss.search(np.asarray(query, dtype=np.float32)[np.newaxis, :], n)
-            keep = rows[0] >= 0
-            sims[rows[0][keep]] = scores[0][keep]
+            query = np.ascontiguousarray(query, dtype=np.float32)
+            faiss.fvec_inner_products_ny(faiss.swig_ptr(sims), faiss.swig_ptr(query), self._faiss.get_xb(), self.dim,
+                                         n)
         return sims
 
     def save(self, path: Path) -> None:

@@ -8,6 +8,10 @@ the corpus size (issue "Ten thousand articles…" has the real figures), and thi
 an update does: reading, chunking, finding what changed, reusing the unchanged articles' passages and vectors,
 writing the index. Before the unchanged articles' passages were grouped once (they were found by a scan of every
 passage per article, and counted the same way for the manifest), the no-change update grew with the square of N.
+
+At 9,000 articles (72,512 passages): no-change 17.95 s and add-one 28.51 s before the cleaning cache, the saved
+BM25 postings and the kept word counts; 2.43 s and 7.66 s after. What add-one still costs is mostly rewriting the
+whole index (560 MB at 9,000 articles) and reading it back.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from common import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from assistant import Config  # noqa: E402
 from assistant.embed import Embedder  # noqa: E402
-from assistant.index import update_index  # noqa: E402
+from assistant.index import cleaning_cache, update_index  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
 
 
@@ -61,7 +65,8 @@ def write_corpus(folder: Path, n: int) -> None:
 
 def timed(config: Config, embedder: Embedder) -> tuple[float, object]:
     t0 = time.perf_counter()
-    _, report = update_index(config, load_corpus(config.corpus_dir), embedder, progress=False)
+    corpus = load_corpus(config.corpus_dir, cache=cleaning_cache(config.index_dir))
+    _, report = update_index(config, corpus, embedder, progress=False)
     return time.perf_counter() - t0, report
 
 

@@ -81,7 +81,10 @@ def test_build_then_incremental_add_change_remove(small_home, e5):
     reloaded = load_index(config.index_dir)
     assert not any(p.source == "003_888196c1a5b95695.txt" for p in reloaded.passages)
     assert len(reloaded.store) == len(reloaded.passages) and len(reloaded.sentence_store) == len(reloaded.sentences)
-    assert reloaded.words == corpus_words(reloaded.passages) and len(reloaded.word_store) == len(reloaded.words)
+    assert sorted(reloaded.words) == sorted(corpus_words(reloaded.passages))
+    assert len(reloaded.word_store) == len(reloaded.words)
+    users = {w: {p.source for p in reloaded.passages if w in corpus_words([p])} for w in reloaded.words}
+    assert reloaded.word_articles == [len(users[w]) for w in reloaded.words]  # kept up to date, not recounted
     assert "janela" in reloaded.words  # still used by 005_new.txt
     assert not any(key[0] == "003_888196c1a5b95695.txt" for key in reloaded.sentences)
     assert len(list(config.index_dir.glob("gen-*"))) == 1  # old generations cleaned up
@@ -102,6 +105,49 @@ def test_reused_vectors_equal_fresh_ones(small_home, e5):
     assert abs(second.sentence_store.vectors() - fresh).max() < 1e-4
     fresh = e5.embed(second.words, "passage")
     assert abs(second.word_store.vectors() - fresh).max() < 1e-4
+
+
+def test_saved_bm25_after_add_and_remove_equals_one_built_from_scratch(small_home, e5):
+    # an update analyses only the new article's passages and keeps the rest of the postings
+    from assistant.retrieve import BM25, analyze, bm25_docs
+
+    config = Config()
+    build(config, e5)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    first = sorted((small_home / "corpus").glob("*.txt"))[0]
+    first.unlink()
+    index, report, _ = build(config, e5)
+    assert report.added == ["005_new.txt"] and report.removed == [first.name]
+    loaded = load_index(config.index_dir)
+    fresh = BM25.build(bm25_docs(index.passages))
+    for passage in index.passages:  # each passage's first words as a query: old and new passages alike
+        terms = analyze(passage.text)[:8]
+        assert (loaded.bm25.scores(terms) == fresh.scores(terms)).all() and fresh.scores(terms).any()
+    assert loaded.bm25.idf == fresh.idf
+
+
+def test_an_index_written_before_bm25_and_word_counts_were_saved_still_loads(small_home, e5):
+    # format 3 generations of earlier versions have no bm25.npz (the retriever then analyses the passages) and a
+    # words.json that lists the words alone (the next update counts them)
+    from assistant.readers import sha256_of
+
+    config = Config()
+    index, _, _ = build(config, e5)
+    (index.path / "bm25.npz").unlink()
+    (index.path / "words.json").write_text(json.dumps(index.words, ensure_ascii=False), encoding="utf-8")
+    manifest = json.loads((index.path / "manifest.json").read_text())
+    del manifest["files"]["bm25.npz"]
+    manifest["files"]["words.json"] = sha256_of(index.path / "words.json")
+    (index.path / "manifest.json").write_text(json.dumps(manifest))
+    older = load_index(config.index_dir)
+    assert older.bm25 is None and older.word_articles is None and older.words == index.words
+    with_saved = Assistant(config, embedder=e5)
+    answer = with_saved.retrieve("Quantos parâmetros tem o Llama 3.1?", k=5)
+    assert with_saved.last_index_report.rebuilt is None and not with_saved.last_index_report.wrote
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    index, report, _ = build(config, e5)  # the next update writes the postings again
+    assert report.added == ["005_new.txt"] and load_index(config.index_dir).bm25.n == len(index.passages)
+    assert len(load_index(config.index_dir).word_articles) == len(index.words) and answer
 
 
 def test_retrieval_after_add_and_remove(small_home):
@@ -205,7 +251,7 @@ def test_non_finite_vectors_are_rejected(small_home, e5):
     vectors = index.store.vectors().copy()
     vectors[0, 0] = np.nan  # written with a valid checksum: only the finite check can see it
     _write_generation(config.index_dir, index.passages, vectors, index.sentence_store.vectors(), index.words,
-                      index.word_store.vectors(), index.manifest)
+                      index.word_store.vectors(), index.bm25, index.manifest, index.word_articles)
     with pytest.raises(IndexCorruptError, match="not finite"):
         load_index(config.index_dir)
 

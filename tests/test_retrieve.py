@@ -22,7 +22,7 @@ def test_vocabulary_keeps_content_words_once_unfolded():
 
 
 def test_bm25_weighted_query_scales_each_term():
-    bm = BM25([["llama", "meta"], ["meta"], ["gpu"]])
+    bm = BM25.build([["llama", "meta"], ["meta"], ["gpu"]])
     assert bm.scores({"llama": 0.5})[0] == pytest.approx(bm.scores(["llama"])[0] / 2)
     assert (bm.scores({"llama": 1.0, "gpu": 1.0}) == bm.scores(["llama", "gpu"])).all()
 
@@ -38,7 +38,7 @@ def test_term_expansion_brings_the_other_languages_words(built):
 
 def test_bm25_by_hand():
     docs = [["llama", "meta"], ["meta"], ["gpu"]]
-    bm = BM25(docs, k1=1.5, b=0.75)
+    bm = BM25.build(docs, k1=1.5, b=0.75)
     avg = 4 / 3
     idf_llama = math.log(1 + (3 - 1 + 0.5) / (1 + 0.5))
     expected = idf_llama * 1 * 2.5 / (1 + 1.5 * (1 - 0.75 + 0.75 * 2 / avg))
@@ -46,14 +46,36 @@ def test_bm25_by_hand():
     assert scores[0] == pytest.approx(expected, rel=1e-5)
     assert scores[1] == scores[2] == 0
     # a term twice in a document, and two terms adding up
-    bm = BM25([["meta", "meta", "gpu"], ["gpu"], []], k1=1.2, b=0.5)
+    bm = BM25.build([["meta", "meta", "gpu"], ["gpu"], []], k1=1.2, b=0.5)
     avg, n = 4 / 3, 3
     idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in (("meta", 1), ("gpu", 2))}
     norm = [1.2 * (1 - 0.5 + 0.5 * length / avg) for length in (3, 1, 0)]
     expected = [idf["meta"] * 2 * 2.2 / (2 + norm[0]) + idf["gpu"] * 1 * 2.2 / (1 + norm[0]),
                 idf["gpu"] * 1 * 2.2 / (1 + norm[1]), 0.0]
     assert bm.scores(["meta", "gpu"]) == pytest.approx(expected, rel=1e-5)
-    assert bm.scores(["absent"]).tolist() == [0, 0, 0] and BM25([]).scores(["meta"]).shape == (0,)
+    assert bm.scores(["absent"]).tolist() == [0, 0, 0] and BM25.build([]).scores(["meta"]).shape == (0,)
+
+
+def test_bm25_from_previous_rows_equals_a_fresh_build(tmp_path):
+    # an update keeps the analysis of unchanged documents (rows of the previous BM25) and analyses only the new ones
+    import random
+
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(40)]
+    old_docs = [[rng.choice(vocab) for _ in range(rng.randint(0, 12))] for _ in range(30)]
+    old = BM25.build(old_docs)
+    kept = rng.sample(range(30), 20)  # ten documents removed, the rest shuffled
+    new_docs = [[rng.choice(vocab + ["fresh"]) for _ in range(rng.randint(1, 9))] for _ in range(7)]
+    mixed = [*kept[:10], *new_docs[:4], *kept[10:], *new_docs[4:]]
+    fresh = BM25.build([old_docs[d] if isinstance(d, int) else d for d in mixed])
+    updated = BM25.build(mixed, previous=old)
+    queries = [vocab[:5], ["fresh", "w3"], {"w7": 0.5, "w8": 1.0}, ["absent"]]
+    for q in queries:
+        assert (updated.scores(q) == fresh.scores(q)).all()  # bit for bit
+    assert updated.idf == fresh.idf and sorted(updated.terms) == sorted(fresh.terms)
+    updated.save(tmp_path / "bm25.npz")
+    loaded = BM25.load(tmp_path / "bm25.npz")
+    assert all((loaded.scores(q) == fresh.scores(q)).all() for q in queries)
 
 
 def test_store_similarities_are_every_rows_cosine_in_row_order():

@@ -176,8 +176,22 @@ def cleaning_cache(index_dir: Path) -> Path:
 
 
 def _chunking(config) -> dict:
-    return {"max_chars": config.chunk_max_chars, "overlap_sentences": config.chunk_overlap_sentences,
-            "cleaning_version": CLEANING_VERSION, "chunker_version": CHUNKER_VERSION}
+    chunking = {"max_chars": config.chunk_max_chars, "overlap_sentences": config.chunk_overlap_sentences,
+                "cleaning_version": CLEANING_VERSION, "chunker_version": CHUNKER_VERSION}
+    if config.passage_vectors != "embedded":  # recorded only when set, so that older indexes stay current
+        chunking["passage_vectors"] = config.passage_vectors
+    return chunking
+
+
+def pooled_passage_vectors(passages: list[Passage], sentence_row: dict, sentence_vectors: np.ndarray) -> np.ndarray:
+    """Each passage's vector as the mean of its sentences' vectors weighted by their length in characters, unit
+    length (config passage_vectors = "sentences")."""
+    out = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float32)
+    for i, p in enumerate(passages):
+        rows = [sentence_row[(p.source, s, e)] for s, e in p.sentences]
+        weights = np.array([e - s for s, e in p.sentences], dtype=np.float32)
+        out[i] = weights @ sentence_vectors[rows]
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 def _passage_record(p: Passage) -> dict:
@@ -260,12 +274,10 @@ def load_index(index_dir: Path) -> Index | None:
     return index
 
 
-def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-                      words: list[str], word_vectors: np.ndarray, bm25: BM25, manifest: dict,
-                      word_articles: list[int]) -> Path:
+def _write_generation(index_dir: Path, index: Index) -> Path:
+    """Write `index` as a new generation and make it the live one; returns its folder (`index.path` is not read)."""
     try:
-        return _write_generation_files(index_dir, passages, vectors, sentence_vectors, words, word_vectors, bm25,
-                                       manifest, word_articles)
+        return _write_generation_files(index_dir, index)
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
@@ -276,25 +288,23 @@ def _write_generation(index_dir: Path, passages: list[Passage], vectors: np.ndar
         raise IndexWriteError(f"cannot write the index in {index_dir}: {reason}; the previous index is kept") from None
 
 
-def _write_generation_files(index_dir: Path, passages: list[Passage], vectors: np.ndarray,
-                            sentence_vectors: np.ndarray, words: list[str], word_vectors: np.ndarray, bm25: BM25,
-                            manifest: dict, word_articles: list[int]) -> Path:
+def _write_generation_files(index_dir: Path, index: Index) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     for stale in index_dir.glob("gen-*.tmp"):  # left by a build that was killed; builds hold the lock
         shutil.rmtree(stale, ignore_errors=True)
     gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
-    STORES[_STORE].from_vectors(vectors).save(tmp / _VECTORS)
-    STORES[_STORE].from_vectors(sentence_vectors).save(tmp / _SENTENCES)
-    STORES[_STORE].from_vectors(word_vectors).save(tmp / _WORD_VECTORS)
-    (tmp / _WORDS).write_text(json.dumps({"words": words, "articles": word_articles}, ensure_ascii=False),
+    index.store.save(tmp / _VECTORS)
+    index.sentence_store.save(tmp / _SENTENCES)
+    index.word_store.save(tmp / _WORD_VECTORS)
+    (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
                               encoding="utf-8")
-    bm25.save(tmp / _BM25)
+    index.bm25.save(tmp / _BM25)
     with open(tmp / _PASSAGES, "w", encoding="utf-8") as fh:
-        for p in passages:
+        for p in index.passages:
             fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
-    manifest = {**manifest, "files": {name: sha256_of(tmp / name) for name in (*_DATA_FILES, _BM25)}}
+    manifest = {**index.manifest, "files": {name: sha256_of(tmp / name) for name in (*_DATA_FILES, _BM25)}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
@@ -307,6 +317,15 @@ def _write_generation_files(index_dir: Path, passages: list[Passage], vectors: n
         if old != gen:
             shutil.rmtree(old, ignore_errors=True)
     return gen
+
+
+def _embed_into(target: np.ndarray, rows: list[int], text_of, embedder: Embedder, progress) -> None:
+    """Embed the text of each row (passage side) into `target[row]`, a few thousand at a time: the texts and their
+    vectors of a whole corpus are never held twice."""
+    step = 4096
+    for i in range(0, len(rows), step):
+        part = rows[i:i + step]
+        target[part] = embedder.embed([text_of(r) for r in part], "passage", progress=progress)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -406,38 +425,46 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
     s_from = np.array([old_s_row.get(key, -1) for key in sentences], dtype=np.int64)
     w_from = np.array([old_w_row.get(word, -1) for word in words], dtype=np.int64)
     p_todo, s_todo, w_todo = (np.flatnonzero(rows < 0).tolist() for rows in (p_from, s_from, w_from))
-    report.embedded = len(p_todo) + len(s_todo) + len(w_todo)
-    vectors, sentence_vectors, word_vectors = (
-        np.zeros((len(rows), embedder.dim), dtype=np.float32) for rows in (p_from, s_from, w_from))
+    pooled = config.passage_vectors == "sentences"
+    p_embed = [] if pooled else p_todo
+    report.embedded = len(p_embed) + len(s_todo) + len(w_todo)
+    # the new stores are allocated at their final size and filled in place: no second copy of every vector (a
+    # 10,000-article build peaked at 1.8 GB with one)
+    store_cls = STORES[_STORE]
+    p_store, s_store, w_store = (store_cls.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
+    vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_store, s_store, w_store))
     if old is not None:
         for out, rows, store in ((vectors, p_from, old.store), (sentence_vectors, s_from, old.sentence_store),
                                  (word_vectors, w_from, old.word_store)):
             have = rows >= 0
             if have.any():
                 out[have] = store.vectors()[rows[have]]
-    if old is not None and old.bm25 is not None:
-        fresh = dict(zip(p_todo, bm25_docs([passages[i] for i in p_todo])))
-        bm25 = BM25.build([fresh[i] if row < 0 else row for i, row in enumerate(p_from.tolist())], old.bm25)
+    if old is not None and old.bm25 is not None:  # unchanged passages keep their analysis: their old row
+        bm25 = BM25.build((row if row >= 0 else next(bm25_docs([passages[i]]))
+                           for i, row in enumerate(p_from.tolist())), old.bm25)
     else:
         bm25 = BM25.build(bm25_docs(passages))
     if report.embedded:
         # said before the long part starts, also where the progress bar is not shown (no terminal)
-        log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_todo),
+        log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_embed),
                  len(s_todo), len(w_todo))
         articles = {a.source: a for a in corpus.articles}
         bar = _progress_bar(report.embedded, progress)
         try:
             step = bar.update if bar else None
-            if p_todo:
-                vectors[p_todo] = embedder.embed([passages[i].text for i in p_todo], "passage", progress=step)
-            if s_todo:
-                sentence_vectors[s_todo] = embedder.embed(
-                    [articles[src].text[s:e] for src, s, e in (sentences[j] for j in s_todo)], "passage", progress=step)
-            if w_todo:
-                word_vectors[w_todo] = embedder.embed([words[j] for j in w_todo], "passage", progress=step)
+            _embed_into(vectors, p_embed, lambda i: passages[i].text, embedder, step)
+            def sentence_text(j: int) -> str:
+                source, start, end = sentences[j]
+                return articles[source].text[start:end]
+
+            _embed_into(sentence_vectors, s_todo, sentence_text, embedder, step)
+            _embed_into(word_vectors, w_todo, lambda j: words[j], embedder, step)
         finally:
             if bar:
                 bar.close()
+    if pooled and p_todo:
+        vectors[p_todo] = pooled_passage_vectors([passages[i] for i in p_todo],
+                                                 {key: j for j, key in enumerate(sentences)}, sentence_vectors)
     per_article = Counter(p.source for p in passages)
     manifest = {
         "format": FORMAT_VERSION,
@@ -454,10 +481,9 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         "words": len(words),
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    gen = _write_generation(config.index_dir, passages, vectors, sentence_vectors, words, word_vectors, bm25,
-                            manifest, word_articles)
+    del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
+    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles)
+    index.path = _write_generation(config.index_dir, index)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())
-    store = STORES[_STORE]
-    return Index(passages, store.from_vectors(vectors), store.from_vectors(sentence_vectors), words,
-                 store.from_vectors(word_vectors), manifest, gen, bm25, word_articles), report
+    return index, report

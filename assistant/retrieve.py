@@ -36,7 +36,9 @@ import copy
 import math
 import re
 import zipfile
+from array import array
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from functools import lru_cache
 
@@ -77,9 +79,9 @@ def vocabulary(text: str) -> list[str]:
     return list(seen)
 
 
-def bm25_docs(passages: list[Passage]) -> list[list[str]]:
-    """What BM25 indexes of each passage: its article's title and its text, analysed."""
-    return [analyze(f"{p.title} {p.text}") for p in passages]
+def bm25_docs(passages: Iterable[Passage]) -> Iterator[list[str]]:
+    """What BM25 indexes of each passage: its article's title and its text, analysed (one passage at a time)."""
+    return (analyze(f"{p.title} {p.text}") for p in passages)
 
 
 class BM25:
@@ -112,22 +114,21 @@ class BM25:
                     for t, df in zip(self.terms, np.diff(self._indptr).tolist())}
 
     @classmethod
-    def build(cls, docs: list[list[str] | int], previous: "BM25 | None" = None, **params) -> "BM25":
+    def build(cls, docs: Iterable[list[str] | int], previous: "BM25 | None" = None, **params) -> "BM25":
         """Postings of `docs`, each given as its analysed terms, or as the row of `previous` whose terms it has (an
-        unchanged passage keeps its analysis)."""
+        unchanged passage keeps its analysis). `docs` may be a generator: one document's terms are held at a time,
+        and postings are gathered in typed arrays (Python lists of them peaked at 1 GB for 81,000 passages)."""
         term_id: dict[str, int] = {t: i for i, t in enumerate(previous.terms)} if previous is not None else {}
         terms = list(term_id)
-        lengths = np.zeros(len(docs), dtype=np.float32)
-        new_t: list[int] = []
-        new_d: list[int] = []
-        new_f: list[int] = []
-        moved = np.full(previous.n if previous is not None else 0, -1, dtype=np.int64)  # previous row -> new row
+        lengths = array("f")
+        new_t, new_d, new_f = array("q"), array("q"), array("q")
+        moved = array("q")  # new row of each previous row taken, by pairs (previous row, new row)
         for row, doc in enumerate(docs):
             if isinstance(doc, int):
-                moved[doc] = row
-                lengths[row] = previous.lengths[doc]
+                moved.extend((doc, row))
+                lengths.append(previous.lengths[doc])
                 continue
-            lengths[row] = len(doc)
+            lengths.append(len(doc))
             for term, f in Counter(doc).items():
                 if term not in term_id:
                     term_id[term] = len(terms)
@@ -135,12 +136,13 @@ class BM25:
                 new_t.append(term_id[term])
                 new_d.append(row)
                 new_f.append(f)
-        t = np.array(new_t, dtype=np.int64)
-        d = np.array(new_d, dtype=np.int64)
-        f = np.array(new_f, dtype=np.int64)
+        t, d, f = (np.frombuffer(a, dtype=np.int64) if len(a) else np.zeros(0, np.int64) for a in (new_t, new_d, new_f))
         if previous is not None and len(previous._ids):
+            pairs = np.frombuffer(moved, dtype=np.int64).reshape(-1, 2) if len(moved) else np.zeros((0, 2), np.int64)
+            new_row = np.full(previous.n, -1, dtype=np.int64)
+            new_row[pairs[:, 0]] = pairs[:, 1]
             old_t = np.repeat(np.arange(len(previous.terms)), np.diff(previous._indptr))
-            old_d = moved[previous._ids]
+            old_d = new_row[previous._ids]
             keep = old_d >= 0
             t, d, f = (np.concatenate([t, old_t[keep]]), np.concatenate([d, old_d[keep]]),
                        np.concatenate([f, previous._tfs[keep]]))
@@ -148,7 +150,8 @@ class BM25:
         order = np.lexsort((d, t))
         indptr = np.zeros(len(used) + 1, dtype=np.int64)
         np.cumsum(np.bincount(t, minlength=len(used)), out=indptr[1:])
-        return cls([terms[i] for i in used.tolist()], indptr, d[order], f[order], lengths, **params)
+        return cls([terms[i] for i in used.tolist()], indptr, d[order], f[order],
+                   np.frombuffer(lengths, dtype=np.float32) if len(lengths) else np.zeros(0, np.float32), **params)
 
     def save(self, path) -> None:
         with open(path, "wb") as fh:

@@ -44,7 +44,7 @@ class VectorStore(ABC):
             sims[row] = score
         return sims
 
-    # Concrete backends also provide: from_vectors(matrix), load(path), vectors(), __len__.
+    # Concrete backends also provide: from_vectors(matrix), allocate(n, dim), load(path), vectors(writable), __len__.
 
 
 def _import_faiss_store():
@@ -103,15 +103,26 @@ class FaissStore(VectorStore):
     def dim(self) -> int:
         return int(self._faiss.d)
 
-    def vectors(self) -> np.ndarray:
-        """The rows as stored, without a copy (read-only: a flat index keeps them as one float32 array)."""
+    @classmethod
+    def allocate(cls, n: int, dim: int) -> "FaissStore":
+        """A store of n zero rows, to be filled in place through `vectors(writable=True)` (an index build fills
+        its stores without holding a second copy of every vector)."""
+        faiss, _ = _import_faiss_store()
+        index = faiss.IndexFlatIP(dim)
+        index.codes.resize(n * dim * 4)  # zero-filled float32 rows
+        index.ntotal = n
+        return cls(index)
+
+    def vectors(self, writable: bool = False) -> np.ndarray:
+        """The rows as stored, without a copy (a flat index keeps them as one float32 array); read-only unless
+        `writable`, which is for filling a store made by `allocate`."""
         faiss, _ = _import_faiss_store()
         n = len(self)
         if not n:
             return np.zeros((0, self.dim), dtype=np.float32)
         view = faiss.rev_swig_ptr(self._faiss.get_xb(), n * self.dim).reshape(n, self.dim).view(_Rows)
         view.owner = self._faiss  # the memory is the FAISS index's: the view (and any slice of it) keeps it alive
-        view.flags.writeable = False
+        view.flags.writeable = writable
         return view
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:

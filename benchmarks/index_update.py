@@ -17,39 +17,18 @@ whole index (560 MB at 9,000 articles) and reading it back.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from common import REPO  # noqa: F401  (puts the repository on sys.path)
+from common import REPO, HashEmbedder  # noqa: F401  (also puts the repository on sys.path)
 
 from assistant import Config  # noqa: E402
 from assistant.embed import Embedder  # noqa: E402
 from assistant.index import cleaning_cache, update_index  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
-
-
-class HashEmbedder(Embedder):
-    """Each word of a text hashed into one of 384 buckets: deterministic, and costs microseconds."""
-
-    name = "hash"
-
-    def __init__(self) -> None:
-        super().__init__("hash", 256)
-        self.dim, self.identity = 384, "hash:384"
-
-    def _encode(self, texts, kind):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest()[:8], 16) % self.dim] += 1.0
-            out[row, 0] += 0.01
-        return out
 
 
 def write_corpus(folder: Path, n: int) -> None:

@@ -8,6 +8,12 @@ def test_unknown_key_is_rejected_with_its_name():
         Config.from_dict({"chunk_max_char": 300})
 
 
+def test_passage_vectors_takes_one_of_its_names():
+    assert Config(passage_vectors="sentences").passage_vectors == "sentences"
+    with pytest.raises(ConfigError, match="passage_vectors must be one of embedded, sentences"):
+        Config(passage_vectors="mean")
+
+
 def test_wrong_type_is_rejected():
     with pytest.raises(ConfigError, match="k"):
         Config(k="five")

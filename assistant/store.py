@@ -47,9 +47,14 @@ class VectorStore(ABC):
     # Concrete backends also provide: from_vectors(matrix), allocate(n, dim), load(path), vectors(writable), __len__.
 
 
-def _import_faiss_store():
+def _import_faiss_store(wrapper: bool = False):
+    """faiss, and llama-index's FaissVectorStore when `wrapper` (importing llama-index takes about a second: a
+    process that only loads an index and scores it does not need it)."""
     try:
         import faiss
+
+        if not wrapper:
+            return faiss, None
         from llama_index.vector_stores.faiss import FaissVectorStore
     except ImportError:
         raise IndexCorruptError(
@@ -73,9 +78,15 @@ class FaissStore(VectorStore):
     name = "faiss"
 
     def __init__(self, faiss_index) -> None:
-        _, FaissVectorStore = _import_faiss_store()
-        self._faiss = faiss_index  # searched through llama-index; counted, read back and sized directly
-        self._vs = FaissVectorStore(faiss_index=faiss_index)
+        self._faiss = faiss_index  # searched and saved through llama-index; counted, read back and scored directly
+        self._wrapper = None
+
+    @property
+    def _vs(self):
+        if self._wrapper is None:
+            _, FaissVectorStore = _import_faiss_store(wrapper=True)
+            self._wrapper = FaissVectorStore(faiss_index=self._faiss)
+        return self._wrapper
 
     @classmethod
     def from_vectors(cls, matrix: np.ndarray) -> "FaissStore":

@@ -120,7 +120,11 @@ class Assistant:
             with suppress(OSError):
                 cache.unlink(missing_ok=True)
         corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes, cache)
-        index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress)
+        live = self._live[1] if self._live is not None else None
+        index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress,
+                                     current=live.index if live is not None else None)
+        if live is not None and index is live.index:  # nothing changed: the retriever (and its caches) stays
+            return (corpus, live), report
         return (corpus, Retriever(index, self.embedder, self.config)), report
 
     def refresh(self, *, wait: bool = True) -> IndexReport | None:

@@ -359,15 +359,29 @@ def _build_lock(index_dir: Path):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = False,
-                 progress: bool = True) -> tuple[Index, IndexReport]:
-    """Bring the index in `config.index_dir` in line with `corpus`; returns the live index and what changed."""
+def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = False, progress: bool = True,
+                 current: Index | None = None) -> tuple[Index, IndexReport]:
+    """Bring the index in `config.index_dir` in line with `corpus`; returns the live index and what changed.
+    `current`: an index this process already holds; when it is still the live generation it is used as it is instead
+    of being read again (reading took 2.4 s of a 3.7 s no-change update at 10,000 articles), and returned unchanged
+    when nothing changed."""
     with _build_lock(Path(config.index_dir)):
-        return _update_index(config, corpus, embedder, rebuild, progress)
+        return _update_index(config, corpus, embedder, rebuild, progress, current)
 
 
-def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
-                  progress: bool) -> tuple[Index, IndexReport]:
+def _is_live(index_dir: Path, index: Index | None) -> bool:
+    """Whether `index` was read from, or written as, the generation CURRENT names (generations never change)."""
+    if index is None:
+        return False
+    try:
+        name = (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return index.path.parent == Path(index_dir) and index.path.name == name
+
+
+def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool,
+                  current: Index | None) -> tuple[Index, IndexReport]:
     t0 = time.perf_counter()
     report = IndexReport(skipped=[str(p) for p in corpus.problems])
     old: Index | None = None
@@ -375,7 +389,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool,
         report.rebuilt = "requested"
     else:
         try:
-            old = load_index(config.index_dir)
+            old = current if _is_live(config.index_dir, current) else load_index(config.index_dir)
         except IndexCorruptError as exc:
             report.rebuilt = str(exc)
             log.warning("%s; rebuilding it from the corpus", exc)

@@ -150,6 +150,25 @@ def test_an_index_written_before_bm25_and_word_counts_were_saved_still_loads(sma
     assert len(load_index(config.index_dir).word_articles) == len(index.words) and answer
 
 
+def test_an_assistant_reuses_the_index_it_holds_while_it_is_the_live_one(small_home, e5, monkeypatch):
+    import assistant.index as index_module
+
+    reads = []
+    real_load = index_module.load_index
+    monkeypatch.setattr(index_module, "load_index", lambda d: reads.append(d) or real_load(d))
+    assistant = Assistant(embedder=e5)
+    assistant.index()
+    retriever, reads[:] = assistant.retriever, []
+    assert not assistant.index().wrote and reads == [] and assistant.retriever is retriever  # nothing read again
+    # another process writes a new generation: this one is read, not the one held
+    other = Assistant(embedder=e5)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert other.index().added == ["005_new.txt"]
+    report = assistant.index()
+    assert reads and not report.wrote and assistant.retriever is not retriever
+    assert assistant.retrieve("What is the context window of Llama 4 Scout?", k=3)[0].source == "005_new.txt"
+
+
 def test_retrieval_after_add_and_remove(small_home):
     assistant = Assistant()
     assistant.index()

@@ -139,8 +139,17 @@ class BM25:
                 new_d.append(row)
                 new_f.append(f)
         t, d, f = (np.frombuffer(a, dtype=np.int64) if len(a) else np.zeros(0, np.int64) for a in (new_t, new_d, new_f))
+        pairs = np.frombuffer(moved, dtype=np.int64).reshape(-1, 2) if len(moved) else np.zeros((0, 2), np.int64)
+        if previous is not None and len(pairs) == previous.n and (pairs == np.arange(previous.n)[:, None]).all():
+            # the previous documents come first, in their order (an update that only adds): their postings are
+            # already sorted, every term keeps a document, and a stable sort by term puts the new ones after them
+            t = np.concatenate([np.repeat(np.arange(len(previous.terms)), np.diff(previous._indptr)), t])
+            d, f = np.concatenate([previous._ids.astype(np.int64), d]), np.concatenate([previous._tfs, f])
+            order = np.argsort(t, kind="stable")
+            indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(t, minlength=len(terms)), out=indptr[1:])
+            return cls(terms, indptr, d[order], f[order], np.frombuffer(lengths, dtype=np.float32), **params)
         if previous is not None and len(previous._ids):
-            pairs = np.frombuffer(moved, dtype=np.int64).reshape(-1, 2) if len(moved) else np.zeros((0, 2), np.int64)
             new_row = np.full(previous.n, -1, dtype=np.int64)
             new_row[pairs[:, 0]] = pairs[:, 1]
             old_t = np.repeat(np.arange(len(previous.terms)), np.diff(previous._indptr))

@@ -169,6 +169,46 @@ def test_an_assistant_reuses_the_index_it_holds_while_it_is_the_live_one(small_h
     assert assistant.retrieve("What is the context window of Llama 4 Scout?", k=3)[0].source == "005_new.txt"
 
 
+def test_adding_articles_writes_only_their_part(small_home, e5, monkeypatch):
+    import assistant.index as index_module
+
+    monkeypatch.setattr(index_module, "MAX_PARTS", 3)
+    config = Config()
+    first, _, _ = build(config, e5)
+    old_rows = first.sentence_store.vectors().copy()
+    part0 = (first.path / "sentences.faiss").read_bytes()
+    corpus = small_home / "corpus"
+    for k in (1, 2):
+        (corpus / f"00{4 + k}_new.txt").write_text(NEW_ARTICLE.replace("Scout", f"Scout {k}"), encoding="utf-8")
+        held, report, _ = build(config, e5)
+        assert report.added == [f"00{4 + k}_new.txt"] and held.manifest["parts"] == k + 1
+        assert (held.path / f"passages.{k}.jsonl").read_text(encoding="utf-8").count("\n") == sum(
+            p.source == f"00{4 + k}_new.txt" for p in held.passages)  # the new part holds the new article only
+        assert (held.path / "sentences.faiss").read_bytes() == part0  # the first part is not rewritten
+        loaded = load_index(config.index_dir)
+        assert loaded.passages == held.passages and loaded.sentences == held.sentences
+        for a, b in ((loaded.store, held.store), (loaded.sentence_store, held.sentence_store)):
+            assert np.array_equal(a.vectors(), b.vectors())
+        assert np.array_equal(loaded.sentence_store.vectors()[:len(old_rows)], old_rows)
+    assert len(list(config.index_dir.glob("gen-*"))) == 1  # linked files outlive the generation they came from
+    # past MAX_PARTS, and after any change or removal, the index is one part again
+    (corpus / "007_new.txt").write_text(NEW_ARTICLE.replace("Scout", "Scout 3"), encoding="utf-8")
+    held, _, _ = build(config, e5)
+    assert held.manifest["parts"] == 1 and not list(held.path.glob("*.1.*"))
+    (corpus / "008_new.txt").write_text(NEW_ARTICLE.replace("Scout", "Scout 4"), encoding="utf-8")
+    assert build(config, e5)[0].manifest["parts"] == 2
+    (corpus / "005_new.txt").unlink()
+    held, report, embedded = build(config, e5)
+    assert report.removed == ["005_new.txt"] and embedded == 0 and held.manifest["parts"] == 1
+    assert load_index(config.index_dir).passages == held.passages
+    # a damaged appended part is caught like any other file
+    (corpus / "009_new.txt").write_text(NEW_ARTICLE.replace("Scout", "Scout 5"), encoding="utf-8")
+    held, _, _ = build(config, e5)
+    (held.path / "passages.1.jsonl").write_text('{"source": 1}\n', encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="passages.1.jsonl"):
+        load_index(config.index_dir)
+
+
 def test_retrieval_after_add_and_remove(small_home):
     assistant = Assistant()
     assistant.index()
@@ -255,6 +295,8 @@ def test_corrupt_index_file_is_reported_and_rebuilt(small_home, e5, caplog, vict
     lambda m: m.update(articles=[]),
     lambda m: m["embedder"].update(dim="384"),
     lambda m: m.pop("files"),
+    lambda m: m.update(parts=2),  # a part the files do not list
+    lambda m: m.update(parts="1"),
 ])
 def test_a_manifest_that_is_valid_json_but_wrong_is_rebuilt(small_home, e5, caplog, edit):
     # each of these used to end every command with "internal error: KeyError" until --rebuild

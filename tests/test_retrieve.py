@@ -73,6 +73,12 @@ def test_bm25_from_previous_rows_equals_a_fresh_build(tmp_path):
     for q in queries:
         assert (updated.scores(q) == fresh.scores(q)).all()  # bit for bit
     assert updated.idf == fresh.idf and sorted(updated.terms) == sorted(fresh.terms)
+    # only additions (the previous documents first, in order) take a shorter way to the same postings
+    appended = BM25.build([*range(30), *new_docs], previous=old)
+    appended_fresh = BM25.build([*old_docs, *new_docs])
+    for q in queries:
+        assert (appended.scores(q) == appended_fresh.scores(q)).all()
+    assert appended.idf == appended_fresh.idf
     updated.save(tmp_path / "bm25.npz")
     loaded = BM25.load(tmp_path / "bm25.npz")
     assert all((loaded.scores(q) == fresh.scores(q)).all() for q in queries)

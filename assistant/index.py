@@ -531,14 +531,15 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_embed),
                  len(s_todo), len(w_todo))
         articles = {a.source: a for a in corpus.articles}
+
+        def sentence_text(j: int) -> str:
+            source, start, end = sentences[j]
+            return articles[source].text[start:end]
+
         bar = _progress_bar(report.embedded, progress)
         try:
             step = bar.update if bar else None
             _embed_into(vectors, p_embed, lambda i: passages[i].text, embedder, step)
-            def sentence_text(j: int) -> str:
-                source, start, end = sentences[j]
-                return articles[source].text[start:end]
-
             _embed_into(sentence_vectors, s_todo, sentence_text, embedder, step)
             _embed_into(word_vectors, w_todo, lambda j: words[j], embedder, step)
         finally:

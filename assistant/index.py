@@ -56,7 +56,7 @@ from .embed import Embedder
 from .errors import IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
 from .readers import sha256_of
-from .retrieve import BM25, bm25_docs, vocabulary
+from .retrieve import BM25, bm25_docs, bm25_terms, vocabulary
 from .store import STORES, VectorStore
 
 __all__ = ["Index", "IndexReport", "update_index", "load_index", "cleaning_cache"]
@@ -129,24 +129,23 @@ class Index:
     path: Path
     bm25: BM25 | None = None
     word_articles: list[int] | None = None  # how many articles use words[j]; None in older generations
+    # `sentence_table(passages)`, when the caller has it already (a build needs it before the index exists)
+    table: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        row: dict[tuple[str, int, int], int] = {}
-        flat = [row.setdefault((p.source, s, e), len(row)) for p in self.passages for s, e in p.sentences]
-        self.sentences = list(row)
-        self.sentence_row = row
-        self.sentence_rows = np.array(flat, dtype=np.int64)
-        self.sentence_offsets = np.zeros(len(self.passages) + 1, dtype=np.int64)
-        np.cumsum([len(p.sentences) for p in self.passages], out=self.sentence_offsets[1:])
+        self.sentence_row, self.sentence_rows, self.sentence_offsets = self.table or sentence_table(self.passages)
+        self.sentences = list(self.sentence_row)
+        self.table = None
 
 
-def sentence_keys(passages: list[Passage]) -> list[tuple[str, int, int]]:
-    """Distinct (source, start, end) of the passages' sentences, in order of first appearance."""
-    seen: dict[tuple[str, int, int], None] = {}
-    for p in passages:
-        for s, e in p.sentences:
-            seen.setdefault((p.source, s, e), None)
-    return list(seen)
+def sentence_table(passages: list[Passage]) -> tuple[dict[tuple[str, int, int], int], np.ndarray, np.ndarray]:
+    """The row of each distinct sentence (source, start, end), in order of first appearance; the rows of every
+    passage's sentences, flat; and where each passage's rows start in them (one more entry: the end)."""
+    row: dict[tuple[str, int, int], int] = {}
+    flat = [row.setdefault((p.source, s, e), len(row)) for p in passages for s, e in p.sentences]
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    np.cumsum([len(p.sentences) for p in passages], out=offsets[1:])
+    return row, np.array(flat, dtype=np.int64), offsets
 
 
 def corpus_words(passages: list[Passage]) -> list[str]:
@@ -497,7 +496,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         if old and not appending else {}
     old_s_row = {key: j for j, key in enumerate(old.sentences) if key[0] in keep} if old and not appending else {}
     old_w_row = {word: j for j, word in enumerate(old.words)} if old else {}
-    sentences = sentence_keys(passages)
+    table = sentence_table(passages)
+    sentences = list(table[0])
     words, word_articles = _update_vocabulary(old, passages, keep)
     if appending:  # the old rows come first, as they were
         p_from = np.concatenate([np.arange(len(old.passages)), np.full(len(passages) - len(old.passages), -1)])
@@ -522,8 +522,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             if have.any():
                 out[have] = store.vectors()[rows[have]]
     if old is not None and old.bm25 is not None:  # unchanged passages keep their analysis: their old row
-        bm25 = BM25.build((row if row >= 0 else next(bm25_docs([passages[i]]))
-                           for i, row in enumerate(p_from.tolist())), old.bm25)
+        bm25 = BM25.build((row if row >= 0 else bm25_terms(passages[i]) for i, row in enumerate(p_from.tolist())),
+                          old.bm25)
     else:
         bm25 = BM25.build(bm25_docs(passages))
     if report.embedded:
@@ -546,8 +546,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             if bar:
                 bar.close()
     if pooled and p_todo:
-        vectors[p_todo] = pooled_passage_vectors([passages[i] for i in p_todo],
-                                                 {key: j for j, key in enumerate(sentences)}, sentence_vectors)
+        vectors[p_todo] = pooled_passage_vectors([passages[i] for i in p_todo], table[0], sentence_vectors)
     per_article = Counter(p.source for p in passages)
     manifest = {
         "format": FORMAT_VERSION,
@@ -565,7 +564,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
-    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles)
+    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles, table)
     index.path = _write_generation(config.index_dir, index, old if appending else None)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())

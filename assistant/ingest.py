@@ -11,12 +11,12 @@ source lines ("Fuente", "Fonte: Andre Lug"). Marker words for these come from ev
 because machine-translated pages mix languages (a Spanish "Fuente" under a Portuguese article).
 
 A file that cannot be decoded, looks binary, or has no content left is reported by name in `Corpus.problems` and
-skipped; it never stops the others from loading.
+skipped; it never stops the others from loading. HTML is reduced to its visible block text with the standard
+library parser (scripts, styles, navigation and figure captions left out); offsets then refer to that text.
 
 `CleaningCache` remembers what reading found in each file (title, language, content spans) under the sha256 of its
 bytes: a file whose bytes did not change is read and hashed, not cleaned again. At 9,000 articles cleaning and
-language detection were 85% of an index update that found nothing to do (15 s; benchmarks/index_update.py). HTML is reduced to its visible block text with the standard
-library parser (scripts, styles, navigation and figure captions left out); offsets then refer to that text.
+language detection were 85% of an index update that found nothing to do (15 s; benchmarks/index_update.py).
 """
 
 from __future__ import annotations

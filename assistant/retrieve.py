@@ -50,7 +50,7 @@ from . import lang
 from .chunk import Passage
 from .embed import Embedder
 
-__all__ = ["analyze", "vocabulary", "bm25_docs", "BM25", "Retriever"]
+__all__ = ["analyze", "vocabulary", "bm25_terms", "bm25_docs", "BM25", "Retriever"]
 
 _STEM = 6
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -81,9 +81,14 @@ def vocabulary(text: str) -> list[str]:
     return list(seen)
 
 
+def bm25_terms(passage: Passage) -> list[str]:
+    """What BM25 indexes of a passage: its article's title and its text, analysed."""
+    return analyze(f"{passage.title} {passage.text}")
+
+
 def bm25_docs(passages: Iterable[Passage]) -> Iterator[list[str]]:
-    """What BM25 indexes of each passage: its article's title and its text, analysed (one passage at a time)."""
-    return (analyze(f"{p.title} {p.text}") for p in passages)
+    """`bm25_terms` of each passage, one passage at a time."""
+    return map(bm25_terms, passages)
 
 
 class BM25:

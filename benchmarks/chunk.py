@@ -20,7 +20,7 @@ from pathlib import Path
 from common import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from assistant.chunk import chunk_article  # noqa: E402
-from assistant.index import corpus_words, sentence_keys  # noqa: E402
+from assistant.index import corpus_words, sentence_table  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def measure(name: str, text: str) -> tuple[str, float, float, float, int, int]:
         t1 = time.perf_counter()
         passages = chunk_article(article, 800)
         t2 = time.perf_counter()
-    embedded = len(passages) + len(sentence_keys(passages)) + len(corpus_words(passages))
+    embedded = len(passages) + len(sentence_table(passages)[0]) + len(corpus_words(passages))
     return name, len(text.encode("utf-8")) / 1e6, t1 - t0, t2 - t1, len(passages), embedded
 
 

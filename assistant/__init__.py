@@ -12,7 +12,7 @@ from .api import Assistant
 from .chunk import Passage
 from .config import Config
 from .errors import (AssistantError, ConfigError, CorpusError, EmbedderError, IndexCorruptError, IndexWriteError,
-                     ModelError, QuestionError)
+                     ModelError, QuestionError, StoreError)
 from .index import IndexReport
 
 __all__ = [
@@ -31,5 +31,6 @@ __all__ = [
     "IndexWriteError",
     "ModelError",
     "QuestionError",
+    "StoreError",
 ]
 __version__ = "0.1.0"

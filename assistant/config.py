@@ -23,6 +23,7 @@ from typing import Any
 from .errors import ConfigError
 from .checks import REFUSAL_CHECKS
 from .retrieve import NEIGHBOURS_KEPT
+from .store import STORES
 
 __all__ = ["Config", "HOME_ENV", "CONFIG_FILE", "RETRIEVAL_MODES", "ANSWER_MODES", "PASSAGE_VECTORS"]
 
@@ -82,6 +83,12 @@ class Config:
     # dev 0.940 -> 0.896, ../shared/outside 0.963 -> 0.954, outside_en 0.926 -> 0.926. For corpora too large to
     # embed twice; changing it rebuilds the index.
     passage_vectors: str = "embedded"
+    # Where the vectors live (store.STORES): "faiss", files in index_dir, searched in this process; or "postgres", a
+    # Postgres server with pgvector that computes the similarities (pip install "psycopg[binary]"), at store_url, a
+    # libpq connection string ("postgresql://user@host:5432/news"; a password is better in ~/.pgpass or PGPASSWORD
+    # than here). The passages, words and BM25 postings stay in index_dir either way. Changing it rebuilds the index.
+    store: str = "faiss"
+    store_url: str | None = None
 
     # -- retrieval ---------------------------------------------------------------------------------------------------
     retrieval_mode: str = "hybrid"
@@ -160,7 +167,12 @@ class Config:
             raise ConfigError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval_mode!r}")
         if self.answer_mode not in ANSWER_MODES:
             raise ConfigError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}, got {self.answer_mode!r}")
-        for name in ("server_url", "server_model", "embedder_model"):
+        if self.store not in STORES:
+            raise ConfigError(f"store must be one of {', '.join(STORES)}, got {self.store!r}")
+        if self.store != "faiss" and not self.store_url:
+            raise ConfigError(f'store = "{self.store}" needs store_url, a connection string such as '
+                              f'"postgresql://user@host:5432/dbname"')
+        for name in ("server_url", "server_model", "embedder_model", "store_url"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"config key {name!r} must be text")
         checks = self.refusal_checks

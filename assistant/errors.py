@@ -10,6 +10,8 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "IndexCorruptError",
+    "IndexWriteError",
+    "StoreError",
     "EmbedderError",
     "ModelError",
     "QuestionError",
@@ -30,6 +32,10 @@ class CorpusError(AssistantError):
 
 class IndexCorruptError(AssistantError):
     """A persisted index file cannot be read; the indexer rebuilds from the corpus when it meets one."""
+
+
+class StoreError(AssistantError):
+    """A vector store's server cannot be reached or fails (`store = "postgres"`); the index is not rebuilt for it."""
 
 
 class IndexWriteError(AssistantError):

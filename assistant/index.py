@@ -22,6 +22,11 @@ Layout of `index_dir`:
                             An update that only adds articles hard-links the previous generation's parts and writes
                             one part with the new articles, instead of rewriting every vector (722 MB at 10,000
                             articles); any other update, or one past MAX_PARTS, writes a single part again.
+        vectors.pgvector, sentences.pgvector, words.pgvector
+                            instead of the .faiss files with `store = "postgres"`: the name of the table holding
+                            the rows in the server at `store_url` (store.PostgresStore); written whole, never in
+                            parts. The tables of a generation are dropped with its folder, those of the generation
+                            just replaced one build later (a server process may still be answering from them).
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
 leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
@@ -53,31 +58,32 @@ import numpy as np
 
 from .chunk import CHUNKER_VERSION, Passage, chunk_article
 from .embed import Embedder
-from .errors import IndexCorruptError, IndexWriteError
+from .errors import AssistantError, IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
 from .readers import sha256_of
 from .retrieve import BM25, bm25_docs, bm25_terms, vocabulary
-from .store import STORES, VectorStore
+from .store import STORES, FaissStore, PostgresStore, VectorStore
 
 __all__ = ["Index", "IndexReport", "update_index", "load_index", "cleaning_cache"]
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: words.json and words.faiss; 3: a sha256 of every data file in the manifest
-_STORE = "faiss"
-_VECTORS = "vectors.faiss"
-_SENTENCES = "sentences.faiss"
-_WORDS, _WORD_VECTORS = "words.json", "words.faiss"
+_WORDS = "words.json"
 _PASSAGES = "passages.jsonl"
-_DATA_FILES = (_PASSAGES, _VECTORS, _SENTENCES, _WORDS, _WORD_VECTORS)
 _BM25 = "bm25.npz"  # optional when reading: generations of format 3 written before it existed lack it
 MAX_PARTS = 8  # appended parts a generation may have; the next update writes one part again
 
 
-def _part_files(i: int) -> tuple[str, str, str]:
-    """(passages, passage vectors, sentence vectors) of part i; part 0 has the names a one-part index always had."""
-    return (_PASSAGES, _VECTORS, _SENTENCES) if i == 0 else (f"passages.{i}.jsonl", f"vectors.{i}.faiss",
-                                                             f"sentences.{i}.faiss")
+def _part_files(i: int, suffix: str = ".faiss") -> tuple[str, str, str]:
+    """(passages, passage vectors, sentence vectors) of part i; part 0 has the names a one-part index always had.
+    `suffix`: the store's (`.faiss`: the vectors; `.pgvector`: the table holding them)."""
+    return (_PASSAGES, f"vectors{suffix}", f"sentences{suffix}") if i == 0 else (
+        f"passages.{i}.jsonl", f"vectors.{i}{suffix}", f"sentences.{i}{suffix}")
+
+
+def _word_vectors(suffix: str = ".faiss") -> str:
+    return f"words{suffix}"
 
 
 @dataclass
@@ -220,6 +226,7 @@ def _check_manifest(manifest) -> None:
     need(manifest.get("format") == FORMAT_VERSION, f"format {manifest.get('format')!r}, this version reads "
                                                    f"{FORMAT_VERSION}")
     need(manifest.get("store") in STORES, f"unknown store {manifest.get('store')!r}")
+    suffix = STORES[manifest["store"]].suffix
     embedder = manifest.get("embedder")
     need(isinstance(embedder, dict) and isinstance(embedder.get("identity"), str)
          and isinstance(embedder.get("dim"), int) and embedder["dim"] > 0, "bad 'embedder'")
@@ -229,16 +236,17 @@ def _check_manifest(manifest) -> None:
                                             for a in articles.values()), "bad 'articles'")
     parts = manifest.get("parts", 1)
     need(isinstance(parts, int) and 1 <= parts <= MAX_PARTS, "bad 'parts'")
-    required = {*_DATA_FILES, *(name for i in range(1, parts) for name in _part_files(i))}
+    required = {*(name for i in range(parts) for name in _part_files(i, suffix)), _WORDS, _word_vectors(suffix)}
     files = manifest.get("files")
     need(isinstance(files, dict) and required <= set(files) <= {*required, _BM25}
          and all(isinstance(v, str) for v in files.values()), "bad 'files'")
 
 
-def load_index(index_dir: Path) -> Index | None:
+def load_index(index_dir: Path, store_url: str | None = None) -> Index | None:
     """The live generation, None when there is none yet; IndexCorruptError when it cannot be read, when its manifest
     lacks what a build needs, when a data file's sha256 is not the one the manifest recorded (an edited passage, bytes
-    overwritten in a vector file), or when a vector is not finite."""
+    overwritten in a vector file), or when a vector is not finite. `store_url`: the connection string of an engine
+    store (config store_url); StoreError when that server cannot be reached."""
     pointer = index_dir / "CURRENT"
     if not pointer.exists():
         return None
@@ -249,7 +257,8 @@ def load_index(index_dir: Path) -> Index | None:
         for name, digest in manifest["files"].items():
             if sha256_of(gen / name) != digest:
                 raise ValueError(f"{name} is not the file this index wrote (sha256 differs)")
-        parts = [_part_files(i) for i in range(manifest.get("parts", 1))]
+        store_cls = STORES[manifest["store"]]
+        parts = [_part_files(i, store_cls.suffix) for i in range(manifest.get("parts", 1))]
         passages = []
         for passage_file, _, _ in parts:
             with open(gen / passage_file, encoding="utf-8") as fh:
@@ -266,10 +275,9 @@ def load_index(index_dir: Path) -> Index | None:
                 raise ValueError(f"{_WORDS}: bad 'articles'")
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
-        store_cls = STORES[manifest["store"]]
-        store = _concatenated([store_cls.load(gen / vectors) for _, vectors, _ in parts])
-        sentence_store = _concatenated([store_cls.load(gen / sentences) for _, _, sentences in parts])
-        word_store = store_cls.load(gen / _WORD_VECTORS)
+        store = _concatenated([store_cls.load(gen / vectors, store_url) for _, vectors, _ in parts])
+        sentence_store = _concatenated([store_cls.load(gen / sentences, store_url) for _, _, sentences in parts])
+        word_store = store_cls.load(gen / _word_vectors(store_cls.suffix), store_url)
         bm25 = BM25.load(gen / _BM25) if _BM25 in manifest["files"] else None
         if bm25 is not None and bm25.n != len(passages):
             raise ValueError(f"{_BM25} holds {bm25.n} passages, {_PASSAGES} {len(passages)}")
@@ -286,7 +294,7 @@ def load_index(index_dir: Path) -> Index | None:
             f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} + {len(word_store)} vectors "
             f"of dim {store.dim} for {len(passages)} passages, {n_sentences} sentences and {len(words)} words"
         )
-    if not all(np.isfinite(s.vectors()).all() for s in (store, sentence_store, word_store)):
+    if not all(s.finite() for s in (store, sentence_store, word_store)):
         raise IndexCorruptError(f"index at {index_dir} is corrupt (a vector is not finite)")
     return index
 
@@ -298,7 +306,7 @@ def _concatenated(stores: list[VectorStore]) -> VectorStore:
     dims = {s.dim for s in stores}
     if len(dims) != 1:
         raise ValueError(f"parts of different dimensions {sorted(dims)}")
-    out = STORES[_STORE].allocate(sum(len(s) for s in stores), dims.pop())
+    out = FaissStore.allocate(sum(len(s) for s in stores), dims.pop())
     rows, at = out.vectors(writable=True), 0
     for s in stores:
         rows[at:at + len(s)] = s.vectors()
@@ -306,12 +314,14 @@ def _concatenated(stores: list[VectorStore]) -> VectorStore:
     return out
 
 
-def _write_generation(index_dir: Path, index: Index, appended_to: Index | None = None) -> Path:
+def _write_generation(index_dir: Path, index: Index, appended_to: Index | None = None,
+                      store_url: str | None = None) -> Path:
     """Write `index` as a new generation and make it the live one; returns its folder (`index.path` is not read).
     `appended_to`: the live index whose passages are the first rows of `index`, in the same order; its parts are
-    hard-linked and only the rows after them are written, as one more part."""
+    hard-linked and only the rows after them are written, as one more part. The vectors go where the manifest's
+    store keeps them (`store_url` for an engine), and `index` then queries them there."""
     try:
-        return _write_generation_files(index_dir, index, appended_to)
+        return _write_generation_files(index_dir, index, appended_to, store_url)
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
@@ -322,10 +332,24 @@ def _write_generation(index_dir: Path, index: Index, appended_to: Index | None =
         raise IndexWriteError(f"cannot write the index in {index_dir}: {reason}; the previous index is kept") from None
 
 
-def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | None) -> Path:
+def _discard(folder: Path, store_url: str | None) -> None:
+    """Remove a generation folder, and the rows an engine store keeps for it elsewhere. A server that cannot be
+    reached leaves its tables behind (said in the log), never fails the build that already committed."""
+    for cls in STORES.values():
+        for ref in folder.glob(f"*{cls.suffix}"):
+            try:
+                cls.discard(ref, store_url)
+            except AssistantError as exc:
+                log.warning("could not remove the %s rows of %s: %s", cls.name, folder.name, exc)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | None, store_url: str | None) -> Path:
+    store_cls = STORES[index.manifest["store"]]
+    suffix = store_cls.suffix
     index_dir.mkdir(parents=True, exist_ok=True)
     for stale in index_dir.glob("gen-*.tmp"):  # left by a build that was killed; builds hold the lock
-        shutil.rmtree(stale, ignore_errors=True)
+        _discard(stale, store_url)
     gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
@@ -334,28 +358,28 @@ def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | 
     if appended_to is not None:
         part = appended_to.manifest.get("parts", 1)
         first_passage, first_sentence = len(appended_to.passages), len(appended_to.sentences)
-        for name in (name for i in range(part) for name in _part_files(i)):
+        for name in (name for i in range(part) for name in _part_files(i, suffix)):
             try:
                 os.link(appended_to.path / name, tmp / name)  # generations never change a file: sharing is safe
             except OSError:  # a file system without hard links
                 shutil.copyfile(appended_to.path / name, tmp / name)
             files[name] = appended_to.manifest["files"][name]
-    passage_file, vectors_file, sentences_file = _part_files(part)
-    store_cls = STORES[_STORE]
+    passage_file, vectors_file, sentences_file = _part_files(part, suffix)
     if part == 0:
-        index.store.save(tmp / vectors_file)
-        index.sentence_store.save(tmp / sentences_file)
-    else:
-        store_cls.from_vectors(index.store.vectors()[first_passage:]).save(tmp / vectors_file)
-        store_cls.from_vectors(index.sentence_store.vectors()[first_sentence:]).save(tmp / sentences_file)
-    index.word_store.save(tmp / _WORD_VECTORS)
+        index.store = store_cls.persist(index.store, tmp / vectors_file, store_url)
+        index.sentence_store = store_cls.persist(index.sentence_store, tmp / sentences_file, store_url)
+    else:  # only stores that append (`appends`): the embedded FAISS files
+        FaissStore.from_vectors(index.store.vectors()[first_passage:]).save(tmp / vectors_file)
+        FaissStore.from_vectors(index.sentence_store.vectors()[first_sentence:]).save(tmp / sentences_file)
+    word_file = _word_vectors(suffix)
+    index.word_store = store_cls.persist(index.word_store, tmp / word_file, store_url)
     (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
                               encoding="utf-8")
     index.bm25.save(tmp / _BM25)
     with open(tmp / passage_file, "w", encoding="utf-8") as fh:
         for p in index.passages[first_passage:]:
             fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
-    written = (passage_file, vectors_file, sentences_file, _WORDS, _WORD_VECTORS, _BM25)
+    written = (passage_file, vectors_file, sentences_file, _WORDS, word_file, _BM25)
     manifest = {**index.manifest, "parts": part + 1, "files": {**files, **{n: sha256_of(tmp / n) for n in written}}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     index.manifest = manifest
@@ -366,11 +390,17 @@ def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | 
             os.fsync(fh.fileno())
     tmp.rename(gen)
     pointer_tmp = index_dir / "CURRENT.tmp"
+    try:
+        replaced = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        replaced = None
     pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
     os.replace(pointer_tmp, index_dir / "CURRENT")  # the commit point
     for old in index_dir.glob("gen-*"):
-        if old != gen:
-            shutil.rmtree(old, ignore_errors=True)
+        # an engine's tables outlive the generation just replaced by one build: another process (a server) may still
+        # be answering from them; files, once loaded, are the process's own
+        if old != gen and not (old.name == replaced and any(old.glob(f"*{PostgresStore.suffix}"))):
+            _discard(old, store_url)
     return gen
 
 
@@ -435,16 +465,31 @@ def _is_live(index_dir: Path, index: Index | None) -> bool:
     return index.path.parent == Path(index_dir) and index.path.name == name
 
 
+def _live_store(index_dir: Path) -> str | None:
+    """The store the live generation's manifest names; None when there is none, it cannot be read or the store is
+    unknown (load_index then says why)."""
+    try:
+        name = (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
+        store = json.loads((Path(index_dir) / name / "manifest.json").read_text(encoding="utf-8")).get("store")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return store if store in STORES else None
+
+
 def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool,
                   current: Index | None) -> tuple[Index, IndexReport]:
     t0 = time.perf_counter()
     report = IndexReport(skipped=[str(p) for p in corpus.problems])
     old: Index | None = None
+    live_store = _live_store(config.index_dir)
     if rebuild:
         report.rebuilt = "requested"
+    elif live_store not in (None, config.store):  # not read: its vectors may be on a server this config cannot reach
+        report.rebuilt = f"the vectors are in the {live_store} store, config asks for {config.store}"
+        log.warning("%s; rebuilding", report.rebuilt)
     else:
         try:
-            old = current if _is_live(config.index_dir, current) else load_index(config.index_dir)
+            old = current if _is_live(config.index_dir, current) else load_index(config.index_dir, config.store_url)
         except IndexCorruptError as exc:
             report.rebuilt = str(exc)
             log.warning("%s; rebuilding it from the corpus", exc)
@@ -480,7 +525,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     # Only additions: the old rows stay first, in their order, and only the new articles' rows are written (one more
     # part); the manifest of an index this process wrote or read records its files, which the new parts link to.
     appending = (old is not None and report.added and not report.changed and not report.removed
-                 and old.manifest.get("parts", 1) < MAX_PARTS and "files" in old.manifest)
+                 and old.manifest.get("parts", 1) < MAX_PARTS and "files" in old.manifest and STORES[config.store].appends)
     if appending:
         added = set(report.added)
         passages = list(old.passages) + [p for p in passages if p.source in added]
@@ -512,8 +557,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     report.embedded = len(p_embed) + len(s_todo) + len(w_todo)
     # the new stores are allocated at their final size and filled in place: no second copy of every vector (a
     # 10,000-article build peaked at 1.8 GB with one)
-    store_cls = STORES[_STORE]
-    p_store, s_store, w_store = (store_cls.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
+    p_store, s_store, w_store = (FaissStore.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
     vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_store, s_store, w_store))
     if old is not None:
         for out, rows, store in ((vectors, p_from, old.store), (sentence_vectors, s_from, old.sentence_store),
@@ -550,7 +594,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     per_article = Counter(p.source for p in passages)
     manifest = {
         "format": FORMAT_VERSION,
-        "store": _STORE,
+        "store": config.store,
         "embedder": {"name": embedder.name, "identity": embedder.identity, "dim": embedder.dim},
         "chunking": chunking,
         "articles": {
@@ -565,7 +609,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     }
     del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
     index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles, table)
-    index.path = _write_generation(config.index_dir, index, old if appending else None)
+    index.path = _write_generation(config.index_dir, index, old if appending else None, config.store_url)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())
     return index, report

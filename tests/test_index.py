@@ -155,7 +155,7 @@ def test_an_assistant_reuses_the_index_it_holds_while_it_is_the_live_one(small_h
 
     reads = []
     real_load = index_module.load_index
-    monkeypatch.setattr(index_module, "load_index", lambda d: reads.append(d) or real_load(d))
+    monkeypatch.setattr(index_module, "load_index", lambda d, url=None: reads.append(d) or real_load(d, url))
     assistant = Assistant(embedder=e5)
     assistant.index()
     retriever, reads[:] = assistant.retriever, []

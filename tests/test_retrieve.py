@@ -27,12 +27,12 @@ def test_bm25_weighted_query_scales_each_term():
     assert (bm.scores({"llama": 1.0, "gpu": 1.0}) == bm.scores(["llama", "gpu"])).all()
 
 
-def test_term_expansion_brings_the_other_languages_words(built):
+def test_term_expansion_brings_the_other_languages_words(engine):
     # An English question shares no word with the Portuguese sentence that answers it; the expansion adds some.
-    terms = built.retriever.query_terms("Where do the training data come from?")
+    terms = engine.retriever.query_terms("Where do the training data come from?")
     assert {"treina", "dados"} <= set(terms)  # "treinar", "dados" from the Portuguese article
     assert {"traini", "data"} <= set(terms)  # the question's own terms stay
-    off = built.with_settings(term_expansion=0).retriever.query_terms("Where do the training data come from?")
+    off = engine.with_settings(term_expansion=0).retriever.query_terms("Where do the training data come from?")
     assert "treina" not in off
 
 
@@ -104,31 +104,31 @@ def test_store_similarities_are_every_rows_cosine_in_row_order():
     "Quantos parâmetros tem o Llama 3.1?",
     "Combien de paramètres possède Llama 3.1 ?",
 ])
-def test_the_405_billion_passage_comes_first_in_every_language(built, question):
-    top = built.retrieve(question)
+def test_the_405_billion_passage_comes_first_in_every_language(engine, question):
+    top = engine.retrieve(question)
     assert top[0].source == "002_4bcb00fcb896a42c.txt"
     assert "405 bilhões de parâmetros" in top[0].text
-    article = built.article(top[0].source)
+    article = engine.article(top[0].source)
     for p in top:
-        assert built.article(p.source).text[p.start:p.end] == p.text
+        assert engine.article(p.source).text[p.start:p.end] == p.text
     assert article.title == top[0].title and top[0].language == "pt"
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_modes_k_and_scores(built, mode):
-    top = built.retrieve("Quelle part de Scale AI Meta a-t-elle achetée ?", k=4, mode=mode)
+def test_modes_k_and_scores(engine, mode):
+    top = engine.retrieve("Quelle part de Scale AI Meta a-t-elle achetée ?", k=4, mode=mode)
     assert 1 <= len(top) <= 4
     assert [p.score for p in top] == sorted((p.score for p in top), reverse=True)
     assert len({p.id for p in top}) == len(top)
 
 
-def test_hybrid_recall_at_3_on_the_dev_set(built):
+def test_hybrid_recall_at_3_on_the_dev_set(engine):
     # Guards the figures in the README (0.94 overall; en 0.92, fr 1.00, pt 0.90) against regressions; the margin is
     # one question per language.
     gold = [g for g in load_gold(GOLD) if g.answerable]
     by_lang = {}
     for g in gold:
-        rank = retrieval_rank(built.retrieve(g.question, k=5), g.source, g.evidence)
+        rank = retrieval_rank(engine.retrieve(g.question, k=5), g.source, g.evidence)
         by_lang.setdefault(g.lang, []).append(rank)
         by_lang.setdefault("all", []).append(rank)
     assert recall_at(by_lang.pop("all"), 3) >= 0.90

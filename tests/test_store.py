@@ -1,0 +1,142 @@
+"""Vector stores: the embedded FAISS store and the Postgres (pgvector) engine answer the same questions the same way;
+the engine's failures are one clear line. The Postgres tests run against a real server the session starts
+(conftest.postgres_url)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant import Config, ConfigError, IndexCorruptError, StoreError
+from assistant.index import load_index, update_index
+from assistant.ingest import load_corpus
+from assistant.store import FaissStore, PostgresStore, VectorStore
+from conftest import GOLD, CountingEmbedder, FakeEmbedder
+from evals.gold import load_gold
+from test_index import NEW_ARTICLE
+
+
+def unit_rows(n=200, dim=24, seed=3):
+    m = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def tables(url) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'news_assistant_%'")}
+
+
+@pytest.fixture
+def pg_store(postgres_url, tmp_path):
+    m = unit_rows()
+    store = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "v.pgvector", postgres_url)
+    return m, store, tmp_path / "v.pgvector"
+
+
+def test_postgres_store_computes_what_the_embedded_store_does(pg_store, postgres_url):
+    m, store, path = pg_store
+    faiss = FaissStore.from_vectors(m)
+    loaded = PostgresStore.load(path, postgres_url)
+    assert (len(loaded), loaded.dim) == (200, 24) and np.array_equal(loaded.vectors(), m)  # stored exactly
+    q = m[17]
+    assert np.allclose(loaded.similarities(q), faiss.similarities(q), atol=1e-6)
+    assert loaded.search(q, 3)[0][0] == 17 and [r for r, _ in loaded.search(q, 5)] == [r for r, _ in faiss.search(q, 5)]
+    queries = m[[3, 50, 199]]
+    for (ids, sims), (want_ids, want_sims) in zip(loaded.nearest(queries, 7), VectorStore.nearest(faiss, queries, 7)):
+        assert ids.tolist() == want_ids.tolist() and np.allclose(sims, want_sims, atol=1e-6)
+    mask = np.arange(200) % 3 == 0
+    assert np.allclose(loaded.mean(mask), faiss.mean(mask), atol=1e-6)
+    assert np.array_equal(loaded.rows([5, 2, 5]), m[[5, 2, 5]]) and loaded.finite()
+
+
+def test_a_missing_or_short_table_is_a_corrupt_index(pg_store, postgres_url):
+    _, store, path = pg_store
+    ref = json.loads(path.read_text())
+    path.write_text(json.dumps({**ref, "rows": 199}))
+    with pytest.raises(IndexCorruptError, match="holds 200 rows"):
+        PostgresStore.load(path, postgres_url)
+    path.write_text(json.dumps(ref))
+    PostgresStore.discard(path, postgres_url)
+    assert store.table not in tables(postgres_url)
+    with pytest.raises(IndexCorruptError, match="missing"):
+        PostgresStore.load(path, postgres_url)
+    path.write_text(json.dumps({**ref, "table": "pg_class; DROP TABLE x"}))  # only names the store itself makes
+    with pytest.raises(IndexCorruptError, match="does not name"):
+        PostgresStore.load(path, postgres_url)
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
+    url = f"postgresql://someone:hunter2@/news?host={tmp_path}&connect_timeout=2"  # no server listens there
+    with pytest.raises(StoreError) as caught:
+        PostgresStore.persist(FaissStore.from_vectors(unit_rows(5)), tmp_path / "v.pgvector", url)
+    message = str(caught.value)
+    assert "cannot use the postgres store (database news" in message and "hunter2" not in message
+    assert "\n" not in message and not (tmp_path / "v.pgvector").exists()
+
+
+def test_a_dropped_connection_is_one_line_then_reconnects(pg_store, postgres_url):
+    import psycopg
+
+    m, store, _ = pg_store
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # the server ends every other session
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                      "AND datname = current_database()")
+    with pytest.raises(StoreError, match="the postgres store failed"):
+        store.similarities(m[0])
+    assert store.similarities(m[0]).argmax() == 0  # the next question gets a new connection
+
+
+def test_config_names_a_known_store_with_its_connection():
+    with pytest.raises(ConfigError, match="store must be one of faiss, postgres"):
+        Config(store="milvus")
+    with pytest.raises(ConfigError, match="needs store_url"):
+        Config(store="postgres")
+    assert Config(store="postgres", store_url="postgresql:///news").store_url == "postgresql:///news"
+
+
+def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home, postgres_url):
+    config = Config(store="postgres", store_url=postgres_url)
+    before = tables(postgres_url)
+    fake = FakeEmbedder()
+
+    def build(cfg):
+        counting = CountingEmbedder(fake)
+        index, report = update_index(cfg, load_corpus(cfg.corpus_dir), counting, progress=False)
+        return index, report, counting.counts["passage"]
+
+    first, report, embedded = build(config)
+    assert embedded == report.embedded > 0 and isinstance(first.store, PostgresStore)
+    assert sorted(p.name for p in first.path.iterdir() if p.suffix == ".pgvector") == [
+        "sentences.pgvector", "vectors.pgvector", "words.pgvector"]
+    mine = tables(postgres_url) - before
+    assert len(mine) == 3
+
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    second, report, embedded = build(config)
+    new = [p for p in second.passages if p.source == "005_new.txt"]
+    assert report.added == ["005_new.txt"] and embedded < len(second.passages) + len(second.sentences)
+    assert second.manifest["parts"] == 1  # the engine is written whole, not in parts
+    loaded = load_index(config.index_dir, postgres_url)
+    assert loaded.passages == second.passages and np.array_equal(loaded.store.vectors(), second.store.vectors())
+    assert np.allclose(loaded.store.vectors()[[second.passages.index(p) for p in new]],
+                       fake.embed([p.text for p in new], "passage"), atol=1e-6)
+    # the replaced generation's tables stay one build (a server may still answer from them), then go
+    assert tables(postgres_url) - before >= mine and len(list(config.index_dir.glob("gen-*"))) == 2
+    (small_home / "corpus" / "005_new.txt").unlink()
+    build(config)
+    assert not (mine & tables(postgres_url)) and len(tables(postgres_url) - before) == 6
+
+    # another store in the config: rebuilt there, without reading the engine
+    back, report, _ = build(Config())
+    assert "in the postgres store, config asks for faiss" in report.rebuilt and isinstance(back.store, FaissStore)
+
+
+def test_an_index_in_postgres_answers_like_the_one_in_files(built, built_postgres):
+    questions = [g.question for g in load_gold(GOLD)][:40]
+    for mode in ("hybrid", "dense", "bm25"):
+        for q in questions:
+            a, b = built.retrieve(q, k=5, mode=mode), built_postgres.retrieve(q, k=5, mode=mode)
+            assert [p.id for p in a] == [p.id for p in b], (mode, q)
+            assert [p.score for p in a] == pytest.approx([p.score for p in b], abs=1e-4)

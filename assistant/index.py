@@ -23,10 +23,11 @@ Layout of `index_dir`:
                             one part with the new articles, instead of rewriting every vector (722 MB at 10,000
                             articles); any other update, or one past MAX_PARTS, writes a single part again.
         vectors.pgvector, sentences.pgvector, words.pgvector
-                            instead of the .faiss files with `store = "postgres"`: the name of the table holding
-                            the rows in the server at `store_url` (store.PostgresStore); written whole, never in
-                            parts. The tables of a generation are dropped with its folder, those of the generation
-                            just replaced one build later (a server process may still be answering from them).
+                            instead of the .faiss files with `store = "postgres"`: the table holding the rows in
+                            the server at `store_url`, and which of its rows (store.PostgresStore); the parts of an
+                            update that only adds articles name rows appended to the same tables. A table is dropped
+                            when no generation kept names it; the generation just replaced is kept one build longer
+                            (a server process may still be answering from its tables).
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
 leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
@@ -62,7 +63,7 @@ from .errors import AssistantError, IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
 from .readers import sha256_of
 from .retrieve import BM25, bm25_docs, bm25_terms, vocabulary
-from .store import STORES, FaissStore, PostgresStore, VectorStore
+from .store import STORES, FaissStore, VectorStore
 
 __all__ = ["Index", "IndexReport", "update_index", "load_index", "cleaning_cache"]
 
@@ -275,8 +276,9 @@ def load_index(index_dir: Path, store_url: str | None = None) -> Index | None:
                 raise ValueError(f"{_WORDS}: bad 'articles'")
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
-        store = _concatenated([store_cls.load(gen / vectors, store_url) for _, vectors, _ in parts])
-        sentence_store = _concatenated([store_cls.load(gen / sentences, store_url) for _, _, sentences in parts])
+        store = store_cls.concatenated([store_cls.load(gen / vectors, store_url) for _, vectors, _ in parts])
+        sentence_store = store_cls.concatenated([store_cls.load(gen / sentences, store_url)
+                                                 for _, _, sentences in parts])
         word_store = store_cls.load(gen / _word_vectors(store_cls.suffix), store_url)
         bm25 = BM25.load(gen / _BM25) if _BM25 in manifest["files"] else None
         if bm25 is not None and bm25.n != len(passages):
@@ -299,21 +301,6 @@ def load_index(index_dir: Path, store_url: str | None = None) -> Index | None:
     return index
 
 
-def _concatenated(stores: list[VectorStore]) -> VectorStore:
-    """One store with the rows of `stores` in order (the first itself when it is the only one)."""
-    if len(stores) == 1:
-        return stores[0]
-    dims = {s.dim for s in stores}
-    if len(dims) != 1:
-        raise ValueError(f"parts of different dimensions {sorted(dims)}")
-    out = FaissStore.allocate(sum(len(s) for s in stores), dims.pop())
-    rows, at = out.vectors(writable=True), 0
-    for s in stores:
-        rows[at:at + len(s)] = s.vectors()
-        at += len(s)
-    return out
-
-
 def _write_generation(index_dir: Path, index: Index, appended_to: Index | None = None,
                       store_url: str | None = None) -> Path:
     """Write `index` as a new generation and make it the live one; returns its folder (`index.path` is not read).
@@ -332,11 +319,19 @@ def _write_generation(index_dir: Path, index: Index, appended_to: Index | None =
         raise IndexWriteError(f"cannot write the index in {index_dir}: {reason}; the previous index is kept") from None
 
 
-def _discard(folder: Path, store_url: str | None) -> None:
-    """Remove a generation folder, and the rows an engine store keeps for it elsewhere. A server that cannot be
-    reached leaves its tables behind (said in the log), never fails the build that already committed."""
+def _references(folder: Path) -> set[str]:
+    """What the store files of a generation name outside it (an engine's tables)."""
+    return {r for cls in STORES.values() for f in folder.glob(f"*{cls.suffix}") for r in [cls.reference(f)] if r}
+
+
+def _discard(folder: Path, store_url: str | None, keep: set[str] = frozenset()) -> None:
+    """Remove a generation folder, and the rows an engine store keeps for it elsewhere unless a generation that stays
+    names them (`keep`). A server that cannot be reached leaves its tables behind (said in the log), never fails the
+    build that already committed."""
     for cls in STORES.values():
         for ref in folder.glob(f"*{cls.suffix}"):
+            if cls.reference(ref) in keep:
+                continue
             try:
                 cls.discard(ref, store_url)
             except AssistantError as exc:
@@ -348,8 +343,9 @@ def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | 
     store_cls = STORES[index.manifest["store"]]
     suffix = store_cls.suffix
     index_dir.mkdir(parents=True, exist_ok=True)
+    live = _live_generation(index_dir)
     for stale in index_dir.glob("gen-*.tmp"):  # left by a build that was killed; builds hold the lock
-        _discard(stale, store_url)
+        _discard(stale, store_url, keep=_references(live) if live else set())
     gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
@@ -365,12 +361,12 @@ def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | 
                 shutil.copyfile(appended_to.path / name, tmp / name)
             files[name] = appended_to.manifest["files"][name]
     passage_file, vectors_file, sentences_file = _part_files(part, suffix)
-    if part == 0:
-        index.store = store_cls.persist(index.store, tmp / vectors_file, store_url)
-        index.sentence_store = store_cls.persist(index.sentence_store, tmp / sentences_file, store_url)
-    else:  # only stores that append (`appends`): the embedded FAISS files
-        FaissStore.from_vectors(index.store.vectors()[first_passage:]).save(tmp / vectors_file)
-        FaissStore.from_vectors(index.sentence_store.vectors()[first_sentence:]).save(tmp / sentences_file)
+    # the rows after the previous parts' (all of them for part 0), in the store's own form; an engine appends them
+    # to the tables of the generation appended to
+    index.store = store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage,
+                                    appended_to.store if appended_to is not None else None)
+    index.sentence_store = store_cls.persist(index.sentence_store, tmp / sentences_file, store_url, first_sentence,
+                                             appended_to.sentence_store if appended_to is not None else None)
     word_file = _word_vectors(suffix)
     index.word_store = store_cls.persist(index.word_store, tmp / word_file, store_url)
     (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
@@ -390,17 +386,15 @@ def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | 
             os.fsync(fh.fileno())
     tmp.rename(gen)
     pointer_tmp = index_dir / "CURRENT.tmp"
-    try:
-        replaced = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
-        replaced = None
     pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
     os.replace(pointer_tmp, index_dir / "CURRENT")  # the commit point
+    # an engine's tables outlive the generation just replaced by one build: another process (a server) may still
+    # be answering from them; files, once loaded, are the process's own
+    kept = [gen] + ([live] if live is not None and _references(live) else [])
+    keep = set().union(*map(_references, kept))
     for old in index_dir.glob("gen-*"):
-        # an engine's tables outlive the generation just replaced by one build: another process (a server) may still
-        # be answering from them; files, once loaded, are the process's own
-        if old != gen and not (old.name == replaced and any(old.glob(f"*{PostgresStore.suffix}"))):
-            _discard(old, store_url)
+        if old not in kept:
+            _discard(old, store_url, keep)
     return gen
 
 
@@ -465,12 +459,21 @@ def _is_live(index_dir: Path, index: Index | None) -> bool:
     return index.path.parent == Path(index_dir) and index.path.name == name
 
 
+def _live_generation(index_dir: Path) -> Path | None:
+    """The folder CURRENT names, if it exists."""
+    try:
+        folder = Path(index_dir) / (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return folder if folder.name.startswith("gen-") and folder.is_dir() else None
+
+
 def _live_store(index_dir: Path) -> str | None:
     """The store the live generation's manifest names; None when there is none, it cannot be read or the store is
     unknown (load_index then says why)."""
+    live = _live_generation(index_dir)
     try:
-        name = (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
-        store = json.loads((Path(index_dir) / name / "manifest.json").read_text(encoding="utf-8")).get("store")
+        store = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("store") if live else None
     except (OSError, ValueError, AttributeError):
         return None
     return store if store in STORES else None
@@ -525,7 +528,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     # Only additions: the old rows stay first, in their order, and only the new articles' rows are written (one more
     # part); the manifest of an index this process wrote or read records its files, which the new parts link to.
     appending = (old is not None and report.added and not report.changed and not report.removed
-                 and old.manifest.get("parts", 1) < MAX_PARTS and "files" in old.manifest and STORES[config.store].appends)
+                 and old.manifest.get("parts", 1) < MAX_PARTS and "files" in old.manifest)
     if appending:
         added = set(report.added)
         passages = list(old.passages) + [p for p in passages if p.source in added]
@@ -563,6 +566,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         for out, rows, store in ((vectors, p_from, old.store), (sentence_vectors, s_from, old.sentence_store),
                                  (word_vectors, w_from, old.word_store)):
             have = rows >= 0
+            if appending and not STORES[config.store].local and store is not old.word_store:
+                continue  # the engine keeps the old rows, and only the new ones are sent to it
             if have.any():
                 out[have] = store.vectors()[rows[have]]
     if old is not None and old.bm25 is not None:  # unchanged passages keep their analysis: their old row

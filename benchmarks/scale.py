@@ -91,7 +91,7 @@ def _table_mb(root: Path) -> float:
     with psycopg.connect((root / "store_url").read_text()) as conn:
         (size,) = conn.execute("SELECT coalesce(sum(pg_total_relation_size(quote_ident(tablename))), 0) "
                                "FROM pg_tables WHERE tablename LIKE 'news_assistant_%'").fetchone()
-    return size / 1e6
+    return float(size) / 1e6
 
 
 def child(step: str, root: Path, embedder_name: str, passage_vectors: str) -> dict:

@@ -54,8 +54,8 @@ def test_postgres_store_computes_what_the_embedded_store_does(pg_store, postgres
 def test_a_missing_or_short_table_is_a_corrupt_index(pg_store, postgres_url):
     _, store, path = pg_store
     ref = json.loads(path.read_text())
-    path.write_text(json.dumps({**ref, "rows": 199}))
-    with pytest.raises(IndexCorruptError, match="holds 200 rows"):
+    path.write_text(json.dumps({**ref, "rows": 201}))
+    with pytest.raises(IndexCorruptError, match="holds 200 of the 201 rows"):
         PostgresStore.load(path, postgres_url)
     path.write_text(json.dumps(ref))
     PostgresStore.discard(path, postgres_url)
@@ -65,6 +65,23 @@ def test_a_missing_or_short_table_is_a_corrupt_index(pg_store, postgres_url):
     path.write_text(json.dumps({**ref, "table": "pg_class; DROP TABLE x"}))  # only names the store itself makes
     with pytest.raises(IndexCorruptError, match="does not name"):
         PostgresStore.load(path, postgres_url)
+
+
+def test_appended_rows_leave_the_earlier_store_its_own(pg_store, postgres_url, tmp_path):
+    m, store, path = pg_store
+    more = np.concatenate([m, unit_rows(30, seed=4)])
+    q = more[215]
+    before = store.similarities(q)
+    for _ in range(2):  # a second append of the same rows (a build that failed after the first) replaces them
+        grown = PostgresStore.persist(FaissStore.from_vectors(more), tmp_path / "v.1.pgvector", postgres_url,
+                                      first=200, previous=store)
+    assert grown.table == store.table and len(grown) == 230 and grown.search(q, 1)[0][0] == 215
+    assert np.array_equal(store.similarities(q), before) and len(PostgresStore.load(path, postgres_url)) == 200
+    part = PostgresStore.load(tmp_path / "v.1.pgvector", postgres_url)
+    whole = PostgresStore.concatenated([PostgresStore.load(path, postgres_url), part])
+    assert len(whole) == 230 and np.array_equal(whole.vectors(), more)
+    with pytest.raises(ValueError, match="consecutive"):
+        PostgresStore.concatenated([part, store])
 
 
 def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
@@ -113,24 +130,31 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     mine = tables(postgres_url) - before
     assert len(mine) == 3
 
+    q = fake.embed(["Scale AI"], "query")[0]
+    first_sims = first.store.similarities(q)
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     second, report, embedded = build(config)
     new = [p for p in second.passages if p.source == "005_new.txt"]
     assert report.added == ["005_new.txt"] and embedded < len(second.passages) + len(second.sentences)
-    assert second.manifest["parts"] == 1  # the engine is written whole, not in parts
+    # only additions: the new rows are appended to the same tables, as part 1; the words are written again
+    assert second.manifest["parts"] == 2 and second.store.table == first.store.table
+    assert len(tables(postgres_url) - before) == 4
     loaded = load_index(config.index_dir, postgres_url)
     assert loaded.passages == second.passages and np.array_equal(loaded.store.vectors(), second.store.vectors())
     assert np.allclose(loaded.store.vectors()[[second.passages.index(p) for p in new]],
                        fake.embed([p.text for p in new], "passage"), atol=1e-6)
-    # the replaced generation's tables stay one build (a server may still answer from them), then go
-    assert tables(postgres_url) - before >= mine and len(list(config.index_dir.glob("gen-*"))) == 2
+    assert np.array_equal(first.store.similarities(q), first_sims)  # the older generation sees its own rows
+    # the replaced generation stays one build (a server may still answer from its tables), then goes
+    assert len(list(config.index_dir.glob("gen-*"))) == 2
     (small_home / "corpus" / "005_new.txt").unlink()
-    build(config)
-    assert not (mine & tables(postgres_url)) and len(tables(postgres_url) - before) == 6
+    third, _, _ = build(config)
+    assert third.manifest["parts"] == 1 and third.store.table != first.store.table
+    assert len(tables(postgres_url) - before) == 6  # the third's 3, the second's 3 (2 shared with the first)
 
-    # another store in the config: rebuilt there, without reading the engine
-    back, report, _ = build(Config())
+    # another store in the config: rebuilt there, without reading the engine; the tables of the second go
+    back, report, _ = build(Config(store_url=postgres_url))  # the old tables are dropped through it
     assert "in the postgres store, config asks for faiss" in report.rebuilt and isinstance(back.store, FaissStore)
+    assert tables(postgres_url) - before == {third.store.table, third.sentence_store.table, third.word_store.table}
 
 
 def test_an_index_in_postgres_answers_like_the_one_in_files(built, built_postgres):

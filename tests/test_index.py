@@ -127,20 +127,29 @@ def test_saved_bm25_after_add_and_remove_equals_one_built_from_scratch(small_hom
 
 
 def test_an_index_written_before_bm25_and_word_counts_were_saved_still_loads(small_home, e5):
-    # format 3 generations of earlier versions have no bm25.npz (the retriever then analyses the passages) and a
-    # words.json that lists the words alone (the next update counts them)
+    # format 3 generations of earlier versions have no bm25.npz (the retriever then analyses the passages), no
+    # centroids.npz (the retriever computes them) and a words.json that lists the words alone (the next update
+    # counts them)
     from assistant.readers import sha256_of
+    from assistant.retrieve import Retriever
 
     config = Config()
     index, _, _ = build(config, e5)
-    (index.path / "bm25.npz").unlink()
+    saved = load_index(config.index_dir).centroids
+    assert sorted(saved["passages"]) == sorted(saved["sentences"]) == ["pt"]
+    for name in ("bm25.npz", "centroids.npz"):
+        (index.path / name).unlink()
     (index.path / "words.json").write_text(json.dumps(index.words, ensure_ascii=False), encoding="utf-8")
     manifest = json.loads((index.path / "manifest.json").read_text())
-    del manifest["files"]["bm25.npz"]
+    del manifest["files"]["bm25.npz"], manifest["files"]["centroids.npz"]
     manifest["files"]["words.json"] = sha256_of(index.path / "words.json")
     (index.path / "manifest.json").write_text(json.dumps(manifest))
     older = load_index(config.index_dir)
     assert older.bm25 is None and older.word_articles is None and older.words == index.words
+    assert older.centroids is None
+    computed = Retriever(older, e5, config)  # the centroids saved are the ones computed, bit for bit
+    for kind, mine in (("passages", computed._p_centroid), ("sentences", computed._s_centroid)):
+        assert mine.keys() == saved[kind].keys() and all(np.array_equal(mine[c], saved[kind][c]) for c in mine)
     with_saved = Assistant(config, embedder=e5)
     answer = with_saved.retrieve("Quantos parâmetros tem o Llama 3.1?", k=5)
     assert with_saved.last_index_report.rebuilt is None and not with_saved.last_index_report.wrote
@@ -328,6 +337,32 @@ def test_bytes_changed_inside_a_data_file_are_caught_by_its_checksum(small_home,
     path.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match=f"{victim} is not the file this index wrote"):
         load_index(config.index_dir)
+
+
+def test_files_found_right_are_not_hashed_again_until_they_change(small_home, e5, monkeypatch):
+    import time
+
+    from assistant import index as index_module
+
+    config = Config()
+    index, _, _ = build(config, e5)
+    hashed = []
+    real = index_module.sha256_of
+    monkeypatch.setattr(index_module, "sha256_of", lambda path: hashed.append(path.name) or real(path))
+    load_index(config.index_dir)  # files just written: hashed, and not recorded (their times could still be reused)
+    assert sorted(hashed) == sorted(index.manifest["files"]) and not (index.path / ".verified.json").exists()
+    monkeypatch.setattr(index_module, "SETTLED_NS", 0)
+    load_index(config.index_dir)
+    hashed.clear()
+    assert load_index(config.index_dir) is not None and hashed == []  # recorded: not read again
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    path = index.path / "vectors.faiss"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="vectors.faiss is not the file this index wrote"):
+        load_index(config.index_dir)
+    assert hashed == ["vectors.faiss"]
 
 
 def test_non_finite_vectors_are_rejected(small_home, e5):

@@ -256,34 +256,40 @@ _VERIFIED = ".verified.json"  # in a generation folder: the files found right, b
 SETTLED_NS = 2 * 10**9  # a file is stamped only when it was last changed this long before it was checked
 
 
-def _verify_files(gen: Path, files: dict[str, str]) -> None:
+def _verify_files(gen: Path, files: dict[str, str]) -> tuple[bool, dict]:
     """ValueError unless each file's sha256 is the manifest's. A file whose size, modification and change times and
-    inode are those recorded when it was last found right is not read again (hashing the 722 MB of a 10,000-article
-    index took 0.46 s of every first question). Only files already SETTLED_NS old when checked are recorded: a
-    change within the file system's timestamp granularity of the check could otherwise keep their times."""
+    inode are those recorded when the whole generation was last found right is not read again (hashing the 722 MB of
+    a 10,000-article index took 0.46 s of every first question). Returns whether every file was such a one, and what
+    to record (`_record_verified`) once the rest of the load has found the generation right. Only files already
+    SETTLED_NS old when checked are recorded: a change within the file system's timestamp granularity of the check
+    could otherwise keep their times."""
     try:
         stamp = json.loads((gen / _VERIFIED).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         stamp = {}
     stamp = stamp if isinstance(stamp, dict) else {}
-    now, found = time.time_ns(), {}
+    now, found, known = time.time_ns(), {}, True
     for name, digest in files.items():
         st = (gen / name).stat()
         key = [digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         if stamp.get(name) != key:
+            known = False
             if sha256_of(gen / name) != digest:
                 raise ValueError(f"{name} is not the file this index wrote (sha256 differs)")
             if now - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLED_NS:
                 continue
         found[name] = key
-    if found != stamp:
-        tmp = gen / f"{_VERIFIED}.{os.getpid()}.tmp"
-        try:
-            tmp.write_text(json.dumps(found), encoding="utf-8")
-            os.replace(tmp, gen / _VERIFIED)
-        except OSError:  # a read-only index: the next load hashes again, slower, not wrong
-            with suppress(OSError):
-                tmp.unlink(missing_ok=True)
+    return known, (found if found != stamp else {})
+
+
+def _record_verified(gen: Path, found: dict) -> None:
+    tmp = gen / f"{_VERIFIED}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(found), encoding="utf-8")
+        os.replace(tmp, gen / _VERIFIED)
+    except OSError:  # a read-only index: the next load hashes again, slower, not wrong
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def load_index(index_dir: Path, store_url: str | None = None) -> Index | None:
@@ -317,7 +323,7 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         gen = index_dir / pointer.read_text(encoding="utf-8").strip()
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         _check_manifest(manifest)
-        _verify_files(gen, manifest["files"])
+        known, record = _verify_files(gen, manifest["files"])
         store_cls = STORES[manifest["store"]]
         parts = [_part_files(i, store_cls.suffix) for i in range(manifest.get("parts", 1))]
         passages = []
@@ -358,8 +364,11 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
             f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} + {len(word_store)} vectors "
             f"of dim {store.dim} for {len(passages)} passages, {n_sentences} sentences and {len(words)} words"
         )
-    if not all(s.finite() for s in (store, sentence_store, word_store)):
+    # a generation whose files are all as they were when it was last found right was found finite then
+    if not known and not all(s.finite() for s in (store, sentence_store, word_store)):
         raise IndexCorruptError(f"index at {index_dir} is corrupt (a vector is not finite)")
+    if record:
+        _record_verified(gen, record)
     return index
 
 
@@ -401,8 +410,9 @@ def _write_generation(index_dir: Path, index: Index, appended_to: Index | None =
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
+        live = _live_generation(index_dir)
         for tmp in index_dir.glob("gen-*.tmp"):
-            shutil.rmtree(tmp, ignore_errors=True)
+            _discard(tmp, store_url, keep=_references(live) if live else set())
         full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
         reason = "no space left on device" if full else (getattr(exc, "strerror", None) or str(exc).splitlines()[0])
         raise IndexWriteError(f"cannot write the index in {index_dir}: {reason}; the previous index is kept") from None

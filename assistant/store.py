@@ -27,6 +27,7 @@ import json
 import threading
 import uuid
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -316,16 +317,23 @@ class PostgresStore(VectorStore):
     def dim(self) -> int:
         return self._dim
 
-    def _query(self, sql: str, params=(), binary: bool = False, fetch: bool = True):
+    @contextmanager
+    def _connection(self, doing: str = "failed"):
+        """The connection, with the server's errors as this library's: a missing table is a corrupt index, anything
+        else a StoreError in one line."""
         psycopg = _psycopg()
         try:
-            cursor = _connect(self.url).cursor(binary=binary).execute(sql, params)
-            return cursor.fetchall() if fetch else None
+            yield _connect(self.url)
         except psycopg.errors.UndefinedTable:
             raise IndexCorruptError(f"table {self.table} is missing from the postgres store ({_where(self.url)})") \
                 from None
         except psycopg.Error as exc:
-            raise StoreError(f"the postgres store failed ({_where(self.url)}): {_first_line(exc)}") from None
+            raise StoreError(f"the postgres store {doing} ({_where(self.url)}): {_first_line(exc)}") from None
+
+    def _query(self, sql: str, params=(), binary: bool = False, fetch: bool = True):
+        with self._connection() as conn:
+            cursor = conn.cursor(binary=binary).execute(sql, params)
+            return cursor.fetchall() if fetch else None
 
     @property
     def _rows(self) -> str:
@@ -337,15 +345,13 @@ class PostgresStore(VectorStore):
                 previous: "PostgresStore | None" = None) -> "PostgresStore":
         """Copy a build's rows from `first` on into a new table, or after the rows of `previous` in its table (whose
         rows are the build's first `first`), in one transaction, and write the file naming them."""
-        psycopg = _psycopg()
-        conn = _connect(url)
         vectors = built.vectors()[first:]
         n, dim = vectors.shape
         table = previous.table if previous is not None else _TABLE_PREFIX + uuid.uuid4().hex
         # one binary COPY row: 2 fields; the id (4 bytes); the vector (pgvector's binary form: dim, 0, dim floats)
         row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i4"), ("vec_len", ">i4"), ("dim", ">i2"),
                         ("unused", ">i2"), ("v", ">f4", (dim,))])
-        try:
+        with cls(url, table, n, dim)._connection("could not be written") as conn:
             with conn.transaction():
                 if previous is None:
                     conn.execute(f"CREATE TABLE {table} (id integer PRIMARY KEY, embedding vector({dim}))")
@@ -361,10 +367,6 @@ class PostgresStore(VectorStore):
                         rows["v"] = part
                         copy.write(rows.tobytes())
                     copy.write(_COPY_TRAILER)
-        except psycopg.errors.UndefinedTable:
-            raise IndexCorruptError(f"table {table} is missing from the postgres store ({_where(url)})") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot write to the postgres store ({_where(url)}): {_first_line(exc)}") from None
         cls(url, table, n, dim, first).save(path)
         return cls(url, table, first + n, dim)
 
@@ -461,17 +463,12 @@ class PostgresStore(VectorStore):
         """Every row, read back by a binary COPY (an update reuses unchanged articles' vectors)."""
         if not self._n:
             return np.zeros((0, self._dim), dtype=np.float32)
-        psycopg = _psycopg()
         data = bytearray()
-        try:
-            with _connect(self.url).cursor().copy(f"COPY (SELECT embedding FROM {self.table} WHERE {self._rows} "
-                                                  f"ORDER BY id) TO STDOUT WITH (FORMAT BINARY)") as copy:
-                for block in copy:
-                    data += block
-        except psycopg.errors.UndefinedTable:
-            raise IndexCorruptError(f"table {self.table} is missing from the postgres store") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"the postgres store failed ({_where(self.url)}): {_first_line(exc)}") from None
+        with self._connection() as conn, conn.cursor().copy(
+                f"COPY (SELECT embedding FROM {self.table} WHERE {self._rows} ORDER BY id) TO STDOUT WITH "
+                f"(FORMAT BINARY)") as copy:
+            for block in copy:
+                data += block
         row = np.dtype([("fields", ">i2"), ("len", ">i4"), ("dim", ">i2"), ("unused", ">i2"),
                         ("v", ">f4", (self._dim,))])
         body = np.frombuffer(bytes(data), dtype=row, count=self._n, offset=len(_COPY_HEADER))

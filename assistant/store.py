@@ -367,6 +367,9 @@ class PostgresStore(VectorStore):
                         rows["v"] = part
                         copy.write(rows.tobytes())
                     copy.write(_COPY_TRAILER)
+            # sets the rows' visibility hints now: otherwise the first question after a build writes them, on every
+            # page of the table (2.4 s at 10,000 articles)
+            conn.execute(f"VACUUM (FREEZE) {table}")
         cls(url, table, n, dim, first).save(path)
         return cls(url, table, first + n, dim)
 

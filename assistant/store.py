@@ -265,15 +265,16 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _connect(url: str | None):
-    """One autocommit connection per connection string, shared by the stores and threads of a process (psycopg
-    connections are thread-safe); a broken one is replaced."""
+def _connect(url: str | None, shared: bool = True):
+    """An autocommit connection. Shared: one per connection string for the questions of a process (psycopg
+    connections are thread-safe; a broken one is replaced). Not shared: a new one, for an index build's long copies,
+    so that questions answered meanwhile do not wait behind them."""
     if not url:
         raise StoreError('store = "postgres" needs store_url, a connection string such as '
                          '"postgresql://user@host/dbname"')
     psycopg = _psycopg()
     with _connect_lock:
-        conn = _connections.get(url)
+        conn = _connections.get(url) if shared else None
         if conn is not None and not conn.closed and not conn.broken:
             return conn
         try:
@@ -281,7 +282,8 @@ def _connect(url: str | None):
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         except psycopg.Error as exc:
             raise StoreError(f"cannot use the postgres store ({_where(url)}): {_first_line(exc)}") from None
-        _connections[url] = conn
+        if shared:
+            _connections[url] = conn
         return conn
 
 
@@ -318,17 +320,22 @@ class PostgresStore(VectorStore):
         return self._dim
 
     @contextmanager
-    def _connection(self, doing: str = "failed"):
-        """The connection, with the server's errors as this library's: a missing table is a corrupt index, anything
-        else a StoreError in one line."""
+    def _connection(self, doing: str = "failed", shared: bool = True):
+        """A connection (`_connect`), with the server's errors as this library's: a missing table is a corrupt index,
+        anything else a StoreError in one line."""
         psycopg = _psycopg()
+        conn = None
         try:
-            yield _connect(self.url)
+            conn = _connect(self.url, shared)
+            yield conn
         except psycopg.errors.UndefinedTable:
             raise IndexCorruptError(f"table {self.table} is missing from the postgres store ({_where(self.url)})") \
                 from None
         except psycopg.Error as exc:
             raise StoreError(f"the postgres store {doing} ({_where(self.url)}): {_first_line(exc)}") from None
+        finally:
+            if conn is not None and not shared:
+                conn.close()
 
     def _query(self, sql: str, params=(), binary: bool = False, fetch: bool = True):
         with self._connection() as conn:
@@ -351,7 +358,7 @@ class PostgresStore(VectorStore):
         # one binary COPY row: 2 fields; the id (4 bytes); the vector (pgvector's binary form: dim, 0, dim floats)
         row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i4"), ("vec_len", ">i4"), ("dim", ">i2"),
                         ("unused", ">i2"), ("v", ">f4", (dim,))])
-        with cls(url, table, n, dim)._connection("could not be written") as conn:
+        with cls(url, table, n, dim)._connection("could not be written", shared=False) as conn:
             with conn.transaction():
                 if previous is None:
                     conn.execute(f"CREATE TABLE {table} (id integer PRIMARY KEY, embedding vector({dim}))")
@@ -467,7 +474,7 @@ class PostgresStore(VectorStore):
         if not self._n:
             return np.zeros((0, self._dim), dtype=np.float32)
         data = bytearray()
-        with self._connection() as conn, conn.cursor().copy(
+        with self._connection(shared=False) as conn, conn.cursor().copy(
                 f"COPY (SELECT embedding FROM {self.table} WHERE {self._rows} ORDER BY id) TO STDOUT WITH "
                 f"(FORMAT BINARY)") as copy:
             for block in copy:

@@ -164,3 +164,5 @@ def test_an_index_in_postgres_answers_like_the_one_in_files(built, built_postgre
             a, b = built.retrieve(q, k=5, mode=mode), built_postgres.retrieve(q, k=5, mode=mode)
             assert [p.id for p in a] == [p.id for p in b], (mode, q)
             assert [p.score for p in a] == pytest.approx([p.score for p in b], abs=1e-4)
+    with pytest.raises(ConfigError, match="cannot change store, store_url on a running assistant"):
+        built_postgres.with_settings(store="faiss", store_url=None)

@@ -385,7 +385,8 @@ class PostgresStore(VectorStore):
         ref = json.loads(path.read_text(encoding="utf-8"))
         if not (isinstance(ref, dict) and isinstance(ref.get("table"), str) and ref["table"].startswith(_TABLE_PREFIX)
                 and ref["table"][len(_TABLE_PREFIX):].isalnum()
-                and all(isinstance(ref.get(k, 0), int) and ref.get(k, 0) >= 0 for k in ("rows", "dim", "first"))):
+                and all(isinstance(ref.get(k), int) and ref[k] >= 0 for k in ("rows", "dim"))
+                and isinstance(ref.get("first", 0), int) and ref.get("first", 0) >= 0):
             raise ValueError(f"{path.name} does not name a postgres table")
         return ref
 

@@ -25,11 +25,12 @@
   `fusion = "rrf"`: reciprocal-rank fusion, 1/(rrf_k + dense rank) + bm25_weight/(rrf_k + BM25 rank), kept for
   comparison.
 
-Scores are computed for every passage and sentence (an exact scan, in numpy and FAISS's inner-product kernel): about
-36 ms a question over the 81,000 passages and 310,000 sentences of 10,000 articles, query embedding aside
-(benchmarks/scale.py); at a million articles this must become a search for candidates (docs/design.md "Scale"). The
-`score` of a returned passage is the fused score (hybrid), the dense score (dense) or the raw BM25
-score (bm25). Not here: answer-level evidence selection, which uses `sentence_scores`.
+Scores are computed for every passage and sentence (an exact scan, in numpy and FAISS's inner-product kernel, or by
+the Postgres server with store = "postgres"): about 40 ms a question over the 81,000 passages and 310,000 sentences
+of 10,000 articles in memory, 250 ms in the server, query embedding aside (benchmarks/scale.py); at a million
+articles this must become a search for candidates (docs/design.md "Scale"). The `score` of a returned passage is the
+fused score (hybrid), the dense score (dense) or the raw BM25 score (bm25). Not here: answer-level evidence
+selection, which uses `sentence_scores`.
 """
 
 from __future__ import annotations
@@ -235,8 +236,8 @@ class Retriever:
         self.config = config
         self._bm25 = index.bm25 if index.bm25 is not None else BM25.build(bm25_docs(self.passages))
         self._p_lang, self._s_lang = row_languages(index)
-        # per-language centroids of passage and sentence vectors, for language centring: saved with the index (a
-        # second per question at 10,000 articles in an engine, 0.3 s in memory), else computed
+        # per-language centroids of passage and sentence vectors, for language centring: saved with the index
+        # (computing them took 0.3 s of each load at 10,000 articles in memory, 2 s in an engine), else computed
         saved = index.centroids or {}
         self._p_centroid = saved.get("passages") or language_centroids(index.store, self._p_lang)
         self._s_centroid = saved.get("sentences") or language_centroids(index.sentence_store, self._s_lang)

@@ -379,6 +379,22 @@ def centroids_of(index: Index) -> dict:
             "sentences": language_centroids(index.sentence_store, s_lang)}
 
 
+def _grown_centroids(old: Index, index: Index) -> dict:
+    """`centroids_of(index)` when `index` is `old` with rows appended, from old's centroids and the new rows (which
+    the build holds): equal up to float rounding, without reading the old rows."""
+    out = {}
+    (old_p, old_s), (new_p, new_s) = row_languages(old), row_languages(index)
+    for kind, before, now, store in (("passages", old_p, new_p, index.store),
+                                     ("sentences", old_s, new_s, index.sentence_store)):
+        fresh, rows = now[len(before):], store.vectors()[len(before):].astype(np.float64)
+        out[kind] = {}
+        for code in sorted(set(now.tolist())):
+            n_old, mine = int((before == code).sum()), fresh == code
+            total = old.centroids[kind][code].astype(np.float64) * n_old if n_old else 0.0
+            out[kind][code] = ((total + rows[mine].sum(axis=0)) / (n_old + int(mine.sum()))).astype(np.float32)
+    return out
+
+
 def _save_centroids(path: Path, centroids: dict) -> None:
     with open(path, "wb") as fh:
         np.savez(fh, **{f"{kind}.{code}": vec for kind, by_code in centroids.items() for code, vec in by_code.items()})
@@ -718,6 +734,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles, table=table)
     if STORES[config.store].local or not appending:  # the build holds every row: centroids as the retriever makes them
         index.centroids = centroids_of(index)
+    elif old.centroids is not None:  # an engine's appended rows: the old means and the new rows (no query of all)
+        index.centroids = _grown_centroids(old, index)
     index.path = _write_generation(config.index_dir, index, old if appending else None, config.store_url)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())

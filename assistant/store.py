@@ -88,8 +88,9 @@ class VectorStore(ABC):
     def discard(cls, path: Path, url: str | None) -> None:
         """Delete what the store keeps outside the generation folder for the file `path` (nothing, for a file)."""
 
-    # Concrete backends also provide: load(path, url), vectors(), __len__, dim; the embedded FAISS store also
-    # from_vectors(matrix) and allocate(n, dim), on which a build writes its vectors before `persist`.
+    # Concrete backends also provide: load(path, url), vectors(), __len__, dim, and the two classmethods index.py
+    # writes and reads generations with: persist(built, path, url, first, previous) and concatenated(parts). The
+    # embedded FAISS store also has from_vectors(matrix) and allocate(n, dim): every build fills one of those first.
 
 
 def _import_faiss_store(wrapper: bool = False):

@@ -15,7 +15,8 @@ Each measurement runs in its own process, so peak RSS is that step's:
 - cold build: `assistant index` from an empty index folder (embedder loading included), articles per minute and
   peak RSS; "floor" embeds each distinct sentence of the corpus once with the same embedder, in the same run, and
   "build / floor" is the ratio the issue asks to bring to 1.2 or less.
-- no-change update and add-one: the medians of three, in one process (modules loaded, as in a server).
+- no-change update, add-one and change-one (a sentence added to a real article): the medians of three, in one
+  process (modules loaded, as in a server).
 - first question: a fresh Python process that imports the package, loads the corpus and index and retrieves once,
   wall clock from starting the process to the passages (not its exit); twice: the first process to read the index after its build (it hashes
   every data file), then another (files found right are not hashed again: index.py, `.verified.json`).
@@ -128,7 +129,15 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str) -> di
             t0 = time.perf_counter()
             a.index()
             added.append(time.perf_counter() - t0)
-        out.update(no_change=statistics.median(same), add_one=statistics.median(added))
+        changed = []
+        for k in range(3):  # a real article edited: a sentence added at its end
+            path = root / "corpus" / SEEDS[k].name
+            path.write_text(path.read_text(encoding="utf-8") + f"\n\nUma frase nova número {k}.\n", encoding="utf-8")
+            t0 = time.perf_counter()
+            a.index()
+            changed.append(time.perf_counter() - t0)
+        out.update(no_change=statistics.median(same), add_one=statistics.median(added),
+                   change_one=statistics.median(changed))
     elif step == "question":
         a = _assistant(root, embedder_name, passage_vectors)
         a.retrieve("Quantos parâmetros tem o maior modelo Llama 3.1?")
@@ -185,9 +194,9 @@ def main() -> None:
         return
     print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}")
     print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
-          "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) "
+          "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | change one (s) | updates peak RSS (MB) "
           "| first question: after build / later (s) | retrieve p50/p95 (ms) |")
-    print("|" + "---|" * 14)
+    print("|" + "---|" * 16)
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -204,7 +213,8 @@ def main() -> None:
             print(f"| {n:,} | {build['passages']:,} | {floor['sentences']:,} | {floor['words']:,} "
                   f"| {build['seconds']:.1f} | {n / build['seconds'] * 60:,.0f} | {floor['seconds']:.1f} "
                   f"| {ratio(build, floor, args)} | {build['rss_mb']:,.0f} | {disk:,.0f} "
-                  f"| {updates['no_change']:.2f} | {updates['add_one']:.2f} "
+                  f"| {updates['no_change']:.2f} | {updates['add_one']:.2f} | {updates['change_one']:.2f} "
+                  f"| {updates['rss_mb']:,.0f} "
                   f"| {after_build['ready']:.2f} / {question['ready']:.2f} "
                   f"| {retrieve['p50'] * 1000:.0f}/{retrieve['p95'] * 1000:.0f} |", flush=True)
             if server:

@@ -22,16 +22,19 @@ Layout of `index_dir`:
         .verified.json      the files found right by their sha256, with their size, times and inode: the next
                             load does not hash them again while those are the same (not a data file)
         passages.N.jsonl, vectors.N.faiss, sentences.N.faiss
-                            parts 1, 2, ... (manifest "parts"): rows appended after those of the part before.
-                            An update that only adds articles hard-links the previous generation's parts and writes
-                            one part with the new articles, instead of rewriting every vector (722 MB at 10,000
-                            articles); any other update, or one past MAX_PARTS, writes a single part again.
+                            parts 1, 2, ... (manifest "parts"): rows after those of the part before. A part
+                            holds whole articles, at most PART_SENTENCES sentences' worth when a build writes it.
+                            An update hard-links the previous generation's parts none of whose articles changed or
+                            left, and writes new parts with the other articles, instead of rewriting every vector
+                            (722 MB at 10,000 articles): adding an article writes one small part, changing one
+                            rewrites its part. Past MAX_PARTS the smallest kept parts are written again.
         vectors.pgvector, sentences.pgvector, words.pgvector
                             instead of the .faiss files with `store = "postgres"`: the table holding the rows in
-                            the server at `store_url`, and which of its rows (store.PostgresStore); the parts of an
-                            update that only adds articles name rows appended to the same tables. A table is dropped
-                            when no generation kept names it; the generation just replaced is kept one build longer
-                            (a server process may still be answering from its tables).
+                            the server at `store_url`, and which of its rows (store.PostgresStore); each part is
+                            a table of its own (generations written before named rows appended to one table), and
+                            a kept part's file, linked, names the same table. A table is dropped when no generation
+                            kept names it; the generation just replaced is kept one build longer (a server process
+                            may still be answering from its tables).
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
 leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
@@ -69,7 +72,7 @@ from .errors import AssistantError, IndexCorruptError, IndexWriteError
 from .ingest import CLEANING_VERSION, Corpus
 from .readers import sha256_of
 from .retrieve import BM25, bm25_docs, bm25_terms, language_centroids, row_languages, vocabulary
-from .store import STORES, FaissStore, VectorStore
+from .store import STORES, FaissStore, Parts, VectorStore
 
 __all__ = ["Index", "IndexReport", "update_index", "load_index", "cleaning_cache"]
 
@@ -80,7 +83,11 @@ _WORDS = "words.json"
 _PASSAGES = "passages.jsonl"
 _BM25 = "bm25.npz"  # optional when reading: generations of format 3 written before it existed lack it
 _CENTROIDS = "centroids.npz"  # optional when reading, as bm25.npz
-MAX_PARTS = 8  # appended parts a generation may have; the next update writes one part again
+MAX_PARTS = 16  # parts a generation may have; an update that would make more merges the smallest into a new one
+# Sentences a part written by a build holds at most (unless one article has more, or the corpus is so large that
+# MAX_PARTS / 2 parts of this size do not hold it): about 100 MB of sentence vectors at 384 dimensions. A change to
+# one article rewrites its part; smaller parts make that cheaper and loading a little dearer (a file per part).
+PART_SENTENCES = 65_536
 
 
 def _part_files(i: int, suffix: str = ".faiss") -> tuple[str, str, str]:
@@ -147,11 +154,15 @@ class Index:
     centroids: dict | None = None
     # `sentence_table(passages)`, when the caller has it already (a build needs it before the index exists)
     table: tuple | None = field(default=None, repr=False, compare=False)
+    # (passages, sentences) of each part, in row order: each part holds whole articles; one part by default
+    part_rows: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         self.sentence_row, self.sentence_rows, self.sentence_offsets = self.table or sentence_table(self.passages)
         self.sentences = list(self.sentence_row)
         self.table = None
+        if self.part_rows is None:
+            self.part_rows = [(len(self.passages), len(self.sentences))]
 
 
 def sentence_table(passages: list[Passage]) -> tuple[dict[tuple[str, int, int], int], np.ndarray, np.ndarray]:
@@ -210,12 +221,13 @@ def _chunking(config) -> dict:
     return chunking
 
 
-def pooled_passage_vectors(passages: list[Passage], sentence_row: dict, sentence_vectors: np.ndarray) -> np.ndarray:
+def pooled_passage_vectors(passages: list[Passage], sentence_row: dict, sentence_vectors: np.ndarray,
+                           first_row: int = 0) -> np.ndarray:
     """Each passage's vector as the mean of its sentences' vectors weighted by their length in characters, unit
-    length (config passage_vectors = "sentences")."""
+    length (config passage_vectors = "sentences"). `sentence_vectors` holds the sentence rows from `first_row` on."""
     out = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float32)
     for i, p in enumerate(passages):
-        rows = [sentence_row[(p.source, s, e)] for s, e in p.sentences]
+        rows = [sentence_row[(p.source, s, e)] - first_row for s, e in p.sentences]
         weights = np.array([e - s for s, e in p.sentences], dtype=np.float32)
         out[i] = weights @ sentence_vectors[rows]
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
@@ -326,8 +338,9 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         known, record = _verify_files(gen, manifest["files"])
         store_cls = STORES[manifest["store"]]
         parts = [_part_files(i, store_cls.suffix) for i in range(manifest.get("parts", 1))]
-        passages = []
+        passages, part_passages = [], []
         for passage_file, _, _ in parts:
+            part_passages.append(len(passages))
             with open(gen / passage_file, encoding="utf-8") as fh:
                 for line in fh:
                     r = json.loads(line)
@@ -343,8 +356,10 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
         store = store_cls.concatenated([store_cls.load(gen / vectors, store_url) for _, vectors, _ in parts])
-        sentence_store = store_cls.concatenated([store_cls.load(gen / sentences, store_url)
-                                                 for _, _, sentences in parts])
+        sentence_parts = [store_cls.load(gen / sentences, store_url) for _, _, sentences in parts]
+        sentence_store = store_cls.concatenated(sentence_parts)
+        part_rows = [(b - a, len(s)) for a, b, s in zip(part_passages, part_passages[1:] + [len(passages)],
+                                                         sentence_parts)]
         word_store = store_cls.load(gen / _word_vectors(store_cls.suffix), store_url)
         bm25 = BM25.load(gen / _BM25) if _BM25 in manifest["files"] else None
         centroids = _load_centroids(gen / _CENTROIDS, manifest["embedder"]["dim"]) \
@@ -355,7 +370,8 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
             raise ValueError(f"a passage of {_PASSAGES} has no sentence")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read it
         raise IndexCorruptError(f"index at {index_dir} is corrupt ({exc})") from None
-    index = Index(passages, store, sentence_store, words, word_store, manifest, gen, bm25, word_articles, centroids)
+    index = Index(passages, store, sentence_store, words, word_store, manifest, gen, bm25, word_articles, centroids,
+                  part_rows=part_rows)
     dim = manifest["embedder"]["dim"]
     n_sentences = len(index.sentences)
     if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
@@ -386,7 +402,7 @@ def _grown_centroids(old: Index, index: Index) -> dict:
     (old_p, old_s), (new_p, new_s) = row_languages(old), row_languages(index)
     for kind, before, now, store in (("passages", old_p, new_p, index.store),
                                      ("sentences", old_s, new_s, index.sentence_store)):
-        fresh, rows = now[len(before):], store.vectors()[len(before):].astype(np.float64)
+        fresh, rows = now[len(before):], store.between(len(before), len(store)).astype(np.float64)
         out[kind] = {}
         for code in sorted(set(now.tolist())):
             n_old, mine = int((before == code).sum()), fresh == code
@@ -415,14 +431,14 @@ def _load_centroids(path: Path, dim: int) -> dict:
     return out
 
 
-def _write_generation(index_dir: Path, index: Index, appended_to: Index | None = None,
+def _write_generation(index_dir: Path, index: Index, old: Index | None = None, kept: list[int] = (),
                       store_url: str | None = None) -> Path:
     """Write `index` as a new generation and make it the live one; returns its folder (`index.path` is not read).
-    `appended_to`: the live index whose passages are the first rows of `index`, in the same order; its parts are
-    hard-linked and only the rows after them are written, as one more part. The vectors go where the manifest's
-    store keeps them (`store_url` for an engine), and `index` then queries them there."""
+    `kept`: parts of `old` (the live index) whose rows are the first parts of `index`, in this order; their files
+    are hard-linked and only the parts after them are written. The vectors go where the manifest's store keeps them
+    (`store_url` for an engine), and `index` then queries them there."""
     try:
-        return _write_generation_files(index_dir, index, appended_to, store_url)
+        return _write_generation_files(index_dir, index, old if kept else None, list(kept), store_url)
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
@@ -454,7 +470,8 @@ def _discard(folder: Path, store_url: str | None, keep: set[str] = frozenset()) 
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | None, store_url: str | None) -> Path:
+def _write_generation_files(index_dir: Path, index: Index, old: Index | None, kept: list[int],
+                            store_url: str | None) -> Path:
     store_cls = STORES[index.manifest["store"]]
     suffix = store_cls.suffix
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -465,36 +482,41 @@ def _write_generation_files(index_dir: Path, index: Index, appended_to: Index | 
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
     files: dict[str, str] = {}
-    part, first_passage, first_sentence = 0, 0, 0
-    if appended_to is not None:
-        part = appended_to.manifest.get("parts", 1)
-        first_passage, first_sentence = len(appended_to.passages), len(appended_to.sentences)
-        for name in (name for i in range(part) for name in _part_files(i, suffix)):
+    for part, was in enumerate(kept):
+        for source, name in zip(_part_files(was, suffix), _part_files(part, suffix)):
             try:
-                os.link(appended_to.path / name, tmp / name)  # generations never change a file: sharing is safe
+                os.link(old.path / source, tmp / name)  # generations never change a file: sharing is safe
             except OSError:  # a file system without hard links
-                shutil.copyfile(appended_to.path / name, tmp / name)
-            files[name] = appended_to.manifest["files"][name]
-    passage_file, vectors_file, sentences_file = _part_files(part, suffix)
-    # the rows after the previous parts' (all of them for part 0), in the store's own form; an engine appends them
-    # to the tables of the generation appended to
-    index.store = store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage,
-                                    appended_to.store if appended_to is not None else None)
-    index.sentence_store = store_cls.persist(index.sentence_store, tmp / sentences_file, store_url, first_sentence,
-                                             appended_to.sentence_store if appended_to is not None else None)
+                shutil.copyfile(old.path / source, tmp / name)
+            files[name] = old.manifest["files"][source]
+    written: list[str] = []
+    first_passage, first_sentence = (sum(rows) for rows in zip((0, 0), *index.part_rows[:len(kept)]))
+    for part in range(len(kept), len(index.part_rows)):
+        passage_file, vectors_file, sentences_file = _part_files(part, suffix)
+        n_passages, n_sentences = index.part_rows[part]
+        # the part's rows in the store's own form: a file, or a new table of the engine
+        store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage, first_passage + n_passages)
+        store_cls.persist(index.sentence_store, tmp / sentences_file, store_url, first_sentence,
+                          first_sentence + n_sentences)
+        with open(tmp / passage_file, "w", encoding="utf-8") as fh:
+            for p in index.passages[first_passage:first_passage + n_passages]:
+                fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
+        written += [passage_file, vectors_file, sentences_file]
+        first_passage, first_sentence = first_passage + n_passages, first_sentence + n_sentences
+    # the rows as a fresh process finds them (files mapped, or the engine's tables): the build's buffers are freed,
+    # and the next update finds each part's store to keep
+    index.store, index.sentence_store = (
+        store_cls.concatenated([store_cls.load(tmp / _part_files(i, suffix)[column], store_url)
+                                for i in range(len(index.part_rows))]) for column in (1, 2))
     word_file = _word_vectors(suffix)
     index.word_store = store_cls.persist(index.word_store, tmp / word_file, store_url)
-    if index.centroids is None:  # not from the build's rows (an engine's appended tables): the engine computes them
-        index.centroids = centroids_of(index)
     _save_centroids(tmp / _CENTROIDS, index.centroids)
     (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
                               encoding="utf-8")
     index.bm25.save(tmp / _BM25)
-    with open(tmp / passage_file, "w", encoding="utf-8") as fh:
-        for p in index.passages[first_passage:]:
-            fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
-    written = (passage_file, vectors_file, sentences_file, _WORDS, word_file, _BM25, _CENTROIDS)
-    manifest = {**index.manifest, "parts": part + 1, "files": {**files, **{n: sha256_of(tmp / n) for n in written}}}
+    written += [_WORDS, word_file, _BM25, _CENTROIDS]
+    manifest = {**index.manifest, "parts": len(index.part_rows),
+                "files": {**files, **{n: sha256_of(tmp / n) for n in written}}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     index.manifest = manifest
     for f in tmp.iterdir():
@@ -597,6 +619,57 @@ def _live_store(index_dir: Path) -> str | None:
     return store if store in STORES else None
 
 
+def _distinct_sentences(passages: list[Passage]) -> int:
+    return len({(p.source, s, e) for p in passages for s, e in p.sentences})
+
+
+def _part_stores(store: VectorStore, part_rows: list[tuple[int, int]], which: list[int], column: int) -> list:
+    """The stores holding parts `which` of a store's rows (`column` of part_rows: 0 passages, 1 sentences): the
+    parts it was loaded from (a file or table each), or the part's rows of an older generation's table."""
+    starts = np.cumsum([0] + [rows[column] for rows in part_rows]).tolist()
+    return [store.part(starts[i], starts[i + 1]) if len(part_rows) > 1 else store for i in which]
+
+
+def _plan_parts(old: Index | None, by_article: dict[str, list[Passage]],
+                dirty: set[str]) -> tuple[list[int], list[tuple[int, int]], list[Passage]]:
+    """Which parts of `old` the new generation keeps (those none of whose articles is `dirty`: changed or removed),
+    the (passages, sentences) of each of its parts, and its passages in row order: the kept parts' first, then the
+    other articles of `by_article` in its order, in new parts of at most PART_SENTENCES sentences (more when
+    MAX_PARTS / 2 of them would not hold the corpus). While there would be more than MAX_PARTS, the kept part with
+    fewest sentences joins the new ones."""
+    old_parts: list[list[Passage]] = []
+    if old is not None and "files" in old.manifest:
+        at = 0
+        for n, _ in old.part_rows:
+            old_parts.append(old.passages[at:at + n])
+            at += n
+    kept = [i for i, ps in enumerate(old_parts) if ps and not {p.source for p in ps} & dirty]
+    sentences = {source: _distinct_sentences(ps) for source, ps in by_article.items()}
+    cap = max(PART_SENTENCES, -(-sum(sentences.values()) // (MAX_PARTS // 2)))
+    while True:
+        taken = {p.source for i in kept for p in old_parts[i]}
+        groups: list[list[str]] = []
+        filled = 0  # sentences in the last group
+        for source in by_article:
+            if source in taken:
+                continue
+            if not groups or filled and filled + sentences[source] > cap:
+                groups.append([])
+                filled = 0
+            groups[-1].append(source)
+            filled += sentences[source]
+        if not kept or len(kept) + len(groups) <= MAX_PARTS:
+            break
+        kept.remove(min(kept, key=lambda i: (old.part_rows[i][1], i)))
+    passages = [p for i in kept for p in old_parts[i]]
+    part_rows = [old.part_rows[i] for i in kept]
+    for group in groups or ([] if kept else [[]]):  # an empty corpus is one empty part
+        ps = [p for source in group for p in by_article[source]]
+        passages.extend(ps)
+        part_rows.append((len(ps), _distinct_sentences(ps)))
+    return kept, part_rows, passages
+
+
 def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool,
                   current: Index | None) -> tuple[Index, IndexReport]:
     t0 = time.perf_counter()
@@ -631,66 +704,63 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     old_passages: dict[str, list[Passage]] = {}  # by article, in one pass (a scan per article was quadratic)
     for p in old.passages if old else ():
         old_passages.setdefault(p.source, []).append(p)
-    passages: list[Passage] = []
+    by_article: dict[str, list[Passage]] = {}  # in corpus order
     for article in corpus.articles:
         prev = old_articles.get(article.source)
         if prev and prev["fingerprint"] == article.fingerprint:
             report.unchanged.append(article.source)
-            passages.extend(old_passages.get(article.source, ()))
+            by_article[article.source] = old_passages.get(article.source, [])
         else:
             (report.changed if prev else report.added).append(article.source)
-            passages.extend(chunk_article(article, config.chunk_max_chars, config.chunk_overlap_sentences))
-    present = {a.source for a in corpus.articles}
-    report.removed = sorted(s for s in old_articles if s not in present)
-    report.passages = len(passages)
-    # Only additions: the old rows stay first, in their order, and only the new articles' rows are written (one more
-    # part); the manifest of an index this process wrote or read records its files, which the new parts link to.
-    appending = (old is not None and report.added and not report.changed and not report.removed
-                 and old.manifest.get("parts", 1) < MAX_PARTS and "files" in old.manifest)
-    if appending:
-        added = set(report.added)
-        passages = list(old.passages) + [p for p in passages if p.source in added]
-
+            by_article[article.source] = chunk_article(article, config.chunk_max_chars, config.chunk_overlap_sentences)
+    report.removed = sorted(s for s in old_articles if s not in by_article)
+    report.passages = sum(map(len, by_article.values()))
     if old is not None and not report.wrote:
         report.seconds = time.perf_counter() - t0
         return old, report
 
-    # Vectors (and BM25 analyses) of unchanged articles are read back from the old index, by row; only new text is
-    # embedded (and analysed).
+    # The old parts none of whose articles changed or left keep their files (hard links) and come first, in their
+    # order; the other articles are written as new parts (the manifest of an index this process wrote or read
+    # records its files, which the new generation links to).
+    kept, part_rows, passages = _plan_parts(old, by_article, set(report.changed) | set(report.removed))
+
+    # The kept parts' rows stay where they are: a local store's in the old parts' files (mapped), an engine's in its
+    # tables. The rows after them are allocated at their final size and filled in place (no second copy of every
+    # vector: a 10,000-article build peaked at 1.8 GB with one): vectors of unchanged articles are read back from
+    # the old index, by row, and only new text is embedded (and analysed).
+    head_p, head_s = (sum(rows) for rows in zip((0, 0), *part_rows[:len(kept)]))
     keep = set(report.unchanged)
-    old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(old.passages) if p.source in keep} \
-        if old and not appending else {}
-    old_s_row = {key: j for j, key in enumerate(old.sentences) if key[0] in keep} if old and not appending else {}
+    moved = keep - {p.source for p in passages[:head_p]}  # unchanged articles of the parts written again
+    old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(old.passages) if p.source in moved} if old else {}
+    old_s_row = {key: j for j, key in enumerate(old.sentences) if key[0] in moved} if old else {}
     old_w_row = {word: j for j, word in enumerate(old.words)} if old else {}
     table = sentence_table(passages)
     sentences = list(table[0])
     words, word_articles = _update_vocabulary(old, passages, keep)
-    if appending:  # the old rows come first, as they were
-        p_from = np.concatenate([np.arange(len(old.passages)), np.full(len(passages) - len(old.passages), -1)])
-        s_from = np.concatenate([np.arange(len(old.sentences)), np.full(len(sentences) - len(old.sentences), -1)])
-    else:
-        p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in passages], dtype=np.int64)
-        s_from = np.array([old_s_row.get(key, -1) for key in sentences], dtype=np.int64)
+    p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in passages[head_p:]], dtype=np.int64)
+    s_from = np.array([old_s_row.get(key, -1) for key in sentences[head_s:]], dtype=np.int64)
     w_from = np.array([old_w_row.get(word, -1) for word in words], dtype=np.int64)
     p_todo, s_todo, w_todo = (np.flatnonzero(rows < 0).tolist() for rows in (p_from, s_from, w_from))
     pooled = config.passage_vectors == "sentences"
     p_embed = [] if pooled else p_todo
     report.embedded = len(p_embed) + len(s_todo) + len(w_todo)
-    # the new stores are allocated at their final size and filled in place: no second copy of every vector (a
-    # 10,000-article build peaked at 1.8 GB with one)
-    p_store, s_store, w_store = (FaissStore.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
-    vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_store, s_store, w_store))
+    p_new, s_new, w_store = (FaissStore.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
+    vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_new, s_new, w_store))
     if old is not None:
         for out, rows, store in ((vectors, p_from, old.store), (sentence_vectors, s_from, old.sentence_store),
                                  (word_vectors, w_from, old.word_store)):
-            have = rows >= 0
-            if appending and not STORES[config.store].local and store is not old.word_store:
-                continue  # the engine keeps the old rows, and only the new ones are sent to it
-            if have.any():
-                out[have] = store.vectors()[rows[have]]
+            have = np.flatnonzero(rows >= 0)
+            for at in range(0, len(have), PART_SENTENCES):  # a part's worth at a time: no copy of every old row
+                block = have[at:at + PART_SENTENCES]
+                out[block] = store.rows(rows[block])
+    p_store, s_store = p_new, s_new
+    if kept:
+        p_store = Parts(_part_stores(old.store, old.part_rows, kept, 0) + [p_new])
+        s_store = Parts(_part_stores(old.sentence_store, old.part_rows, kept, 1) + [s_new])
     if old is not None and old.bm25 is not None:  # unchanged passages keep their analysis: their old row
-        bm25 = BM25.build((row if row >= 0 else bm25_terms(passages[i]) for i, row in enumerate(p_from.tolist())),
-                          old.bm25)
+        starts = np.cumsum([0] + [n for n, _ in old.part_rows])
+        rows = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in kept] + [p_from]).tolist()
+        bm25 = BM25.build((row if row >= 0 else bm25_terms(passages[i]) for i, row in enumerate(rows)), old.bm25)
     else:
         bm25 = BM25.build(bm25_docs(passages))
     if report.embedded:
@@ -700,20 +770,21 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         articles = {a.source: a for a in corpus.articles}
 
         def sentence_text(j: int) -> str:
-            source, start, end = sentences[j]
+            source, start, end = sentences[head_s + j]
             return articles[source].text[start:end]
 
         bar = _progress_bar(report.embedded, progress)
         try:
             step = bar.update if bar else None
-            _embed_into(vectors, p_embed, lambda i: passages[i].text, embedder, step)
+            _embed_into(vectors, p_embed, lambda i: passages[head_p + i].text, embedder, step)
             _embed_into(sentence_vectors, s_todo, sentence_text, embedder, step)
             _embed_into(word_vectors, w_todo, lambda j: words[j], embedder, step)
         finally:
             if bar:
                 bar.close()
     if pooled and p_todo:
-        vectors[p_todo] = pooled_passage_vectors([passages[i] for i in p_todo], table[0], sentence_vectors)
+        vectors[p_todo] = pooled_passage_vectors([passages[head_p + i] for i in p_todo], table[0], sentence_vectors,
+                                                 head_s)
     per_article = Counter(p.source for p in passages)
     manifest = {
         "format": FORMAT_VERSION,
@@ -731,12 +802,15 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
-    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles, table=table)
-    if STORES[config.store].local or not appending:  # the build holds every row: centroids as the retriever makes them
-        index.centroids = centroids_of(index)
-    elif old.centroids is not None:  # an engine's appended rows: the old means and the new rows (no query of all)
+    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles, table=table,
+                  part_rows=part_rows)
+    appended = bool(kept) and len(kept) == len(old.part_rows)  # every old row kept, in its order, new ones after
+    if appended and not STORES[config.store].local and old.centroids is not None:
+        # an engine's appended rows: the old means and the new rows (the server's average over 300,000 ids cost 2 s)
         index.centroids = _grown_centroids(old, index)
-    index.path = _write_generation(config.index_dir, index, old if appending else None, config.store_url)
+    else:  # as the retriever makes them: from the build's rows, and the kept parts' (averaged in their tables)
+        index.centroids = centroids_of(index)
+    index.path = _write_generation(config.index_dir, index, old, kept, config.store_url)
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())
     return index, report

@@ -200,15 +200,18 @@ def test_adding_articles_writes_only_their_part(small_home, e5, monkeypatch):
             assert np.array_equal(a.vectors(), b.vectors())
         assert np.array_equal(loaded.sentence_store.vectors()[:len(old_rows)], old_rows)
     assert len(list(config.index_dir.glob("gen-*"))) == 1  # linked files outlive the generation they came from
-    # past MAX_PARTS, and after any change or removal, the index is one part again
+    # past MAX_PARTS the smallest kept part is written again, with the new article; the first part stays linked
     (corpus / "007_new.txt").write_text(NEW_ARTICLE.replace("Scout", "Scout 3"), encoding="utf-8")
-    held, _, _ = build(config, e5)
-    assert held.manifest["parts"] == 1 and not list(held.path.glob("*.1.*"))
-    (corpus / "008_new.txt").write_text(NEW_ARTICLE.replace("Scout", "Scout 4"), encoding="utf-8")
-    assert build(config, e5)[0].manifest["parts"] == 2
+    held, report, embedded = build(config, e5)
+    assert held.manifest["parts"] == 3 and (held.path / "sentences.faiss").read_bytes() == part0
+    assert embedded == units(held, "007_new.txt", words_new_in(held, "007_new.txt"))  # the merged rows are read back
+    assert list(dict.fromkeys(p.source for p in held.passages if p.source.endswith("_new.txt"))) == [
+        "006_new.txt", "005_new.txt", "007_new.txt"]  # the kept part first, then the merged articles in corpus order
+    # a removal rewrites the part that held the article, and nothing is embedded
     (corpus / "005_new.txt").unlink()
     held, report, embedded = build(config, e5)
-    assert report.removed == ["005_new.txt"] and embedded == 0 and held.manifest["parts"] == 1
+    assert report.removed == ["005_new.txt"] and embedded == 0 and held.manifest["parts"] == 3
+    assert (held.path / "sentences.faiss").read_bytes() == part0
     assert load_index(config.index_dir).passages == held.passages
     # a damaged appended part is caught like any other file
     (corpus / "009_new.txt").write_text(NEW_ARTICLE.replace("Scout", "Scout 5"), encoding="utf-8")
@@ -216,6 +219,55 @@ def test_adding_articles_writes_only_their_part(small_home, e5, monkeypatch):
     (held.path / "passages.1.jsonl").write_text('{"source": 1}\n', encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="passages.1.jsonl"):
         load_index(config.index_dir)
+
+
+def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, monkeypatch):
+    import os
+
+    import assistant.index as index_module
+
+    monkeypatch.setattr(index_module, "PART_SENTENCES", 1)  # parts as small as MAX_PARTS / 2 of them allow
+    config = Config()
+    corpus = small_home / "corpus"
+    for k in (1, 2):
+        (corpus / f"00{4 + k}_new.txt").write_text(NEW_ARTICLE.replace("Scout", f"Scout {k}"), encoding="utf-8")
+    first, _, _ = build(config, e5)
+    parts = first.manifest["parts"]
+
+    def part_sources(index):
+        at, out = 0, []
+        for n, _ in index.part_rows:
+            out.append({p.source for p in index.passages[at:at + n]})
+            at += n
+        return out
+
+    before = part_sources(first)
+    assert parts >= 2 and sum(map(len, before)) == 4  # every part holds whole articles
+    inode = {name: (first.path / name).stat().st_ino for name in first.manifest["files"]}
+    changed = "005_new.txt"
+    (corpus / changed).write_text(NEW_ARTICLE + "O Scout cabe numa só GPU H100.\n", encoding="utf-8")
+    held, report, embedded = build(config, e5)
+    assert report.changed == [changed] and held.manifest["parts"] == parts
+    assert embedded == units(held, changed, words_new_in(held, changed))  # only the changed article
+    # the parts without the changed article are the old files (linked), first, in their order
+    kept = [i for i, sources in enumerate(before) if changed not in sources]
+    assert len(kept) == parts - 1 and part_sources(held)[:len(kept)] == [before[i] for i in kept]
+    for new, old in enumerate(kept):
+        assert [inode[name] for name in index_module._part_files(old)] == [
+            (held.path / name).stat().st_ino for name in index_module._part_files(new)]
+    # what a rebuild from nothing would hold: the same passages, vectors and BM25 scores, by passage
+    loaded = load_index(config.index_dir)
+    rebuilt, _, _ = build(config.replace(index_dir=small_home / "fresh"), e5)
+    by_key = lambda index: {(p.source, p.start, p.end): i for i, p in enumerate(index.passages)}
+    mine, theirs = by_key(loaded), by_key(rebuilt)
+    order = [theirs[key] for key in mine]
+    assert sorted(mine) == sorted(theirs) and [rebuilt.passages[i] for i in order] == loaded.passages
+    assert np.allclose(loaded.store.vectors(), rebuilt.store.vectors()[order], atol=1e-6)
+    s_order = [rebuilt.sentence_row[key] for key in loaded.sentences]
+    assert np.allclose(loaded.sentence_store.vectors(), rebuilt.sentence_store.vectors()[s_order], atol=1e-6)
+    terms = ["scout", "janela", "modelo", "milhoe", "meta"]
+    assert np.allclose(loaded.bm25.scores(terms), rebuilt.bm25.scores(terms)[order], atol=1e-5)
+    assert sorted(loaded.words) == sorted(rebuilt.words)
 
 
 def test_retrieval_after_add_and_remove(small_home):

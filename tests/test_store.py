@@ -10,7 +10,7 @@ import pytest
 from assistant import Config, ConfigError, IndexCorruptError, StoreError
 from assistant.index import centroids_of, load_index, update_index
 from assistant.ingest import load_corpus
-from assistant.store import FaissStore, PostgresStore, VectorStore
+from assistant.store import FaissStore, Parts, PostgresStore, VectorStore
 from conftest import GOLD, CountingEmbedder, FakeEmbedder
 from evals.gold import load_gold
 from test_index import NEW_ARTICLE
@@ -26,6 +26,27 @@ def tables(url) -> set[str]:
 
     with psycopg.connect(url) as conn:
         return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'news_assistant_%'")}
+
+
+def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path):
+    m = unit_rows(n=300)
+    paths = []
+    for i, (a, b) in enumerate(((0, 120), (120, 121), (121, 300))):
+        paths.append(tmp_path / f"p{i}.faiss")
+        FaissStore.persist(FaissStore.from_vectors(m), paths[-1], first=a, last=b)
+    parts = FaissStore.concatenated([FaissStore.load(path) for path in paths])
+    whole = FaissStore.from_vectors(m)
+    assert isinstance(parts, Parts) and (len(parts), parts.dim) == (300, 24)
+    q = unit_rows(n=1, seed=5)[0]
+    assert np.array_equal(parts.similarities(q), whole.similarities(q))  # bit for bit, part by part
+    ids = [299, 0, 120, 5, 121, 120]
+    assert np.array_equal(parts.rows(ids), m[ids]) and np.array_equal(parts.vectors(), m)
+    mask = np.random.default_rng(1).random(300) < 0.4
+    assert np.array_equal(parts.mean(mask), whole.mean(mask))  # centroids as a one-part index computes them
+    assert [row for row, _ in parts.search(q, 5)] == [row for row, _ in whole.search(q, 5)]
+    assert parts.finite()
+    with pytest.raises(ValueError):
+        parts.vectors(writable=True)
 
 
 @pytest.fixture
@@ -67,21 +88,35 @@ def test_a_missing_or_short_table_is_a_corrupt_index(pg_store, postgres_url):
         PostgresStore.load(path, postgres_url)
 
 
-def test_appended_rows_leave_the_earlier_store_its_own(pg_store, postgres_url, tmp_path):
+def test_parts_in_their_own_tables_or_in_ranges_of_one_answer_as_one_store(pg_store, postgres_url, tmp_path):
     m, store, path = pg_store
     more = np.concatenate([m, unit_rows(30, seed=4)])
-    q = more[215]
-    before = store.similarities(q)
-    for _ in range(2):  # a second append of the same rows (a build that failed after the first) replaces them
-        grown = PostgresStore.persist(FaissStore.from_vectors(more), tmp_path / "v.1.pgvector", postgres_url,
-                                      first=200, previous=store)
-    assert grown.table == store.table and len(grown) == 230 and grown.search(q, 1)[0][0] == 215
-    assert np.array_equal(store.similarities(q), before) and len(PostgresStore.load(path, postgres_url)) == 200
-    part = PostgresStore.load(tmp_path / "v.1.pgvector", postgres_url)
-    whole = PostgresStore.concatenated([PostgresStore.load(path, postgres_url), part])
-    assert len(whole) == 230 and np.array_equal(whole.vectors(), more)
-    with pytest.raises(ValueError, match="consecutive"):
-        PostgresStore.concatenated([part, store])
+    q, mask = more[215], np.arange(230) % 3 == 0
+    part = PostgresStore.persist(FaissStore.from_vectors(more), tmp_path / "v.1.pgvector", postgres_url, first=200)
+    assert part.table != store.table and len(part) == 30 and part.search(q, 1)[0][0] == 15  # a table of its own
+    whole = PostgresStore.concatenated([PostgresStore.load(path, postgres_url),
+                                        PostgresStore.load(tmp_path / "v.1.pgvector", postgres_url)])
+    # an older generation's appended part: rows 200-229 of the table that also holds rows 0-199
+    one = PostgresStore.persist(FaissStore.from_vectors(more), tmp_path / "all.pgvector", postgres_url)
+    for name, first, rows in (("old.pgvector", 0, 200), ("old.1.pgvector", 200, 30)):
+        (tmp_path / name).write_text(json.dumps({"engine": "postgres", "table": one.table, "first": first,
+                                                 "rows": rows, "dim": 24}))
+    ranges = [PostgresStore.load(tmp_path / name, postgres_url) for name in ("old.pgvector", "old.1.pgvector")]
+    legacy = PostgresStore.concatenated(ranges)
+    assert isinstance(whole, Parts) and isinstance(legacy, PostgresStore)
+    faiss = FaissStore.from_vectors(more)
+    for joined in (whole, legacy):
+        assert len(joined) == 230 and np.array_equal(joined.vectors(), more)
+        assert np.allclose(joined.similarities(q), faiss.similarities(q), atol=1e-6)
+        assert np.array_equal(joined.rows([215, 3, 215]), more[[215, 3, 215]])
+        (ids, sims), = joined.nearest(q[None, :], 3)
+        assert ids[0] == 215 and np.allclose(sims, np.sort(faiss.similarities(q))[::-1][:3], atol=1e-6)
+        assert np.allclose(joined.mean(mask), faiss.mean(mask), atol=1e-6)
+    # a range of a table answers by its own rows
+    tail = ranges[1]
+    assert np.array_equal(tail.rows([15]), more[[215]]) and tail.nearest(q[None, :], 1)[0][0].tolist() == [15]
+    assert np.allclose(tail.mean(mask[200:]), more[200:][mask[200:]].mean(axis=0), atol=1e-6)
+    assert np.array_equal(legacy.part(200, 230).rows([15]), more[[215]])
 
 
 def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
@@ -136,9 +171,10 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     second, report, embedded = build(config)
     new = [p for p in second.passages if p.source == "005_new.txt"]
     assert report.added == ["005_new.txt"] and embedded < len(second.passages) + len(second.sentences)
-    # only additions: the new rows are appended to the same tables, as part 1; the words are written again
-    assert second.manifest["parts"] == 2 and second.store.table == first.store.table
-    assert len(tables(postgres_url) - before) == 4
+    # only additions: the new rows are a part of their own (new tables); the first part's tables are kept, and the
+    # words written again
+    assert second.manifest["parts"] == 2 and [p.table for p in second.store.parts][0] == first.store.table
+    assert len(tables(postgres_url) - before) == 6  # the first's 3, and the second's new part (2) and words
     loaded = load_index(config.index_dir, postgres_url)
     assert loaded.passages == second.passages and np.array_equal(loaded.store.vectors(), second.store.vectors())
     grown, counted = loaded.centroids, centroids_of(loaded)  # the old means grown by the new rows = the server's
@@ -150,9 +186,20 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     # the replaced generation stays one build (a server may still answer from its tables), then goes
     assert len(list(config.index_dir.glob("gen-*"))) == 2
     (small_home / "corpus" / "005_new.txt").unlink()
+    third, report, embedded = build(config)
+    # the removed article's part goes; the first part is kept, tables and all, and nothing is embedded again
+    assert third.manifest["parts"] == 1 and third.store.table == first.store.table and embedded == 0
+    assert third.passages == first.passages and np.array_equal(third.store.vectors(), first.store.vectors())
+    assert len(tables(postgres_url) - before) == 6  # the second's 5 (2 shared with the third) and the third's words
+    # a change rewrites only its article's part, into new tables
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(config)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE + "Mais uma frase.\n", encoding="utf-8")
+    changed, report, _ = build(config)
+    assert report.changed == ["005_new.txt"] and changed.store.parts[0].table == first.store.table
+    assert load_index(config.index_dir, postgres_url).passages == changed.passages
+    (small_home / "corpus" / "005_new.txt").unlink()
     third, _, _ = build(config)
-    assert third.manifest["parts"] == 1 and third.store.table != first.store.table
-    assert len(tables(postgres_url) - before) == 6  # the third's 3, the second's 3 (2 shared with the first)
 
     # another store in the config: rebuilt there, without reading the engine; the tables of the second go
     back, report, _ = build(Config(store_url=postgres_url))  # the old tables are dropped through it

@@ -27,7 +27,7 @@
 
 Scores are computed for every passage and sentence (an exact scan, in numpy and FAISS's inner-product kernel, or by
 the Postgres server with store = "postgres"): about 40 ms a question over the 81,000 passages and 310,000 sentences
-of 10,000 articles in memory, 250 ms in the server, query embedding aside (benchmarks/scale.py); at a million
+of 10,000 articles in memory, 230-340 ms in the server, query embedding aside (benchmarks/scale.py); at a million
 articles this must become a search for candidates (docs/design.md "Scale"). The `score` of a returned passage is the
 fused score (hybrid), the dense score (dense) or the raw BM25 score (bm25). Not here: answer-level evidence
 selection, which uses `sentence_scores`.

@@ -266,13 +266,12 @@ class Assistant:
         """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
         the reader ("" when there is none; the evidence is then empty)."""
         query = _fold_history(question, history, self.config.max_question_chars)
-        corpus, retriever = live
+        _, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
         scores = retriever.sentence_scores(question)
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
             scores = (scores + retriever.sentence_scores(query)) / 2
-        texts = {a.source: a.text for a in corpus.articles}
-        candidates = rank_evidence(passages, scores, retriever.index, question, texts, retriever.idf,
+        candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf,
                                    retriever.term_groups(query))
         checks = [EvidenceCheck()]
         if "support" in self.config.refusal_checks:

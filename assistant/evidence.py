@@ -49,7 +49,7 @@ def _coverage(groups: dict[str, set[str]], weight: dict[str, float], stems: set[
 
 
 def rank_evidence(passages: list[Passage], sentence_scores: np.ndarray, index, question: str,
-                  texts: dict[str, str], idf: dict[str, float] | None = None,
+                  idf: dict[str, float] | None = None,
                   groups: dict[str, set[str]] | None = None) -> list[Evidence]:
     """Every non-heading, non-question sentence of `passages`, best first. `idf` weighs the question terms (a word
     found everywhere, like "Meta" here, says little); unweighted when not given. `groups` is `Retriever.term_groups`
@@ -67,7 +67,7 @@ def rank_evidence(passages: list[Passage], sentence_scores: np.ndarray, index, q
     for rank, p in enumerate(passages):
         for s, e in p.sentences:
             key = (p.source, s, e)
-            text = texts[p.source][s:e]
+            text = p.text[s - p.start:e - p.start]  # the passage is its article's text from p.start
             if key in seen or _is_heading(text) or text.rstrip(" \"'»”’)").endswith("?"):
                 continue
             seen.add(key)

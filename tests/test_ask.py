@@ -368,7 +368,7 @@ def test_evidence_never_quotes_a_question_or_a_heading():
     passage = Passage("a.txt", "t", "pt", text, 0, len(text), 1.0, tuple(spans))
     index = SimpleNamespace(sentence_row={("a.txt", s, e): j for j, (s, e) in enumerate(spans)})
     # the question sentence scores best by far, and still is not chosen
-    evidence = rank_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta", {"a.txt": text})
+    evidence = rank_evidence([passage], np.array([0.9, 0.8, 0.1]), index, "Meta")
     assert [ev.text for ev in evidence] == ["A Meta comprou 49% da Scale AI."]
 
 
@@ -386,11 +386,11 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
     index = SimpleNamespace(sentence_row={("a.txt", s, e): j for j, (s, e) in enumerate(spans)})
     scores = np.array([0.06, 0.05])  # the dense score prefers the sentence that says nothing
     idf = {"meta": 1.0, "bought": 2.0, "adquir": 2.0}
-    plain = rank_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, idf)
+    plain = rank_evidence([passage], scores, index, "What did Meta buy?", idf)
     assert plain[0].text == "Meta fala sobre IA."
     # "buy" with its Portuguese neighbour "adquiriu": the sentence that uses it now comes first
     groups = {"meta": {"meta"}, "buy": {"buy", "adquir"}}
-    expanded = rank_evidence([passage], scores, index, "What did Meta buy?", {"a.txt": text}, idf, groups)
+    expanded = rank_evidence([passage], scores, index, "What did Meta buy?", idf, groups)
     assert expanded[0].text == "A Meta adquiriu metade da Scale."
     # support, what refusal reads, is the same with or without the expansion
     assert {ev.text: ev.support for ev in plain} == {ev.text: ev.support for ev in expanded}

@@ -69,7 +69,7 @@ import numpy as np
 from .chunk import CHUNKER_VERSION, Passage, chunk_article
 from .embed import Embedder
 from .errors import AssistantError, IndexCorruptError, IndexWriteError
-from .ingest import CLEANING_VERSION, Corpus
+from .ingest import CLEANING_VERSION, SETTLED_NS, Corpus
 from .readers import sha256_of
 from .retrieve import BM25, bm25_docs, bm25_terms, language_centroids, row_languages, vocabulary
 from .store import STORES, FaissStore, Parts, VectorStore
@@ -265,7 +265,7 @@ def _check_manifest(manifest) -> None:
 
 
 _VERIFIED = ".verified.json"  # in a generation folder: the files found right, by size, times and inode
-SETTLED_NS = 2 * 10**9  # a file is stamped only when it was last changed this long before it was checked
+# (stamped, as the corpus's files are, only when last changed ingest.SETTLED_NS before they were checked)
 
 
 def _verify_files(gen: Path, files: dict[str, str]) -> tuple[bool, dict]:

@@ -16,7 +16,12 @@ library parser (scripts, styles, navigation and figure captions left out); offse
 
 `CleaningCache` remembers what reading found in each file (title, language, content spans) under the sha256 of its
 bytes: a file whose bytes did not change is read and hashed, not cleaned again. At 9,000 articles cleaning and
-language detection were 85% of an index update that found nothing to do (15 s; benchmarks/index_update.py).
+language detection were 85% of an index update that found nothing to do (15 s; benchmarks/index_update.py). It
+also remembers each file's size, modification and change times and inode, with its sha256: a file whose stat is
+the same is not read at all when the corpus loads (reading and hashing 10,000 files took 0.9 s of every update and
+of a fresh process's first question), and its `Article.text` is read when something first asks for it, checked
+against that sha256. Only files last changed `SETTLED_NS` before they were read are remembered so: a change within
+the file system's timestamp granularity could keep size and times.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ import logging
 import os
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -50,20 +57,27 @@ _MAX_CHROME_CHARS = 300  # a caption or credit line longer than this is treated 
 _MARKUP_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|>\s*)")
 _COUNTER = re.compile(r"^[\W\d_]*\d[\W\d_]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, other than \t \n \f \r
+SETTLED_NS = 2 * 10**9  # a file's stat is trusted only when it was last changed this long before it was read
 
 
 @dataclass(frozen=True)
 class Article:
     """One article. `sections` are runs of content paragraphs with no chrome between them; each paragraph is a
-    `(start, end)` span of `text`. Passages are cut inside one section, so a passage never contains chrome."""
+    `(start, end)` span of `text`. Passages are cut inside one section, so a passage never contains chrome.
+    `body` is the text, or how to read it when first asked for (`text`; a file the corpus did not read again)."""
 
     source: str
     title: str
     language: str
-    text: str
+    body: str | Callable[[], str] = field(repr=False, compare=False)
     sections: tuple[tuple[tuple[int, int], ...], ...]
     fingerprint: str
     dropped: tuple[tuple[int, int, str], ...] = ()  # (start, end, rule) of each chrome line
+
+    @cached_property
+    def text(self) -> str:
+        """The text as read (CorpusError when the file changed since the corpus was loaded)."""
+        return self.body if isinstance(self.body, str) else self.body()
 
     @property
     def paragraphs(self) -> list[tuple[int, int]]:
@@ -247,10 +261,8 @@ def _derive_title(text: str, paragraphs: list[tuple[int, int]]) -> str:
     return sentence if len(sentence) <= _MAX_TITLE_CHARS else sentence[: _MAX_TITLE_CHARS - 1].rstrip() + "…"
 
 
-def read_article(path: Path, declared: dict | None = None, cache: "CleaningCache | None" = None) -> Article:
-    """Read one file. Raises CorpusError with the reason when it cannot be used. With a `cache`, a file whose bytes
-    (and declared title and language) were read before is not cleaned again."""
-    declared = declared or {}
+def _read(path: Path) -> tuple[bytes, str, str]:
+    """The file's bytes, its text as read (decoded; an HTML page's visible text) and an HTML page's title."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -259,17 +271,50 @@ def read_article(path: Path, declared: dict | None = None, cache: "CleaningCache
     if text is None:
         raise CorpusError("is not readable text (binary or unknown encoding)")
     html_title = ""
-    is_html = path.suffix.lower() in (".html", ".htm")
-    if is_html:
+    if _is_html(path):
         parser = _HTMLText()
         parser.feed(text)
         text, html_title = parser.text(), " ".join(parser.title.split())
+    return raw, text, html_title
+
+
+def _is_html(path: Path) -> bool:
+    return path.suffix.lower() in (".html", ".htm")
+
+
+def _cache_key(digest: bytes, declared: dict, is_html: bool) -> str:
+    return hashlib.sha256(digest + json.dumps([declared.get("title"), declared.get("language"), is_html,
+                                               CLEANING_VERSION]).encode()).hexdigest()
+
+
+def _reader(path: Path, sha256: str) -> Callable[[], str]:
+    """Reads the text of a file the corpus did not read again, when first asked for; the file must still be the one
+    whose sha256 was recorded."""
+    def read() -> str:
+        try:
+            raw, text, _ = _read(path)
+        except CorpusError as exc:
+            raise CorpusError(f"{path.name} {exc}") from None
+        if hashlib.sha256(raw).hexdigest() != sha256:
+            raise CorpusError(f"{path.name} changed since the corpus was loaded; index the corpus again")
+        return text
+    return read
+
+
+def read_article(path: Path, declared: dict | None = None, cache: "CleaningCache | None" = None,
+                 stat: os.stat_result | None = None) -> Article:
+    """Read one file. Raises CorpusError with the reason when it cannot be used. With a `cache`, a file whose bytes
+    (and declared title and language) were read before is not cleaned again, and `stat` (taken before reading) is
+    remembered with its sha256."""
+    declared = declared or {}
+    raw, text, html_title = _read(path)
     if not text.strip():
         raise CorpusError("is empty")
+    is_html = _is_html(path)
     digest = hashlib.sha256(raw)
-    key = hashlib.sha256(digest.digest() + json.dumps([declared.get("title"), declared.get("language"), is_html,
-                                                       CLEANING_VERSION]).encode()).hexdigest()
-    known = cache.get(key, text) if cache is not None else None
+    sha256 = digest.hexdigest()
+    key = _cache_key(digest.digest(), declared, is_html)
+    known = cache.get(key, len(text)) if cache is not None else None
     if known is not None:
         title, language, sections, dropped = known
     else:
@@ -283,19 +328,25 @@ def read_article(path: Path, declared: dict | None = None, cache: "CleaningCache
         if cache is not None:
             cache.put(key, title, language, sections, dropped)
     digest.update(json.dumps([title, language, CLEANING_VERSION]).encode())
-    return Article(path.name, title, language, text, sections, digest.hexdigest()[:16], dropped)
+    fingerprint = digest.hexdigest()[:16]
+    if cache is not None and stat is not None:
+        cache.stamp(path.name, stat, sha256, key, fingerprint, len(text))
+    return Article(path.name, title, language, text, sections, fingerprint, dropped)
 
 
 class CleaningCache:
     """Title, language, content spans and dropped lines of each file read, by a key of its bytes' sha256, what
-    manifest.json declares for it, its kind (HTML or text) and CLEANING_VERSION. It only saves time: a missing,
-    unreadable or malformed file is an empty cache, an entry whose spans do not fit the text is ignored, and a
-    failed write is logged. `save` keeps the entries used since loading (removed articles drop out)."""
+    manifest.json declares for it, its kind (HTML or text) and CLEANING_VERSION; and each file's stat, sha256, key,
+    fingerprint and text length, by name (`stamp`, `unchanged`). It only saves time: a missing, unreadable or
+    malformed file is an empty cache, an entry whose spans do not fit the text is ignored, and a failed write is
+    logged. `save` keeps the entries and files used since loading (removed articles drop out)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, list] = {}
         self._used: dict[str, list] = {}
+        self._files: dict[str, list] = {}
+        self._files_used: dict[str, list] = {}
         self._changed = False
         if path is None:
             return
@@ -304,24 +355,56 @@ class CleaningCache:
             if isinstance(data, dict) and data.get("cleaning_version") == CLEANING_VERSION \
                     and isinstance(data.get("entries"), dict):
                 self._entries = data["entries"]
+                self._files = data["files"] if isinstance(data.get("files"), dict) else {}
         except (OSError, ValueError):
             pass
 
-    def get(self, key: str, text: str):
-        """(title, language, sections, dropped) stored under `key`, None when absent or not about `text`."""
+    def get(self, key: str, length: int):
+        """(title, language, sections, dropped) stored under `key`, None when absent or not about a text of
+        `length` characters."""
         entry = self._entries.get(key)
         try:
             title, language, sections, dropped = entry
             sections = tuple(tuple((int(s), int(e)) for s, e in section) for section in sections)
             dropped = tuple((int(s), int(e), str(rule)) for s, e, rule in dropped)
             if not (isinstance(title, str) and isinstance(language, str) and sections and all(
-                    0 <= s < e <= len(text) for section in sections for s, e in section)
-                    and all(0 <= s <= e <= len(text) for s, e, _ in dropped)):
+                    0 <= s < e <= length for section in sections for s, e in section)
+                    and all(0 <= s <= e <= length for s, e, _ in dropped)):
                 return None
         except (TypeError, ValueError):
             return None
         self._used[key] = entry
         return title, language, sections, dropped
+
+    @staticmethod
+    def _stat(st: os.stat_result) -> list[int]:
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+    def stamp(self, name: str, st: os.stat_result, sha256: str, key: str, fingerprint: str, length: int) -> None:
+        """Remember that file `name`, with this stat (taken before it was read), has these bytes and this reading;
+        not when it was changed less than SETTLED_NS before."""
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLED_NS:
+            return
+        self._files_used[name] = [*self._stat(st), sha256, key, fingerprint, length]
+        self._changed = True
+
+    def unchanged(self, path: Path, st: os.stat_result, declared: dict | None) -> Article | None:
+        """The article of a file whose stat, and what manifest.json declares for it, are as when it was stamped,
+        without reading it (its text is read when asked for); None otherwise."""
+        known = self._files.get(path.name)
+        try:
+            size, mtime, ctime, inode, sha256, key, fingerprint, length = known
+            if [size, mtime, ctime, inode] != self._stat(st) or not isinstance(fingerprint, str) \
+                    or key != _cache_key(bytes.fromhex(sha256), declared or {}, _is_html(path)):
+                return None
+            found = self.get(key, int(length))
+        except (TypeError, ValueError):
+            return None
+        if found is None:
+            return None
+        title, language, sections, dropped = found
+        self._files_used[path.name] = known
+        return Article(path.name, title, language, _reader(path, sha256), sections, fingerprint, dropped)
 
     def put(self, key: str, title: str, language: str, sections, dropped) -> None:
         self._used[key] = [title, language, [[list(span) for span in section] for section in sections],
@@ -329,19 +412,21 @@ class CleaningCache:
         self._changed = True
 
     def save(self) -> None:
-        if self.path is None or not (self._changed or len(self._used) != len(self._entries)):
+        if self.path is None or not (self._changed or len(self._used) != len(self._entries)
+                                     or len(self._files_used) != len(self._files)):
             return
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"cleaning_version": CLEANING_VERSION, "entries": self._used},
-                                      ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+            tmp.write_text(json.dumps({"cleaning_version": CLEANING_VERSION, "entries": self._used,
+                                       "files": self._files_used}, ensure_ascii=False, separators=(",", ":")),
+                           encoding="utf-8")
             os.replace(tmp, self.path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             log.info("could not save the cleaning cache %s (%s); the next load cleans every file again", self.path,
                      exc.strerror or exc)
-        self._entries, self._changed = dict(self._used), False
+        self._entries, self._files, self._changed = dict(self._used), dict(self._files_used), False
 
 
 def _read_manifest(folder: Path, problems: list[CorpusProblem]) -> dict[str, dict]:
@@ -381,14 +466,18 @@ def load_corpus(folder: Path, max_bytes: int | None = None, cache: Path | None =
                 continue
         if not path.is_file():
             continue
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
+        st = path.stat()
+        if max_bytes is not None and st.st_size > max_bytes:
             limit = f"{max_bytes / 1e6:g} MB"
             corpus.problems.append(CorpusProblem(
-                path.name, f"{size / 1e6:.1f} MB, over the {limit} limit per article (max_article_bytes)"))
+                path.name, f"{st.st_size / 1e6:.1f} MB, over the {limit} limit per article (max_article_bytes)"))
+            continue
+        article = cleaning.unchanged(path, st, manifest.get(path.name)) if cleaning is not None else None
+        if article is not None:
+            corpus.articles.append(article)
             continue
         try:
-            corpus.articles.append(read_article(path, manifest.get(path.name), cleaning))
+            corpus.articles.append(read_article(path, manifest.get(path.name), cleaning, st))
         except CorpusError as exc:
             corpus.problems.append(CorpusProblem(path.name, str(exc)))
     if cleaning is not None:

@@ -281,7 +281,11 @@ def build_app(assistant):
         article = assistant.article(citation.source)
         if article is None:
             raise gr.Error(f"The article {citation.source} is no longer in the corpus.")
-        return article_html(article.title, article.source, article.text, citation.start, citation.end)
+        try:
+            text = article.text  # read now from its file when the corpus did not read it again
+        except AssistantError as exc:  # changed since: the next refresh reads it
+            raise gr.Error(str(exc)) from None
+        return article_html(article.title, article.source, text, citation.start, citation.end)
 
     open_citation.__annotations__["evt"] = gr.EventData  # resolved here: this module uses string annotations
 

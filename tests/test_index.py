@@ -270,6 +270,25 @@ def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, mo
     assert sorted(loaded.words) == sorted(rebuilt.words)
 
 
+def test_articles_not_read_again_index_as_articles_read(small_home, e5, monkeypatch):
+    import assistant.ingest as ingest
+    from assistant.index import cleaning_cache
+
+    monkeypatch.setattr(ingest, "SETTLED_NS", 0)  # the test's files are seconds old
+    config = Config()
+    load = lambda: load_corpus(config.corpus_dir, cache=cleaning_cache(config.index_dir))
+    update_index(config, load(), e5, progress=False)
+    corpus = load()
+    assert all(not isinstance(a.body, str) for a in corpus.articles)  # stamped: no file was read
+    # new chunking parameters: every article is chunked again, its text read only now
+    other = config.replace(chunk_max_chars=300)
+    rebuilt, report = update_index(other, corpus, e5, progress=False)
+    assert report.rebuilt == "chunking parameters changed"
+    fresh, _ = update_index(other.replace(index_dir=small_home / "fresh"), load_corpus(config.corpus_dir), e5,
+                            progress=False)
+    assert rebuilt.passages == fresh.passages and rebuilt.sentences == fresh.sentences
+
+
 def test_retrieval_after_add_and_remove(small_home):
     assistant = Assistant()
     assistant.index()

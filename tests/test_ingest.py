@@ -202,3 +202,44 @@ def test_the_cleaning_cache_skips_unchanged_files_and_never_changes_an_article(t
                                                                                      cache.read_text())["entries"]}})):
         cache.write_text(damage, encoding="utf-8")
         assert load_corpus(folder, cache=cache).articles == again.articles
+
+
+def test_unchanged_files_are_not_read_again_until_their_text_is_asked_for(tmp_path, monkeypatch):
+    import os
+
+    import assistant.ingest as ingest
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in sorted(CORPUS.glob("*.txt"))[:3]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    cache = tmp_path / "cleaning.json"
+    reads = []
+    real_read = ingest._read
+    monkeypatch.setattr(ingest, "_read", lambda path: reads.append(path.name) or real_read(path))
+    load_corpus(folder, cache=cache)
+    load_corpus(folder, cache=cache)
+    assert len(reads) == 6  # files changed a moment ago are read every time
+    monkeypatch.setattr(ingest, "SETTLED_NS", 0)
+    first = load_corpus(folder, cache=cache)
+    assert len(reads) == 9
+    again = load_corpus(folder, cache=cache)
+    assert len(reads) == 9 and again.articles == first.articles  # not read: same titles, spans, fingerprints
+    one = again.articles[1]
+    assert one.text == first.articles[1].text and one.content == first.articles[1].content and len(reads) == 10
+    # a change that keeps the size and the modification time is seen (the change time moves)
+    victim = sorted(folder.glob("*.txt"))[0]
+    st = victim.stat()
+    victim.write_bytes(victim.read_bytes().replace(b"Meta", b"Mota", 1))
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    changed = load_corpus(folder, cache=cache)
+    assert reads[-1] == victim.name and changed.get(victim.name).fingerprint != first.get(victim.name).fingerprint
+    # a title declared in manifest.json is a new reading of the file
+    (folder / "manifest.json").write_text(json.dumps({one.source: {"title": "Declared"}}), encoding="utf-8")
+    assert load_corpus(folder, cache=cache).get(one.source).title == "Declared" and reads[-1] == one.source
+    # a file changed after the corpus was loaded: its text is refused in one line, not read wrong
+    loaded = load_corpus(folder, cache=cache)
+    late = loaded.articles[2]
+    (folder / late.source).write_text("Outra coisa.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=f"{late.source} changed since the corpus was loaded"):
+        late.text

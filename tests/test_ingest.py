@@ -174,17 +174,27 @@ def test_an_article_over_the_size_limit_is_skipped_by_name(tmp_path):
     assert [a.source for a in load_corpus(folder).articles] == ["a.txt", "huge.txt"]  # no limit given
 
 
-def test_the_cleaning_cache_skips_unchanged_files_and_never_changes_an_article(tmp_path, monkeypatch):
-    import assistant.ingest as ingest
-
+def _three_articles(tmp_path):
+    """A corpus folder with three seed articles, and where its cleaning cache goes."""
     folder = tmp_path / "corpus"
     folder.mkdir()
     for path in sorted(CORPUS.glob("*.txt"))[:3]:
         (folder / path.name).write_bytes(path.read_bytes())
-    cache = tmp_path / "cleaning.json"
-    cleaned = []
-    real_clean = ingest.clean
-    monkeypatch.setattr(ingest, "clean", lambda text: cleaned.append(text) or real_clean(text))
+    return folder, tmp_path / "cleaning.json"
+
+
+def _calls(monkeypatch, name: str) -> list:
+    """The argument of each call of the one-argument function ingest.<name> from now on."""
+    import assistant.ingest as ingest
+
+    calls, real = [], getattr(ingest, name)
+    monkeypatch.setattr(ingest, name, lambda arg: calls.append(arg) or real(arg))
+    return calls
+
+
+def test_the_cleaning_cache_skips_unchanged_files_and_never_changes_an_article(tmp_path, monkeypatch):
+    folder, cache = _three_articles(tmp_path)
+    cleaned = _calls(monkeypatch, "clean")
     plain = load_corpus(folder)
     assert len(cleaned) == 3
     assert load_corpus(folder, cache=cache).articles == plain.articles and len(cleaned) == 6
@@ -209,14 +219,8 @@ def test_unchanged_files_are_not_read_again_until_their_text_is_asked_for(tmp_pa
 
     import assistant.ingest as ingest
 
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for path in sorted(CORPUS.glob("*.txt"))[:3]:
-        (folder / path.name).write_bytes(path.read_bytes())
-    cache = tmp_path / "cleaning.json"
-    reads = []
-    real_read = ingest._read
-    monkeypatch.setattr(ingest, "_read", lambda path: reads.append(path.name) or real_read(path))
+    folder, cache = _three_articles(tmp_path)
+    reads = _calls(monkeypatch, "_read")
     load_corpus(folder, cache=cache)
     load_corpus(folder, cache=cache)
     assert len(reads) == 6  # files changed a moment ago are read every time
@@ -233,10 +237,10 @@ def test_unchanged_files_are_not_read_again_until_their_text_is_asked_for(tmp_pa
     victim.write_bytes(victim.read_bytes().replace(b"Meta", b"Mota", 1))
     os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
     changed = load_corpus(folder, cache=cache)
-    assert reads[-1] == victim.name and changed.get(victim.name).fingerprint != first.get(victim.name).fingerprint
+    assert reads[-1].name == victim.name and changed.get(victim.name).fingerprint != first.get(victim.name).fingerprint
     # a title declared in manifest.json is a new reading of the file
     (folder / "manifest.json").write_text(json.dumps({one.source: {"title": "Declared"}}), encoding="utf-8")
-    assert load_corpus(folder, cache=cache).get(one.source).title == "Declared" and reads[-1] == one.source
+    assert load_corpus(folder, cache=cache).get(one.source).title == "Declared" and reads[-1].name == one.source
     # a file changed after the corpus was loaded: its text is refused in one line, not read wrong
     loaded = load_corpus(folder, cache=cache)
     late = loaded.articles[2]

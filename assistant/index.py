@@ -380,12 +380,28 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
             f"index at {index_dir} is inconsistent: {len(store)} + {len(sentence_store)} + {len(word_store)} vectors "
             f"of dim {store.dim} for {len(passages)} passages, {n_sentences} sentences and {len(words)} words"
         )
+    if not _parts_hold_their_sentences(index):
+        raise IndexCorruptError(f"index at {index_dir} is inconsistent: a part's sentence vectors are not those of "
+                                f"its passages")
     # a generation whose files are all as they were when it was last found right was found finite then
     if not known and not all(s.finite() for s in (store, sentence_store, word_store)):
         raise IndexCorruptError(f"index at {index_dir} is corrupt (a vector is not finite)")
     if record:
         _record_verified(gen, record)
     return index
+
+
+def _parts_hold_their_sentences(index: Index) -> bool:
+    """Whether each part's sentence rows are the sentences of its own passages (parts hold whole articles, so a
+    part's passages use exactly the sentence rows after the parts before it)."""
+    passages = sentences = 0
+    for n_passages, n_sentences in index.part_rows:
+        rows = index.sentence_rows[index.sentence_offsets[passages]:index.sentence_offsets[passages + n_passages]]
+        if len(rows) and (rows.min(), rows.max()) != (sentences, sentences + n_sentences - 1) or not len(rows) and \
+                n_sentences:
+            return False
+        passages, sentences = passages + n_passages, sentences + n_sentences
+    return True
 
 
 def centroids_of(index: Index) -> dict:

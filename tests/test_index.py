@@ -268,6 +268,18 @@ def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, mo
     terms = ["scout", "janela", "modelo", "milhoe", "meta"]
     assert np.allclose(loaded.bm25.scores(terms), rebuilt.bm25.scores(terms)[order], atol=1e-5)
     assert sorted(loaded.words) == sorted(rebuilt.words)
+    # parts whose sentence files were swapped (their hashes written to match) are a corrupt index, not a misaligned
+    # one: part 0 and the last hold different numbers of sentences
+    names = [index_module._part_files(i)[2] for i in (0, parts - 1)]
+    assert loaded.part_rows[0][1] != loaded.part_rows[-1][1]
+    gen = loaded.path
+    a, b = ((gen / name).read_bytes() for name in names)
+    (gen / names[0]).write_bytes(b), (gen / names[1]).write_bytes(a)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["files"][names[0]], manifest["files"][names[1]] = manifest["files"][names[1]], manifest["files"][names[0]]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="a part's sentence vectors are not those of its passages"):
+        load_index(config.index_dir)
 
 
 def test_articles_not_read_again_index_as_articles_read(small_home, e5, monkeypatch):

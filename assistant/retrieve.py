@@ -162,12 +162,15 @@ class BM25:
             old_t = np.repeat(np.arange(len(previous.terms)), np.diff(previous._indptr))
             old_d = new_row[previous._ids]
             keep = old_d >= 0
-            t, d, f = (np.concatenate([t, old_t[keep]]), np.concatenate([d, old_d[keep]]),
-                       np.concatenate([f, previous._tfs[keep]]))
-        used, t = np.unique(t, return_inverse=True)  # terms no document holds any more drop out
-        order = np.lexsort((d, t))
+            t, d, f = (np.concatenate([old_t[keep], t]), np.concatenate([old_d[keep], d]),
+                       np.concatenate([previous._tfs[keep], f]))
+        counts = np.bincount(t, minlength=len(terms))
+        used = np.flatnonzero(counts)  # terms no document holds any more drop out
+        # by term, then document: the old postings come first and mostly in order already, which a stable sort
+        # (timsort) merges in about linear time (np.unique and a two-key lexsort took 1 s at 10,000 articles)
+        order = np.argsort(t * max(len(lengths), 1) + d, kind="stable")
         indptr = np.zeros(len(used) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(t, minlength=len(used)), out=indptr[1:])
+        np.cumsum(counts[used], out=indptr[1:])
         return cls([terms[i] for i in used.tolist()], indptr, d[order], f[order],
                    np.frombuffer(lengths, dtype=np.float32) if len(lengths) else np.zeros(0, np.float32), **params)
 

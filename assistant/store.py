@@ -463,8 +463,10 @@ class PostgresStore(VectorStore):
                         copy.write(rows.tobytes())
                     copy.write(_COPY_TRAILER)
             # sets the rows' visibility hints now: otherwise the first question after a build writes them, on every
-            # page of the table (2.4 s at 10,000 articles)
-            conn.execute(f"VACUUM (FREEZE) {table}")
+            # page of the table (2.4 s at 10,000 articles); and the table's statistics, without which the planner
+            # guessed 311 of 62,126 rows in range and scanned the table through its index, in one process (41 ms
+            # instead of 32 ms with two parallel workers)
+            conn.execute(f"VACUUM (FREEZE, ANALYZE) {table}")
         store = cls(url, table, n, dim)
         store.save(path)
         return store

@@ -660,8 +660,16 @@ def _plan_parts(old: Index | None, by_article: dict[str, list[Passage]],
             old_parts.append(old.passages[at:at + n])
             at += n
     kept = [i for i, ps in enumerate(old_parts) if ps and not {p.source for p in ps} & dirty]
-    sentences = {source: _distinct_sentences(ps) for source, ps in by_article.items()}
-    cap = max(PART_SENTENCES, -(-sum(sentences.values()) // (MAX_PARTS // 2)))
+    counted: dict[str, int] = {}  # distinct sentences of the articles outside the kept parts, counted once each
+
+    def sentences(source: str) -> int:
+        if source not in counted:
+            counted[source] = _distinct_sentences(by_article[source])
+        return counted[source]
+
+    first_taken = {p.source for i in kept for p in old_parts[i]}
+    total = sum(old.part_rows[i][1] for i in kept) + sum(sentences(s) for s in by_article if s not in first_taken)
+    cap = max(PART_SENTENCES, -(-total // (MAX_PARTS // 2)))
     while True:
         taken = {p.source for i in kept for p in old_parts[i]}
         groups: list[list[str]] = []
@@ -669,11 +677,11 @@ def _plan_parts(old: Index | None, by_article: dict[str, list[Passage]],
         for source in by_article:
             if source in taken:
                 continue
-            if not groups or filled and filled + sentences[source] > cap:
+            if not groups or filled and filled + sentences(source) > cap:
                 groups.append([])
                 filled = 0
             groups[-1].append(source)
-            filled += sentences[source]
+            filled += sentences(source)
         if not kept or len(kept) + len(groups) <= MAX_PARTS:
             break
         kept.remove(min(kept, key=lambda i: (old.part_rows[i][1], i)))

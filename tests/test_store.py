@@ -28,6 +28,17 @@ def tables(url) -> set[str]:
         return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'news_assistant_%'")}
 
 
+def test_a_faiss_store_saves_the_file_llama_index_writes(tmp_path):
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    store = FaissStore.from_vectors(unit_rows(n=50))
+    store.save(tmp_path / "ours" / "v.faiss")  # folders made as the wrapper makes them
+    FaissVectorStore(faiss_index=store._faiss).persist(persist_path=str(tmp_path / "wrapper.faiss"))
+    assert (tmp_path / "ours" / "v.faiss").read_bytes() == (tmp_path / "wrapper.faiss").read_bytes()
+    loaded = FaissStore.load(tmp_path / "ours" / "v.faiss")
+    assert np.array_equal(loaded.vectors(), store.vectors()) and loaded.search(unit_rows(n=50)[7], 1)[0][0] == 7
+
+
 def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path):
     m = unit_rows(n=300)
     paths = []

@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        # an index build keeps what it embedded (checkpoint.py): running it again goes on from there
+        resume = "; `assistant index` goes on from what was embedded" if args.command == "index" else ""
+        print(f"interrupted{resume}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `assistant ask ... | head -1`: the reader of our output left; that is not an error
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -5,6 +5,10 @@ Layout of `index_dir`:
     CURRENT                 name of the live generation (replaced atomically, last step of a build)
     cleaning.json           what reading found in each corpus file, by its bytes (ingest.CleaningCache; not part of
                             a generation: losing it costs time, never correctness)
+    .embedded.partial(.json)
+                            the vectors a build has embedded so far, while it runs: one that is interrupted leaves
+                            them, and the next build embeds only the texts it lacks (checkpoint.py; removed once a
+                            generation is written)
     gen-<time>-<pid>/
         manifest.json       format, embedder identity and dimension, chunking parameters, per-article fingerprint,
                             and the sha256 of each file below (checked on load)
@@ -37,7 +41,7 @@ Layout of `index_dir`:
                             may still be answering from its tables).
 
 A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
-leaves the previous index usable; stale folders are removed by the next successful build. Builds take an exclusive
+leaves the previous index usable (and what it embedded, for the next build); stale folders are removed by the next successful build. Builds take an exclusive
 lock on `index_dir/.lock` (POSIX `flock`), so two processes updating the same index run one after the other; the
 second then finds the index up to date. Readers never lock: they only follow CURRENT.
 
@@ -66,6 +70,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import Checkpoint
 from .chunk import CHUNKER_VERSION, Passage, chunk_article
 from .embed import Embedder
 from .errors import AssistantError, IndexCorruptError, IndexWriteError
@@ -101,6 +106,9 @@ def _word_vectors(suffix: str = ".faiss") -> str:
     return f"words{suffix}"
 
 
+_NAMED = 5  # article names an index summary lists per kind of change
+
+
 @dataclass
 class IndexReport:
     """What an update did; printed by the CLI and the benchmark."""
@@ -111,7 +119,8 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)
     rebuilt: str | None = None  # why a full rebuild happened, if it did
     passages: int = 0
-    embedded: int = 0
+    embedded: int = 0  # texts the embedder ran on
+    resumed: int = 0  # texts whose vectors an interrupted build had embedded (checkpoint.py)
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)  # corpus problems, "name: reason"
 
@@ -124,11 +133,13 @@ class IndexReport:
         if self.rebuilt:
             parts.append(f"rebuilt ({self.rebuilt})")
         for label, items in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
-            if items:
-                parts.append(f"{label}: {', '.join(items)}")
+            if items:  # a few names, not the 10,000 of a first build (to_dict has them all)
+                more = f" and {len(items) - _NAMED} more" if len(items) > _NAMED else ""
+                parts.append(f"{label} {len(items)}: {', '.join(items[:_NAMED])}{more}")
         if not self.wrote:
             parts.append("up to date")
-        parts.append(f"{self.embedded} embedded in {self.seconds:.1f}s")
+        resumed = f" (and {self.resumed} kept from an interrupted build)" if self.resumed else ""
+        parts.append(f"{self.embedded} embedded{resumed} in {self.seconds:.1f}s")
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
@@ -554,13 +565,15 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
     return gen
 
 
-def _embed_into(target: np.ndarray, rows: list[int], text_of, embedder: Embedder, progress) -> None:
-    """Embed the text of each row (passage side) into `target[row]`, a few thousand at a time: the texts and their
-    vectors of a whole corpus are never held twice."""
+def _embed_into(target: np.ndarray, rows: list[int], text_of, checkpoint: Checkpoint, embedder: Embedder,
+                progress) -> None:
+    """Embed the text of each row (passage side) into `target[row]`, a few thousand at a time (the texts and their
+    vectors of a whole corpus are never held twice), through `checkpoint`: each batch is kept until the build is
+    written, and what an interrupted build embedded is not embedded again."""
     step = 4096
     for i in range(0, len(rows), step):
         part = rows[i:i + step]
-        target[part] = embedder.embed([text_of(r) for r in part], "passage", progress=progress)
+        target[part] = checkpoint.embed([text_of(r) for r in part], embedder, progress)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -787,10 +800,15 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         bm25 = BM25.build((row if row >= 0 else bm25_terms(passages[i]) for i, row in enumerate(rows)), old.bm25)
     else:
         bm25 = BM25.build(bm25_docs(passages))
+    checkpoint = None
     if report.embedded:
         # said before the long part starts, also where the progress bar is not shown (no terminal)
         log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_embed),
                  len(s_todo), len(w_todo))
+        checkpoint = Checkpoint(config.index_dir, embedder.identity, embedder.dim)
+        if len(checkpoint):
+            log.info("index: %d texts were embedded by a build that did not finish; only the others are embedded",
+                     len(checkpoint))
         articles = {a.source: a for a in corpus.articles}
 
         def sentence_text(j: int) -> str:
@@ -800,12 +818,13 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         bar = _progress_bar(report.embedded, progress)
         try:
             step = bar.update if bar else None
-            _embed_into(vectors, p_embed, lambda i: passages[head_p + i].text, embedder, step)
-            _embed_into(sentence_vectors, s_todo, sentence_text, embedder, step)
-            _embed_into(word_vectors, w_todo, lambda j: words[j], embedder, step)
+            _embed_into(vectors, p_embed, lambda i: passages[head_p + i].text, checkpoint, embedder, step)
+            _embed_into(sentence_vectors, s_todo, sentence_text, checkpoint, embedder, step)
+            _embed_into(word_vectors, w_todo, lambda j: words[j], checkpoint, embedder, step)
         finally:
             if bar:
                 bar.close()
+        report.embedded, report.resumed = checkpoint.embedded, checkpoint.reused
     if pooled and p_todo:
         vectors[p_todo] = pooled_passage_vectors([passages[head_p + i] for i in p_todo], table[0], sentence_vectors,
                                                  head_s)
@@ -835,6 +854,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     else:  # as the retriever makes them: from the build's rows, and the kept parts' (averaged in their tables)
         index.centroids = centroids_of(index)
     index.path = _write_generation(config.index_dir, index, old, kept, config.store_url)
+    if checkpoint is not None:
+        checkpoint.remove()
     report.seconds = time.perf_counter() - t0
     log.info("index: %s", report.summary())
     return index, report

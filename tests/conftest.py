@@ -149,6 +149,20 @@ class CountingEmbedder:
         return self.embed([text], "query")[0]
 
 
+class InterruptedEmbedder(CountingEmbedder):
+    """Embeds `calls` batches, then raises KeyboardInterrupt (Ctrl-C in the middle of a build)."""
+
+    def __init__(self, inner: Embedder, calls: int):
+        super().__init__(inner)
+        self.left = calls
+
+    def embed(self, texts, kind, progress=None):
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        return super().embed(texts, kind, progress)
+
+
 class ScriptedGenerator:
     """A fake generator that replies with fixed text (split into pieces, as a stream), recording the prompts. With
     `p_none`, it reports that probability of "no answer" and replies NONE when it reaches the threshold, as the

@@ -10,7 +10,7 @@ from assistant import Assistant, Config, IndexCorruptError
 from assistant.index import corpus_words, load_index, update_index
 from assistant.ingest import load_corpus
 from assistant.embed import make_embedder
-from conftest import CountingEmbedder
+from conftest import CountingEmbedder, FakeEmbedder, InterruptedEmbedder
 
 NEW_ARTICLE = ("Meta lança o Llama 4 Scout\n\n"
                "A Meta apresentou o Llama 4 Scout, um modelo com uma janela de contexto de 10 milhões de tokens. "
@@ -496,6 +496,43 @@ def test_interrupted_build_leaves_the_previous_index_usable(small_home, e5, monk
     index, report, _ = build(config, e5)
     assert report.added == ["005_new.txt"]
     assert [p.name for p in config.index_dir.glob("gen-*")] == [index.path.name]
+
+
+def test_an_interrupted_build_resumes_with_what_it_had_embedded(small_home, e5):
+    config = Config()
+    stopped = InterruptedEmbedder(e5, calls=2)  # passages and sentences embedded, then Ctrl-C before the words
+    with pytest.raises(KeyboardInterrupt):
+        update_index(config, load_corpus(config.corpus_dir), stopped, progress=False)
+    assert not (small_home / "index" / "CURRENT").exists() and (small_home / "index" / ".embedded.partial").is_file()
+    index, report, embedded = build(config, e5)
+    assert embedded == report.embedded == len(index.words)  # only what the interrupted build had not reached
+    assert report.resumed == stopped.counts["passage"] == len(index.passages) + len(index.sentences)
+    assert not list((small_home / "index").glob(".embedded*"))  # gone once the generation is written
+    whole, _, _ = build(config.replace(index_dir=small_home / "whole"), e5)  # never interrupted
+    for store in ("store", "sentence_store", "word_store"):
+        assert np.array_equal(getattr(index, store).vectors(), getattr(whole, store).vectors())  # bit for bit
+
+
+def test_a_torn_or_foreign_checkpoint_costs_only_time(small_home):
+    config = Config()
+    fake = FakeEmbedder()
+    with pytest.raises(KeyboardInterrupt):
+        update_index(config, load_corpus(config.corpus_dir), InterruptedEmbedder(fake, calls=1), progress=False)
+    partial = small_home / "index" / ".embedded.partial"
+    with open(partial, "ab") as fh:
+        fh.write(b"\x01" * 10)  # the process died in the middle of a record
+    index, report, _ = build(config, fake)
+    # every passage's vector came back (and those of sentences that are a whole passage: the same text)
+    assert report.resumed >= len(index.passages) and report.resumed + report.embedded == units(index)
+    reference, _, _ = build(config.replace(index_dir=small_home / "whole"), fake)
+    assert np.array_equal(index.store.vectors(), reference.store.vectors())
+    with pytest.raises(KeyboardInterrupt):  # an interrupted rebuild, then a build with another embedder
+        update_index(config, load_corpus(config.corpus_dir), InterruptedEmbedder(fake, calls=1), rebuild=True,
+                     progress=False)
+    other = FakeEmbedder(model="other")
+    index, report, _ = build(config, other)
+    assert report.resumed == 0 and report.embedded == units(index)
+    assert not list((small_home / "index").glob(".embedded*"))
 
 
 def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):

@@ -11,6 +11,19 @@ def test_fold_and_tokens():
     assert tokens("O Llama 3.1 tem 405 bilhões; l'objectif") == ["o", "llama", "3.1", "tem", "405", "bilhões", "l", "objectif"]
 
 
+def test_fold_drops_the_combining_marks_of_every_code_point():
+    import unicodedata
+
+    def reference(text):  # the definition: every combining character of the NFKD form dropped
+        return "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)  # surrogates are not text
+    for at in range(0, len(every), 4096):
+        assert fold(every[at:at + 4096]) == reference(every[at:at + 4096])
+    for text in ("Parâmetros", "ÇA", "ﬁnançado", "İstanbul", "Ǆ", "hello", "עִבְרִית", "हिन्दी"):
+        assert fold(text) == reference(text)
+
+
 @pytest.mark.parametrize("text,code", [
     ("How many parameters does Llama 3.1 have?", "en"),
     ("Quantos parâmetros tem o Llama 3.1?", "pt"),

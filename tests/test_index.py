@@ -533,6 +533,9 @@ def test_a_torn_or_foreign_checkpoint_costs_only_time(small_home):
     index, report, _ = build(config, other)
     assert report.resumed == 0 and report.embedded == units(index)
     assert not list((small_home / "index").glob(".embedded*"))
+    (small_home / "index" / ".embedded.partial").mkdir()  # a file that can be neither read nor written
+    index, report, _ = build(config, fake, rebuild=True)
+    assert report.embedded == units(index) and index.path.is_dir()
 
 
 def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):

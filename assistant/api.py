@@ -119,7 +119,7 @@ class Assistant:
         if rebuild:  # a rebuild asked for re-reads every file from scratch
             with suppress(OSError):
                 cache.unlink(missing_ok=True)
-        corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes, cache)
+        corpus = load_corpus(self.config.corpus_dir, self.config.max_article_bytes, cache, progress=self.progress)
         live = self._live[1] if self._live is not None else None
         index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress,
                                      current=live.index if live is not None else None)

@@ -443,16 +443,51 @@ def _read_manifest(folder: Path, problems: list[CorpusProblem]) -> dict[str, dic
         return {}
 
 
-def load_corpus(folder: Path, max_bytes: int | None = None, cache: Path | None = None) -> Corpus:
+def progress_bar(total: int, enabled: bool, desc: str, unit: str):
+    """A progress bar on stderr (tqdm; not drawn where stderr is not a terminal), or None: not enabled, nothing to
+    count, or no tqdm."""
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=None)
+
+
+def load_corpus(folder: Path, max_bytes: int | None = None, cache: Path | None = None,
+                progress: bool = False) -> Corpus:
     """All usable articles in `folder`, sorted by file name, plus a problem per file that was skipped (unreadable,
-    a link out of the folder, or larger than `max_bytes`). `cache`: a `CleaningCache` file (the index keeps one)."""
+    a link out of the folder, or larger than `max_bytes`). `cache`: a `CleaningCache` file (the index keeps one).
+    `progress`: a bar over the files (reading and cleaning 10,000 new articles takes about 15 s)."""
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}. Put the articles (.txt, .md, .html) there.")
     corpus = Corpus()
     cleaning = CleaningCache(cache) if cache is not None else None
     manifest = _read_manifest(folder, corpus.problems)
     inside = folder.resolve()
-    for path in sorted(folder.iterdir()):
+    paths = sorted(folder.iterdir())
+    bar = progress_bar(len(paths), progress, "reading", "file")
+    try:
+        _read_folder(corpus, paths, inside, max_bytes, cleaning, manifest, bar)
+    finally:
+        if bar:
+            bar.close()
+    if cleaning is not None:
+        cleaning.save()
+    for problem in corpus.problems:
+        log.warning("skipped %s", problem)
+    if not corpus.articles:
+        raise CorpusError(f"no readable article in {folder} (looked for {', '.join(SUFFIXES)})")
+    return corpus
+
+
+def _read_folder(corpus: Corpus, paths: list[Path], inside: Path, max_bytes: int | None,
+                 cleaning: CleaningCache | None, manifest: dict, bar) -> None:
+    """Read `paths` into `corpus` (articles, and problems for the files skipped), counting each on `bar`."""
+    for path in paths:
+        if bar:
+            bar.update()
         if path.suffix.lower() not in SUFFIXES:
             continue
         if path.is_symlink():  # a link is followed only when it stays inside the corpus folder
@@ -480,10 +515,3 @@ def load_corpus(folder: Path, max_bytes: int | None = None, cache: Path | None =
             corpus.articles.append(read_article(path, manifest.get(path.name), cleaning, st))
         except CorpusError as exc:
             corpus.problems.append(CorpusProblem(path.name, str(exc)))
-    if cleaning is not None:
-        cleaning.save()
-    for problem in corpus.problems:
-        log.warning("skipped %s", problem)
-    if not corpus.articles:
-        raise CorpusError(f"no readable article in {folder} (looked for {', '.join(SUFFIXES)})")
-    return corpus

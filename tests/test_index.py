@@ -325,21 +325,34 @@ def test_embedder_mismatch_rebuilds_with_a_message(small_home, e5, caplog):
     assert load_index(config.index_dir).manifest["embedder"]["identity"] == other.identity
 
 
-def test_chunking_change_rebuilds(small_home, e5):
-    build(Config(), e5)
-    index, report, embedded = build(Config(chunk_max_chars=250), e5)
-    assert report.rebuilt == "chunking parameters changed" and embedded == units(index)
+def test_a_chunking_change_rebuilds_embedding_only_new_passages(small_home, e5):
+    before, _, _ = build(Config(), e5)
+    config = Config(chunk_max_chars=250)
+    index, report, embedded = build(config, e5)
+    old = {(p.source, p.start, p.end) for p in before.passages}
+    new = [p for p in index.passages if (p.source, p.start, p.end) not in old]
+    assert report.rebuilt == "chunking parameters changed" and embedded == report.embedded == len(new) > 0
+    fresh, _, fresh_embedded = build(config.replace(index_dir=small_home / "fresh"), e5)  # from nothing
+    assert fresh_embedded == units(fresh) > embedded
+    assert [p.id for p in index.passages] == [p.id for p in fresh.passages] and index.words == fresh.words
+    for store in ("store", "sentence_store", "word_store"):
+        assert np.array_equal(getattr(index, store).vectors(), getattr(fresh, store).vectors())  # bit for bit
 
 
 def test_passage_vectors_from_sentences_embed_each_sentence_once(small_home, e5):
     from assistant.index import pooled_passage_vectors
 
+    config = Config(passage_vectors="sentences")
+    fresh, _, embedded = build(config.replace(index_dir=small_home / "fresh"), e5)
+    assert embedded == len(fresh.sentences) + len(fresh.words)  # no passage text embedded
     embedded_index, _, _ = build(Config(), e5)
     assert "passage_vectors" not in embedded_index.manifest["chunking"]  # indexes built before the setting stay current
-    config = Config(passage_vectors="sentences")
-    index, report, embedded = build(config, e5)
-    assert report.rebuilt == "chunking parameters changed"
-    assert embedded == report.embedded == len(index.sentences) + len(index.words)  # no passage text embedded
+    index, report, embedded = build(config, e5)  # switched: the sentences and words embedded before are kept
+    assert report.rebuilt == "chunking parameters changed" and embedded == report.embedded == 0
+    assert np.array_equal(index.store.vectors(), fresh.store.vectors())
+    back, _, embedded = build(Config(), e5)  # pooled passage vectors are not taken for embedded ones
+    assert embedded == len(back.passages) and np.array_equal(back.store.vectors(), embedded_index.store.vectors())
+    index, _, _ = build(config, e5)
     pooled = pooled_passage_vectors(index.passages, index.sentence_row, index.sentence_store.vectors())
     assert np.array_equal(index.store.vectors(), pooled)
     assert np.allclose(np.linalg.norm(pooled, axis=1), 1, atol=1e-5)

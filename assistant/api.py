@@ -14,6 +14,7 @@ only the current question and its evidence.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from contextlib import closing, contextmanager, suppress
@@ -441,9 +442,10 @@ def _may_abstain(text: str, abstain: Abstention | None) -> bool:
 
 def _corpus_signature(folder) -> tuple:
     """(name, size, mtime) of every file in the corpus folder: changes when an article is added, edited or removed."""
-    try:
-        return tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.iterdir() if p.is_file()
-                            for st in (p.stat(),)))
+    try:  # scandir: a file's type comes with the listing, so one stat each (a refresh before every question)
+        with os.scandir(folder) as listing:
+            return tuple(sorted((e.name, st.st_size, st.st_mtime_ns) for e in listing if e.is_file()
+                                for st in (e.stat(),)))
     except OSError:
         return ()
 

@@ -40,18 +40,20 @@ Layout of `index_dir`:
                             kept names it; the generation just replaced is kept one build longer (a server process
                             may still be answering from its tables).
 
-A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build
-leaves the previous index usable (and what it embedded, for the next build); stale folders are removed by the next successful build. Builds take an exclusive
-lock on `index_dir/.lock` (POSIX `flock`), so two processes updating the same index run one after the other; the
-second then finds the index up to date. Readers never lock: they only follow CURRENT.
+A build writes a new generation folder completely and only then points CURRENT at it, so an interrupted build leaves
+the previous index usable (and what it embedded, for the next build); stale folders are removed by the next
+successful build. Builds take an exclusive lock on `index_dir/.lock` (POSIX `flock`), so two processes updating the
+same index run one after the other; the second then finds the index up to date. Readers never lock: they only follow
+CURRENT.
 
 `update_index` is incremental: articles whose fingerprint (bytes, title, language, cleaning version) and chunking
-parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles
-are chunked and embedded; removed ones are dropped. Word vectors are reused by word, so only words new to the corpus
-are embedded. New chunking parameters chunk every article again, but keep the vectors of the texts that stay the
-same (sentences, words, passages at the same offsets), so only new passages are embedded. A manifest written by another embedder (identity or dimension) or in another format, and an unreadable
-or corrupt generation (a manifest without what a build reads, a data file whose sha256 is not the recorded one, a
-vector that is not finite) trigger a full rebuild, announced with a warning, never a silent mix of vector spaces.
+parameters are unchanged keep their passages and vectors (read back from the store); added and changed articles are
+chunked and embedded; removed ones are dropped. Word vectors are reused by word, so only words new to the corpus are
+embedded. New chunking parameters chunk every article again, but keep the vectors of the texts that stay the same
+(sentences, words, passages at the same offsets), so only new passages are embedded. A manifest written by another
+embedder (identity or dimension) or in another format, and an unreadable or corrupt generation (a manifest without
+what a build reads, a data file whose sha256 is not the recorded one, a vector that is not finite) trigger a full
+rebuild, announced with a warning, never a silent mix of vector spaces.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ build embeds is appended to `<index_dir>/.embedded.partial`, one record per text
 of its kind and text, then its vector), and the next build takes the vectors of the texts it finds there instead
 of embedding them again. The file belongs to one embedder (`.embedded.partial.json` names its identity and
 dimension; another embedder's file is discarded), and it is removed once a generation has been written. It only
-saves time: a file that cannot be read or written is started again or left alone, with one warning, and a torn
-last record (the process died while writing it) is cut off. The vectors read back are the ones the embedder gave
+saves time: a file that cannot be read or written is started again or left alone, with one warning, a torn
+last record (the process died while writing it) is cut off, and a vector that is not of unit length (damaged on
+disk) is embedded again. The vectors read back are the ones the embedder gave
 (the embedders here embed a text the same way in any batch, bit for bit: tests/test_index.py).
 """
 
@@ -78,14 +79,17 @@ class Checkpoint:
         """The passage-side vectors of `texts`: from the file where it has them, else embedded and appended to it."""
         keys = [self.key(t) for t in texts]
         rows = [self._rows.get(k, -1) for k in keys]
-        todo = [i for i, row in enumerate(rows) if row < 0]
         out = np.empty((len(texts), self._record["vector"].shape[0]), dtype=np.float32)
         have = [i for i, row in enumerate(rows) if row >= 0]
         if have:
             out[have] = self._kept["vector"][[rows[i] for i in have]]
+            # an embedder's vectors have unit length: a record that does not was damaged on disk, embed it again
+            whole = np.abs(np.linalg.norm(out[have], axis=1) - 1) < 1e-3
+            have = [i for i, ok in zip(have, whole.tolist()) if ok]
             self.reused += len(have)
-            if progress is not None:
+            if progress is not None and have:
                 progress(len(have))
+        todo = sorted(set(range(len(texts))) - set(have))
         if todo:
             out[todo] = embedder.embed([texts[i] for i in todo], "passage", progress=progress)
             self.embedded += len(todo)

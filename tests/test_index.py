@@ -532,6 +532,9 @@ def test_a_torn_or_foreign_checkpoint_costs_only_time(small_home):
     with pytest.raises(KeyboardInterrupt):
         update_index(config, load_corpus(config.corpus_dir), InterruptedEmbedder(fake, calls=1), progress=False)
     partial = small_home / "index" / ".embedded.partial"
+    with open(partial, "r+b") as fh:  # the first record's vector damaged on disk: that text is embedded again
+        fh.seek(16)
+        fh.write(np.zeros(fake.dim, dtype=np.float32).tobytes())
     with open(partial, "ab") as fh:
         fh.write(b"\x01" * 10)  # the process died in the middle of a record
     index, report, _ = build(config, fake)

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     config = Config.from_file(args.config) if args.config else Config.load()
     assistant = Assistant(config, progress=not args.quiet)
     if args.command == "index":
-        report = assistant.index(rebuild=args.rebuild)
+        report = assistant.index(rebuild=args.rebuild, load=False)
         if args.json:
             print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         else:

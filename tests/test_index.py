@@ -461,6 +461,34 @@ def test_files_found_right_are_not_hashed_again_until_they_change(small_home, e5
     assert hashed == ["vectors.faiss"]
 
 
+def test_an_up_to_date_index_is_not_read_to_say_so(small_home, e5, monkeypatch):
+    import time
+
+    from assistant import index as index_module
+
+    monkeypatch.setattr(index_module, "SETTLED_NS", 0)  # the test's files are seconds old
+    built = Assistant(embedder=e5)
+    built.index()
+    load_index(Config().index_dir)  # the first read after a build finds the files right and records them
+    reads = []
+    real = index_module.load_index
+    monkeypatch.setattr(index_module, "load_index", lambda *a, **k: reads.append(1) or real(*a, **k))
+    assistant = Assistant(embedder=e5)
+    report = assistant.index(load=False)
+    assert reads == [] and not report.wrote and report.passages == len(built.retriever.passages)
+    assert report.unchanged == [a.source for a in built.corpus.articles]
+    assert assistant.retrieve("Que GPUs a Meta comprou?", k=1) and reads == [1]  # read when a question needs it
+    # what only reading can tell is read: an article changed, then a data file changed behind the index's back
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert Assistant(embedder=e5).index(load=False).added == ["005_new.txt"] and reads == [1, 1]
+    load_index(Config().index_dir)
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    gen = real(Config().index_dir).path
+    (gen / "words.json").write_bytes((gen / "words.json").read_bytes() + b" ")
+    report = Assistant(embedder=e5).index(load=False)
+    assert len(reads) == 3 and "is corrupt" in report.rebuilt
+
+
 def test_non_finite_vectors_are_rejected(small_home, e5):
     import dataclasses
 

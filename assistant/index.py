@@ -801,21 +801,20 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     head_p, head_s = (sum(rows) for rows in zip((0, 0), *part_rows[:len(kept)]))
     keep = set(report.unchanged)
     moved = keep - {p.source for p in passages[:head_p]}  # unchanged articles of the parts written again
-    old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(old.passages) if p.source in moved} if old else {}
-    old_s_row = {key: j for j, key in enumerate(old.sentences) if key[0] in moved} if old else {}
-    old_w_row = {word: j for j, word in enumerate(old.words)} if old else {}
+    reused, reusable, passages_alike = old, moved, True  # whose rows are read back, of which articles
     if donor is not None:
         # New chunking, same embedder: a text the old index embedded is the same text (a sentence or passage at the
         # same offsets of an article whose fingerprint, which covers its cleaning, is the same; a word), so its
         # vector is reused; passage vectors only if they were made the same way (embedded, or pooled). Changing
         # chunk_max_chars at 10,000 articles then embeds new passages only, not 400,000 texts.
-        same = {a.source for a in corpus.articles
-                if donor.manifest["articles"].get(a.source, {}).get("fingerprint") == a.fingerprint}
-        made_alike = donor.manifest["chunking"].get("passage_vectors", "embedded") == config.passage_vectors
-        old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(donor.passages)
-                     if made_alike and p.source in same}
-        old_s_row = {key: j for j, key in enumerate(donor.sentences) if key[0] in same}
-        old_w_row = {word: j for j, word in enumerate(donor.words)}
+        reused = donor
+        reusable = {a.source for a in corpus.articles
+                    if donor.manifest["articles"].get(a.source, {}).get("fingerprint") == a.fingerprint}
+        passages_alike = donor.manifest["chunking"].get("passage_vectors", "embedded") == config.passage_vectors
+    old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(reused.passages)
+                 if passages_alike and p.source in reusable} if reused else {}
+    old_s_row = {key: j for j, key in enumerate(reused.sentences) if key[0] in reusable} if reused else {}
+    old_w_row = {word: j for j, word in enumerate(reused.words)} if reused else {}
     table = sentence_table(passages)
     sentences = list(table[0])
     words, word_articles = _update_vocabulary(old, passages, keep)
@@ -828,7 +827,6 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     report.embedded = len(p_embed) + len(s_todo) + len(w_todo)
     p_new, s_new, w_store = (FaissStore.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
     vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_new, s_new, w_store))
-    reused = old if old is not None else donor
     if reused is not None:
         for out, rows, store in ((vectors, p_from, reused.store), (sentence_vectors, s_from, reused.sentence_store),
                                  (word_vectors, w_from, reused.word_store)):

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         from .ui import serve
 
         report = assistant.index()
-        if not args.quiet and not report.wrote:  # a build logs its own summary
+        if not args.quiet:
             print(report.summary(), file=sys.stderr)
         if config.answer_mode != "extractive":
             assistant.generator  # load the model once, now, rather than on the first question

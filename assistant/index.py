@@ -901,5 +901,5 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     if checkpoint is not None:
         checkpoint.remove()
     report.seconds = time.perf_counter() - t0
-    log.info("index: %s", report.summary())
+    log.debug("index: %s", report.summary())  # the CLI prints it (it was twice on a terminal), a server logs it
     return index, report

@@ -13,6 +13,10 @@ Layout of `index_dir`:
         manifest.json       format, embedder identity and dimension, chunking parameters, per-article fingerprint,
                             and the sha256 of each file below (checked on load)
         passages.jsonl      one passage per line, row i of vectors.faiss
+        passages.npz        its columns: where each line ends, each passage's article, language and sentences
+                            (offsets and rows); a question reads these and parses only the lines it returns
+                            (table.py). A part written before they existed is read whole, and gets them when an
+                            update keeps it
         vectors.faiss       passage vectors (see store.py)
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
         words.json          the corpus vocabulary (retrieve.vocabulary), row j of words.faiss, and how many articles
@@ -25,7 +29,7 @@ Layout of `index_dir`:
                             (retrieve.language_centroids; computed by the retriever when a generation lacks it)
         .verified.json      the files found right by their sha256, with their size, times and inode: the next
                             load does not hash them again while those are the same (not a data file)
-        passages.N.jsonl, vectors.N.faiss, sentences.N.faiss
+        passages.N.jsonl, passages.N.npz, vectors.N.faiss, sentences.N.faiss
                             parts 1, 2, ... (manifest "parts"): rows after those of the part before. A part
                             holds whole articles, at most PART_SENTENCES sentences' worth when a build writes it.
                             An update hard-links the previous generation's parts none of whose articles changed or
@@ -69,6 +73,7 @@ import zipfile
 from collections import Counter
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +86,7 @@ from .ingest import CLEANING_VERSION, SETTLED_NS, Corpus, progress_bar
 from .readers import sha256_of
 from .retrieve import BM25, bm25_docs, bm25_terms, language_centroids, row_languages, vocabulary
 from .store import STORES, FaissStore, Parts, VectorStore
+from .table import PassageTable, passage_record, read_part, sentence_table, write_columns
 
 __all__ = ["Index", "IndexReport", "update_index", "load_index", "cleaning_cache"]
 
@@ -103,6 +109,11 @@ def _part_files(i: int, suffix: str = ".faiss") -> tuple[str, str, str]:
     `suffix`: the store's (`.faiss`: the vectors; `.pgvector`: the table holding them)."""
     return (_PASSAGES, f"vectors{suffix}", f"sentences{suffix}") if i == 0 else (
         f"passages.{i}.jsonl", f"vectors.{i}{suffix}", f"sentences.{i}{suffix}")
+
+
+def _columns_file(passage_file: str) -> str:
+    """The columns of a part's passages (table.py), beside its JSON lines."""
+    return passage_file.removesuffix(".jsonl") + ".npz"
 
 
 def _word_vectors(suffix: str = ".faiss") -> str:
@@ -153,9 +164,11 @@ class IndexReport:
 class Index:
     """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`, and `sentence_row` the way back;
     the sentence rows of passage i are `sentence_rows[sentence_offsets[i]:sentence_offsets[i + 1]]` (flat arrays, so a
-    question pools every passage's sentences in one numpy call); `words[j]` is the word of row j of `word_store`."""
+    question pools every passage's sentences in one numpy call); `words[j]` is the word of row j of `word_store`.
+    `passages` is a list (a build's) or a `table.PassageTable` (a loaded index's, whose passages are parsed when asked
+    for); `sentences` is made when first asked for (updates do, questions do not)."""
 
-    passages: list[Passage]
+    passages: list[Passage] | PassageTable
     store: VectorStore
     sentence_store: VectorStore
     words: list[str]
@@ -172,21 +185,16 @@ class Index:
     part_rows: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
+        if self.table is None and isinstance(self.passages, PassageTable):
+            self.table = self.passages.sentence_row, self.passages.sentence_rows, self.passages.sentence_offsets
         self.sentence_row, self.sentence_rows, self.sentence_offsets = self.table or sentence_table(self.passages)
-        self.sentences = list(self.sentence_row)
         self.table = None
         if self.part_rows is None:
-            self.part_rows = [(len(self.passages), len(self.sentences))]
+            self.part_rows = [(len(self.passages), len(self.sentence_row))]
 
-
-def sentence_table(passages: list[Passage]) -> tuple[dict[tuple[str, int, int], int], np.ndarray, np.ndarray]:
-    """The row of each distinct sentence (source, start, end), in order of first appearance; the rows of every
-    passage's sentences, flat; and where each passage's rows start in them (one more entry: the end)."""
-    row: dict[tuple[str, int, int], int] = {}
-    flat = [row.setdefault((p.source, s, e), len(row)) for p in passages for s, e in p.sentences]
-    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
-    np.cumsum([len(p.sentences) for p in passages], out=offsets[1:])
-    return row, np.array(flat, dtype=np.int64), offsets
+    @cached_property
+    def sentences(self) -> list[tuple[str, int, int]]:
+        return list(self.sentence_row)
 
 
 def corpus_words(passages: list[Passage]) -> list[str]:
@@ -252,11 +260,6 @@ def pooled_passage_vectors(passages: list[Passage], sentence_row: dict, sentence
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def _passage_record(p: Passage) -> dict:
-    return {"source": p.source, "title": p.title, "language": p.language, "start": p.start, "end": p.end,
-            "sentences": [list(s) for s in p.sentences], "text": p.text}
-
-
 def _check_manifest(manifest) -> None:
     """Raise ValueError unless `manifest` has every key `update_index` and `load_index` read, of the right type."""
     def need(ok: bool, what: str) -> None:
@@ -279,7 +282,8 @@ def _check_manifest(manifest) -> None:
     need(isinstance(parts, int) and 1 <= parts <= MAX_PARTS, "bad 'parts'")
     required = {*(name for i in range(parts) for name in _part_files(i, suffix)), _WORDS, _word_vectors(suffix)}
     files = manifest.get("files")
-    need(isinstance(files, dict) and required <= set(files) <= {*required, _BM25, _CENTROIDS}
+    optional = {_BM25, _CENTROIDS, *(_columns_file(_part_files(i)[0]) for i in range(parts))}
+    need(isinstance(files, dict) and required <= set(files) <= required | optional
          and all(isinstance(v, str) for v in files.values()), "bad 'files'")
 
 
@@ -385,14 +389,10 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         known, record = _verify_files(gen, manifest["files"])
         store_cls = STORES[manifest["store"]]
         parts = [_part_files(i, store_cls.suffix) for i in range(manifest.get("parts", 1))]
-        passages, part_passages = [], []
-        for passage_file, _, _ in parts:
-            part_passages.append(len(passages))
-            with open(gen / passage_file, encoding="utf-8") as fh:
-                for line in fh:
-                    r = json.loads(line)
-                    passages.append(Passage(r["source"], r["title"], r["language"], r["text"], r["start"], r["end"],
-                                            sentences=tuple(tuple(s) for s in r["sentences"])))
+        segments = [read_part(gen / lines, gen / _columns_file(lines) if _columns_file(lines) in manifest["files"]
+                              else None) for lines, _, _ in parts]
+        passages = PassageTable(segments)
+        part_passages = np.cumsum([0] + [len(s) for s in segments[:-1]]).tolist()
         words = json.loads((gen / _WORDS).read_text(encoding="utf-8"))
         word_articles = None
         if isinstance(words, dict):
@@ -413,14 +413,14 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
             if _CENTROIDS in manifest["files"] else None
         if bm25 is not None and bm25.n != len(passages):
             raise ValueError(f"{_BM25} holds {bm25.n} passages, {_PASSAGES} {len(passages)}")
-        if not all(p.sentences for p in passages):
+        if not (np.diff(passages.sentence_offsets) > 0).all():
             raise ValueError(f"a passage of {_PASSAGES} has no sentence")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read it
         raise IndexCorruptError(f"index at {index_dir} is corrupt ({exc})") from None
     index = Index(passages, store, sentence_store, words, word_store, manifest, gen, bm25, word_articles, centroids,
                   part_rows=part_rows)
     dim = manifest["embedder"]["dim"]
-    n_sentences = len(index.sentences)
+    n_sentences = len(index.sentence_row)
     if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
             or {store.dim, sentence_store.dim, word_store.dim} != {dim}):
         raise IndexCorruptError(
@@ -545,14 +545,20 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
     files: dict[str, str] = {}
+    written: list[str] = []
+    old_starts = np.cumsum([0] + [n for n, _ in old.part_rows]).tolist() if old is not None else []
     for part, was in enumerate(kept):
-        for source, name in zip(_part_files(was, suffix), _part_files(part, suffix)):
+        for source, name in zip((*_part_files(was, suffix), _columns_file(_part_files(was)[0])),
+                                (*_part_files(part, suffix), _columns_file(_part_files(part)[0]))):
+            if source not in old.manifest["files"]:  # a part written before passage columns existed
+                write_columns(tmp / name, tmp / _part_files(part)[0], old.passages[old_starts[was]:old_starts[was + 1]])
+                written.append(name)
+                continue
             try:
                 os.link(old.path / source, tmp / name)  # generations never change a file: sharing is safe
             except OSError:  # a file system without hard links
                 shutil.copyfile(old.path / source, tmp / name)
             files[name] = old.manifest["files"][source]
-    written: list[str] = []
     first_passage, first_sentence = (sum(rows) for rows in zip((0, 0), *index.part_rows[:len(kept)]))
     for part in range(len(kept), len(index.part_rows)):
         passage_file, vectors_file, sentences_file = _part_files(part, suffix)
@@ -561,10 +567,12 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
         store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage, first_passage + n_passages)
         store_cls.persist(index.sentence_store, tmp / sentences_file, store_url, first_sentence,
                           first_sentence + n_sentences)
+        part_passages = index.passages[first_passage:first_passage + n_passages]
         with open(tmp / passage_file, "w", encoding="utf-8") as fh:
-            for p in index.passages[first_passage:first_passage + n_passages]:
-                fh.write(json.dumps(_passage_record(p), ensure_ascii=False) + "\n")
-        written += [passage_file, vectors_file, sentences_file]
+            for p in part_passages:
+                fh.write(json.dumps(passage_record(p), ensure_ascii=False) + "\n")
+        write_columns(tmp / _columns_file(passage_file), tmp / passage_file, part_passages)
+        written += [passage_file, _columns_file(passage_file), vectors_file, sentences_file]
         first_passage, first_sentence = first_passage + n_passages, first_sentence + n_sentences
     # the rows as a fresh process finds them (files mapped, or the engine's tables): the build's buffers are freed,
     # and the next update finds each part's store to keep
@@ -765,9 +773,6 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             donor, old = old, None
 
     old_articles = old.manifest["articles"] if old else {}
-    old_passages: dict[str, list[Passage]] = {}  # by article, in one pass (a scan per article was quadratic)
-    for p in old.passages if old else ():
-        old_passages.setdefault(p.source, []).append(p)
     by_article: dict[str, list[Passage]] = {}  # in corpus order
     new = sum(1 for a in corpus.articles if a.fingerprint != old_articles.get(a.source, {}).get("fingerprint"))
     bar = progress_bar(new, progress, "chunking", "article")  # 10,000 new articles: about 6 s
@@ -775,7 +780,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         prev = old_articles.get(article.source)
         if prev and prev["fingerprint"] == article.fingerprint:
             report.unchanged.append(article.source)
-            by_article[article.source] = old_passages.get(article.source, [])
+            by_article[article.source] = []  # its old passages, below, if anything is written
         else:
             (report.changed if prev else report.added).append(article.source)
             by_article[article.source] = chunk_article(article, config.chunk_max_chars, config.chunk_overlap_sentences)
@@ -784,10 +789,16 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     if bar:
         bar.close()
     report.removed = sorted(s for s in old_articles if s not in by_article)
-    report.passages = sum(map(len, by_article.values()))
-    if old is not None and not report.wrote:
+    if old is not None and not report.wrote:  # every article unchanged: the old passages are the corpus's
+        report.passages = len(old.passages)
         report.seconds = time.perf_counter() - t0
         return old, report
+    if report.unchanged:
+        unchanged = set(report.unchanged)
+        for p in old.passages:  # by article, in one pass (a scan per article was quadratic)
+            if p.source in unchanged:
+                by_article[p.source].append(p)
+    report.passages = sum(map(len, by_article.values()))
 
     # The old parts none of whose articles changed or left keep their files (hard links) and come first, in their
     # order; the other articles are written as new parts (the manifest of an index this process wrote or read

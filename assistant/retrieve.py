@@ -50,6 +50,7 @@ import numpy as np
 from . import lang
 from .chunk import Passage
 from .embed import Embedder
+from .table import languages_of
 
 __all__ = ["analyze", "vocabulary", "bm25_terms", "bm25_docs", "BM25", "Retriever", "row_languages",
            "language_centroids"]
@@ -206,8 +207,8 @@ class BM25:
 
 def row_languages(index) -> tuple[np.ndarray, np.ndarray]:
     """The language of each passage row and of each sentence row of an index (its article's)."""
-    p_lang = np.array([p.language for p in index.passages])
-    s_lang = np.empty(len(index.sentences), dtype=p_lang.dtype)
+    p_lang = languages_of(index.passages)
+    s_lang = np.empty(len(index.sentence_row), dtype=p_lang.dtype)
     # a sentence's rows in sentence_rows belong to passages of its own article: any of them gives its language
     s_lang[index.sentence_rows] = np.repeat(p_lang, np.diff(index.sentence_offsets))
     return p_lang, s_lang

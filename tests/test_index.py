@@ -378,6 +378,7 @@ def test_passage_vectors_from_sentences_embed_each_sentence_once(small_home, e5)
     ("vectors.faiss", b""),
     ("manifest.json", b"{not json"),
     ("passages.jsonl", b'{"source": 1}\n'),
+    ("passages.npz", b"PK garbage"),
 ])
 def test_corrupt_index_file_is_reported_and_rebuilt(small_home, e5, caplog, victim, damage):
     config = Config()
@@ -418,7 +419,8 @@ def test_a_manifest_that_is_valid_json_but_wrong_is_rebuilt(small_home, e5, capl
     assert load_index(config.index_dir) is not None
 
 
-@pytest.mark.parametrize("victim", ["sentences.faiss", "vectors.faiss", "words.faiss", "passages.jsonl"])
+@pytest.mark.parametrize("victim", ["sentences.faiss", "vectors.faiss", "words.faiss", "passages.jsonl",
+                                    "passages.npz"])
 def test_bytes_changed_inside_a_data_file_are_caught_by_its_checksum(small_home, e5, victim):
     # 64 bytes of 0x7f in the middle of sentences.faiss used to turn answers into refusals, unnoticed
     config = Config()

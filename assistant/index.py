@@ -178,16 +178,15 @@ class Index:
     word_articles: list[int] | None = None  # how many articles use words[j]; None in older generations
     # {"passages": {language: mean vector}, "sentences": {...}} for language centring; None in older generations
     centroids: dict | None = None
-    # `sentence_table(passages)`, when the caller has it already (a build needs it before the index exists)
-    table: tuple | None = field(default=None, repr=False, compare=False)
     # (passages, sentences) of each part, in row order: each part holds whole articles; one part by default
     part_rows: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
-        if self.table is None and isinstance(self.passages, PassageTable):
-            self.table = self.passages.sentence_row, self.passages.sentence_rows, self.passages.sentence_offsets
-        self.sentence_row, self.sentence_rows, self.sentence_offsets = self.table or sentence_table(self.passages)
-        self.table = None
+        if isinstance(self.passages, PassageTable):  # from its columns
+            self.sentence_row, self.sentence_rows, self.sentence_offsets = (
+                self.passages.sentence_row, self.passages.sentence_rows, self.passages.sentence_offsets)
+        else:
+            self.sentence_row, self.sentence_rows, self.sentence_offsets = sentence_table(self.passages)
         if self.part_rows is None:
             self.part_rows = [(len(self.passages), len(self.sentence_row))]
 
@@ -212,10 +211,12 @@ def _article_counts(passages: list[Passage]) -> Counter:
     return Counter(word for words in per_article.values() for word in words)
 
 
-def _update_vocabulary(old: "Index | None", passages: list[Passage], keep: set[str]) -> tuple[list[str], list[int]]:
+def _update_vocabulary(old: "Index | None", passages, leaving: list[Passage],
+                       fresh: list[Passage]) -> tuple[list[str], list[int]]:
     """The vocabulary of `passages` and each word's article count. With an old index that has its counts, only the
-    articles that are not kept are read (reading every passage's words took 6 s at 9,000 articles): the old words
-    still used keep their order, new words follow in order of first appearance."""
+    passages of the articles that leave or change (`leaving`, the old ones) and that arrive or change (`fresh`) are
+    read (reading every passage's words took 6 s at 9,000 articles): the old words still used keep their order, new
+    words follow in order of first appearance."""
     if old is None or old.word_articles is None:
         order: dict[str, None] = {}  # as corpus_words and _article_counts, reading each passage's words once
         per_article: dict[str, set[str]] = {}
@@ -226,8 +227,7 @@ def _update_vocabulary(old: "Index | None", passages: list[Passage], keep: set[s
         counts = Counter(word for used in per_article.values() for word in used)
         return list(order), [counts[w] for w in order]
     counts = Counter(dict(zip(old.words, old.word_articles)))
-    counts.subtract(_article_counts([p for p in old.passages if p.source not in keep]))
-    fresh = [p for p in passages if p.source not in keep]
+    counts.subtract(_article_counts(leaving))
     counts.update(_article_counts(fresh))
     known = set(old.words)
     words = [w for w in old.words if counts[w] > 0] + [w for w in corpus_words(fresh) if w not in known]
@@ -682,32 +682,42 @@ def _part_stores(store: VectorStore, part_rows: list[tuple[int, int]], which: li
     return [store.part(starts[i], starts[i + 1]) if len(part_rows) > 1 else store for i in which]
 
 
-def _plan_parts(old: Index | None, by_article: dict[str, list[Passage]],
-                dirty: set[str]) -> tuple[list[int], list[tuple[int, int]], list[Passage]]:
-    """Which parts of `old` the new generation keeps (those none of whose articles is `dirty`: changed or removed),
-    the (passages, sentences) of each of its parts, and its passages in row order: the kept parts' first, then the
-    other articles of `by_article` in its order, in new parts of at most PART_SENTENCES sentences (more when
-    MAX_PARTS / 2 of them would not hold the corpus). While there would be more than MAX_PARTS, the kept part with
-    fewest sentences joins the new ones."""
-    old_parts: list[list[Passage]] = []
-    if old is not None and "files" in old.manifest:
-        at = 0
-        for n, _ in old.part_rows:
-            old_parts.append(old.passages[at:at + n])
-            at += n
-    kept = [i for i, ps in enumerate(old_parts) if ps and not {p.source for p in ps} & dirty]
+def _table_of(index: Index) -> PassageTable:
+    """An index's passages as a table with one segment per part (a list of passages is cut at its parts)."""
+    if isinstance(index.passages, PassageTable) and len(index.passages.segments) == len(index.part_rows):
+        return index.passages
+    starts = np.cumsum([0] + [n for n, _ in index.part_rows]).tolist()
+    return PassageTable([list(index.passages[a:b]) for a, b in zip(starts, starts[1:])])
+
+
+def _plan_parts(old: PassageTable | None, old_rows: list[tuple[int, int]], by_article: dict[str, list[Passage] | None],
+                dirty: set[str]) -> tuple[list[int], list[tuple[int, int]], list[list[Passage]]]:
+    """Which parts of the old index (`old`, its passages, and `old_rows`, its parts' (passages, sentences)) the new
+    generation keeps (those none of whose articles is `dirty`: changed or removed), the (passages, sentences) of
+    each of its parts, and the passages of each new part: the other articles of `by_article`, in its order, in new
+    parts of at most PART_SENTENCES sentences (more when MAX_PARTS / 2 of them would not hold the corpus). An
+    unchanged article is None in `by_article`: its passages are read from the old index only when its part is
+    written again. While there would be more than MAX_PARTS, the kept part with fewest sentences joins the new
+    ones."""
+    part_sources = [set(old.segment_sources(i)) for i in range(len(old_rows))]
+    kept = [i for i, sources in enumerate(part_sources) if sources and not sources & dirty]
     counted: dict[str, int] = {}  # distinct sentences of the articles outside the kept parts, counted once each
+
+    def passages_of(source: str) -> list[Passage]:
+        if by_article[source] is None:
+            by_article[source] = old.passages_of(source)
+        return by_article[source]
 
     def sentences(source: str) -> int:
         if source not in counted:
-            counted[source] = _distinct_sentences(by_article[source])
+            counted[source] = _distinct_sentences(passages_of(source))
         return counted[source]
 
-    first_taken = {p.source for i in kept for p in old_parts[i]}
-    total = sum(old.part_rows[i][1] for i in kept) + sum(sentences(s) for s in by_article if s not in first_taken)
+    first_taken = set().union(*(part_sources[i] for i in kept))
+    total = sum(old_rows[i][1] for i in kept) + sum(sentences(s) for s in by_article if s not in first_taken)
     cap = max(PART_SENTENCES, -(-total // (MAX_PARTS // 2)))
     while True:
-        taken = {p.source for i in kept for p in old_parts[i]}
+        taken = set().union(*(part_sources[i] for i in kept))
         groups: list[list[str]] = []
         filled = 0  # sentences in the last group
         for source in by_article:
@@ -720,14 +730,14 @@ def _plan_parts(old: Index | None, by_article: dict[str, list[Passage]],
             filled += sentences(source)
         if not kept or len(kept) + len(groups) <= MAX_PARTS:
             break
-        kept.remove(min(kept, key=lambda i: (old.part_rows[i][1], i)))
-    passages = [p for i in kept for p in old_parts[i]]
-    part_rows = [old.part_rows[i] for i in kept]
+        kept.remove(min(kept, key=lambda i: (old_rows[i][1], i)))
+    part_rows = [old_rows[i] for i in kept]
+    new_parts = []
     for group in groups or ([] if kept else [[]]):  # an empty corpus is one empty part
-        ps = [p for source in group for p in by_article[source]]
-        passages.extend(ps)
+        ps = [p for source in group for p in passages_of(source)]
+        new_parts.append(ps)
         part_rows.append((len(ps), _distinct_sentences(ps)))
-    return kept, part_rows, passages
+    return kept, part_rows, new_parts
 
 
 def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool,
@@ -762,14 +772,14 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             donor, old = old, None
 
     old_articles = old.manifest["articles"] if old else {}
-    by_article: dict[str, list[Passage]] = {}  # in corpus order
+    by_article: dict[str, list[Passage] | None] = {}  # in corpus order
     new = sum(1 for a in corpus.articles if a.fingerprint != old_articles.get(a.source, {}).get("fingerprint"))
     bar = progress_bar(new, progress, "chunking", "article")  # 10,000 new articles: about 6 s
     for article in corpus.articles:
         prev = old_articles.get(article.source)
         if prev and prev["fingerprint"] == article.fingerprint:
             report.unchanged.append(article.source)
-            by_article[article.source] = []  # its old passages, below, if anything is written
+            by_article[article.source] = None  # its old passages: read only if its part is written again
         else:
             (report.changed if prev else report.added).append(article.source)
             by_article[article.source] = chunk_article(article, config.chunk_max_chars, config.chunk_overlap_sentences)
@@ -782,17 +792,17 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         report.passages = len(old.passages)
         report.seconds = time.perf_counter() - t0
         return old, report
-    if report.unchanged:
-        unchanged = set(report.unchanged)
-        for p in old.passages:  # by article, in one pass (a scan per article was quadratic)
-            if p.source in unchanged:
-                by_article[p.source].append(p)
-    report.passages = sum(map(len, by_article.values()))
 
     # The old parts none of whose articles changed or left keep their files (hard links) and come first, in their
     # order; the other articles are written as new parts (the manifest of an index this process wrote or read
-    # records its files, which the new generation links to).
-    kept, part_rows, passages = _plan_parts(old, by_article, set(report.changed) | set(report.removed))
+    # records its files, which the new generation links to). The kept parts' passages stay unread (their columns
+    # say what an update needs), and so do those of unchanged articles in them.
+    old_table = _table_of(old) if old is not None else None
+    kept, part_rows, new_parts = _plan_parts(old_table, old.part_rows if old is not None and "files" in old.manifest
+                                             else [], by_article, set(report.changed) | set(report.removed))
+    passages = PassageTable([old_table.segments[i] for i in kept] + new_parts)
+    fresh = [p for part in new_parts for p in part]  # the passages of the parts written: rows from head_p on
+    report.passages = len(passages)
 
     # The kept parts' rows stay where they are: a local store's in the old parts' files (mapped), an engine's in its
     # tables. The rows after them are allocated at their final size and filled in place (no second copy of every
@@ -800,7 +810,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     # the old index, by row, and only new text is embedded (and analysed).
     head_p, head_s = (sum(rows) for rows in zip((0, 0), *part_rows[:len(kept)]))
     keep = set(report.unchanged)
-    moved = keep - {p.source for p in passages[:head_p]}  # unchanged articles of the parts written again
+    moved = keep - set().union(*(old_table.segment_sources(i) for i in kept))  # unchanged, in parts written again
     reused, reusable, passages_alike = old, moved, True  # whose rows are read back, of which articles
     if donor is not None:
         # New chunking, same embedder: a text the old index embedded is the same text (a sentence or passage at the
@@ -811,15 +821,24 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         reusable = {a.source for a in corpus.articles
                     if donor.manifest["articles"].get(a.source, {}).get("fingerprint") == a.fingerprint}
         passages_alike = donor.manifest["chunking"].get("passage_vectors", "embedded") == config.passage_vectors
-    old_p_row = {(p.source, p.start, p.end): i for i, p in enumerate(reused.passages)
-                 if passages_alike and p.source in reusable} if reused else {}
-    old_s_row = {key: j for j, key in enumerate(reused.sentences) if key[0] in reusable} if reused else {}
+    old_p_row: dict[tuple[str, int, int], int] = {}  # rows of the reusable articles' passages and sentences
+    old_s_row: dict[tuple[str, int, int], int] = {}
+    if reused is not None:
+        reused_table = _table_of(reused)
+        for source in reusable:
+            if passages_alike:  # an unchanged article moved to a new part was read by _plan_parts
+                ps = by_article[source] if reused is old else reused_table.passages_of(source)
+                old_p_row.update(((p.source, p.start, p.end), i)
+                                 for i, p in zip(reused_table.article_passages(source), ps))
+            old_s_row.update(reused_table.article_sentences(source))
     old_w_row = {word: j for j, word in enumerate(reused.words)} if reused else {}
-    table = sentence_table(passages)
-    sentences = list(table[0])
-    words, word_articles = _update_vocabulary(old, passages, keep)
-    p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in passages[head_p:]], dtype=np.int64)
-    s_from = np.array([old_s_row.get(key, -1) for key in sentences[head_s:]], dtype=np.int64)
+    new_rows = sentence_table(fresh)[0]  # the sentences of the parts written, their rows from head_s on
+    sentences = list(new_rows)
+    leaving = [p for source in [*report.changed, *report.removed] for p in old_table.passages_of(source)] \
+        if old is not None else []
+    words, word_articles = _update_vocabulary(old, passages, leaving, [p for p in fresh if p.source not in keep])
+    p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in fresh], dtype=np.int64)
+    s_from = np.array([old_s_row.get(key, -1) for key in sentences], dtype=np.int64)
     w_from = np.array([old_w_row.get(word, -1) for word in words], dtype=np.int64)
     p_todo, s_todo, w_todo = (np.flatnonzero(rows < 0).tolist() for rows in (p_from, s_from, w_from))
     pooled = config.passage_vectors == "sentences"
@@ -856,13 +875,13 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         articles = {a.source: a for a in corpus.articles}
 
         def sentence_text(j: int) -> str:
-            source, start, end = sentences[head_s + j]
+            source, start, end = sentences[j]
             return articles[source].text[start:end]
 
         bar = progress_bar(report.embedded, progress, "embedding", "text")
         try:
             step = bar.update if bar else None
-            _embed_into(vectors, p_embed, lambda i: passages[head_p + i].text, checkpoint, embedder, step)
+            _embed_into(vectors, p_embed, lambda i: fresh[i].text, checkpoint, embedder, step)
             _embed_into(sentence_vectors, s_todo, sentence_text, checkpoint, embedder, step)
             _embed_into(word_vectors, w_todo, lambda j: words[j], checkpoint, embedder, step)
         finally:
@@ -870,9 +889,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
                 bar.close()
         report.embedded, report.resumed = checkpoint.embedded, checkpoint.reused
     if pooled and p_todo:
-        vectors[p_todo] = pooled_passage_vectors([passages[head_p + i] for i in p_todo], table[0], sentence_vectors,
-                                                 head_s)
-    per_article = Counter(p.source for p in passages)
+        vectors[p_todo] = pooled_passage_vectors([fresh[i] for i in p_todo], new_rows, sentence_vectors)
+    per_article = passages.article_counts()
     manifest = {
         "format": FORMAT_VERSION,
         "store": config.store,
@@ -880,16 +898,16 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         "chunking": chunking,
         "articles": {
             a.source: {"fingerprint": a.fingerprint, "title": a.title, "language": a.language,
-                       "passages": per_article[a.source]}
+                       "passages": per_article.get(a.source, 0)}
             for a in corpus.articles
         },
         "passages": len(passages),
-        "sentences": len(sentences),
+        "sentences": passages.n_sentences,
         "words": len(words),
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
-    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles, table=table,
+    index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles,
                   part_rows=part_rows)
     appended = bool(kept) and len(kept) == len(old.part_rows)  # every old row kept, in its order, new ones after
     if appended and not STORES[config.store].local and old.centroids is not None:

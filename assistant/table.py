@@ -219,6 +219,33 @@ class PassageTable(Sequence):
 
     __hash__ = None
 
+    @property
+    def segments(self) -> list[Sequence[Passage]]:
+        """The segments, one per part of the index."""
+        return self._segments
+
+    def segment_sources(self, i: int) -> list[str]:
+        """The articles of segment i (from its columns)."""
+        return self._columns[i].sources
+
+    def article_counts(self) -> dict[str, int]:
+        """The number of passages of each article (from the columns)."""
+        return {source: int(n) for c in self._columns
+                for source, n in zip(c.sources, np.bincount(c.article, minlength=len(c.sources)).tolist())}
+
+    def passages_of(self, source: str) -> list[Passage]:
+        """An article's passages (only theirs are parsed)."""
+        return [self[i] for i in self.article_passages(source)]
+
+    def article_sentences(self, source: str) -> dict[tuple[str, int, int], int]:
+        """(source, start, end) -> sentence row of each distinct sentence of an article (from the columns)."""
+        rows = self.article_passages(source)
+        lo, hi = int(self.sentence_offsets[rows.start]), int(self.sentence_offsets[rows.stop])
+        found: dict[tuple[str, int, int], int] = {}
+        for (s, e), row in zip(self._spans[lo:hi].tolist(), self.sentence_rows[lo:hi].tolist()):
+            found.setdefault((source, s, e), row)
+        return found
+
     def article_passages(self, source: str) -> range:
         """The rows of an article's passages (contiguous: an article is chunked in one go, into one part)."""
         if self._articles is None:

@@ -52,15 +52,16 @@ def test_a_loaded_index_reads_its_passages_from_their_columns(small_home, e5):
 def test_a_question_parses_only_the_passages_it_returns(small_home, e5, monkeypatch):
     config = Config(k=2)
     question = "Quanto custaria o modelo que Zuckerberg abriria?"
-    builder = Assistant(config, embedder=e5)  # builds, and answers from the passages it made (a list)
+    builder = Assistant(config, embedder=e5)  # builds, and answers from the passages it made (in memory)
     expected = builder.evidence(question)
-    assert isinstance(builder.retriever.passages, list)
+    assert all(isinstance(segment, list) for segment in builder.retriever.passages.segments)
     parsed = []
     original = table._passage
     monkeypatch.setattr(table, "_passage", lambda line: parsed.append(line) or original(line))
     reader = Assistant(config, embedder=e5)  # loads the index
     passages, evidence = reader.evidence(question)
-    assert isinstance(reader.retriever.passages, PassageTable) and len(reader.retriever.passages) > 2 * config.k
+    assert not any(isinstance(segment, list) for segment in reader.retriever.passages.segments)  # mapped lines
+    assert len(reader.retriever.passages) > 2 * config.k
     assert len(parsed) == len(passages) == config.k  # the passages returned, and no other
     assert (passages, evidence) == expected and evidence
 
@@ -110,3 +111,30 @@ def test_passages_stay_readable_after_another_build_removed_their_folder(small_h
     shutil.rmtree(loaded.path)
     assert list(loaded.passages) == list(built.passages)
     assert loaded.passages[len(built.passages) - 1] == built.passages[-1]
+
+
+def test_an_update_reads_only_the_passages_of_the_parts_it_writes(small_home, e5, monkeypatch):
+    import assistant.index as index_module
+
+    monkeypatch.setattr(index_module, "PART_SENTENCES", 1)  # parts as small as MAX_PARTS / 2 of them allow
+    config = Config()
+    corpus = small_home / "corpus"
+    for k in (1, 2):
+        (corpus / f"00{4 + k}_new.txt").write_text(NEW_ARTICLE.replace("Scout", f"Scout {k}"), encoding="utf-8")
+    build(config, e5)
+    loaded = load_index(config.index_dir)
+    parts = [set(loaded.passages.segment_sources(i)) for i in range(len(loaded.part_rows))]
+    changed = "005_new.txt"
+    rewritten = set().union(*(sources for sources in parts if changed in sources))
+    assert len(parts) >= 2 and rewritten != set().union(*parts)
+    (corpus / changed).write_text(NEW_ARTICLE + "O Scout cabe numa só GPU H100.\n", encoding="utf-8")
+    parsed = []
+    original = table._passage
+    monkeypatch.setattr(table, "_passage", lambda line: parsed.append(json.loads(line)["source"]) or original(line))
+    held, report = update_index(config, load_corpus(config.corpus_dir), e5, progress=False)  # loads the index
+    assert report.changed == [changed] and parsed and set(parsed) <= rewritten  # no passage of a kept part
+    fresh = build(config.replace(index_dir=small_home / "fresh"), e5)
+    assert sorted(map(tuple, (p.to_dict().values() for p in held.passages))) == sorted(
+        map(tuple, (p.to_dict().values() for p in fresh.passages)))
+    assert held.manifest["articles"] == fresh.manifest["articles"]  # the same fingerprints and passage counts
+    assert held.manifest["sentences"] == fresh.manifest["sentences"] == len(held.sentences)

@@ -221,16 +221,24 @@ def test_adding_articles_writes_only_their_part(small_home, e5, monkeypatch):
         load_index(config.index_dir)
 
 
+def in_small_parts(home, monkeypatch):
+    """Two more articles (four), and parts as small as MAX_PARTS / 2 of them allow; returns the corpus folder."""
+    import assistant.index as index_module
+
+    monkeypatch.setattr(index_module, "PART_SENTENCES", 1)
+    corpus = home / "corpus"
+    for k in (1, 2):
+        (corpus / f"00{4 + k}_new.txt").write_text(NEW_ARTICLE.replace("Scout", f"Scout {k}"), encoding="utf-8")
+    return corpus
+
+
 def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, monkeypatch):
     import os
 
     import assistant.index as index_module
 
-    monkeypatch.setattr(index_module, "PART_SENTENCES", 1)  # parts as small as MAX_PARTS / 2 of them allow
+    corpus = in_small_parts(small_home, monkeypatch)
     config = Config()
-    corpus = small_home / "corpus"
-    for k in (1, 2):
-        (corpus / f"00{4 + k}_new.txt").write_text(NEW_ARTICLE.replace("Scout", f"Scout {k}"), encoding="utf-8")
     first, _, _ = build(config, e5)
     parts = first.manifest["parts"]
 

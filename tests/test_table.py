@@ -12,7 +12,7 @@ from assistant.index import load_index, sentence_table, update_index
 from assistant.ingest import load_corpus
 from assistant.readers import sha256_of
 from assistant.table import PassageTable
-from test_index import NEW_ARTICLE, e5  # noqa: F401  (the module's embedder fixture)
+from test_index import NEW_ARTICLE, e5, in_small_parts  # noqa: F401  (e5: the module's embedder fixture)
 
 
 def build(config, embedder):
@@ -114,13 +114,8 @@ def test_passages_stay_readable_after_another_build_removed_their_folder(small_h
 
 
 def test_an_update_reads_only_the_passages_of_the_parts_it_writes(small_home, e5, monkeypatch):
-    import assistant.index as index_module
-
-    monkeypatch.setattr(index_module, "PART_SENTENCES", 1)  # parts as small as MAX_PARTS / 2 of them allow
+    corpus = in_small_parts(small_home, monkeypatch)
     config = Config()
-    corpus = small_home / "corpus"
-    for k in (1, 2):
-        (corpus / f"00{4 + k}_new.txt").write_text(NEW_ARTICLE.replace("Scout", f"Scout {k}"), encoding="utf-8")
     build(config, e5)
     loaded = load_index(config.index_dir)
     parts = [set(loaded.passages.segment_sources(i)) for i in range(len(loaded.part_rows))]

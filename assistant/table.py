@@ -6,8 +6,8 @@ offsets and sentence rows of its sentences. A question needs only the columns (t
 language centring, every passage's sentence rows for pooling) and the few passages it returns, so loading an index
 maps the lines and reads the columns, and parses a line when its passage is asked for. Reading every line into
 objects cost 1.1 s of a fresh process's first question at 10,000 articles (parsing 81,000 lines, the sentence table,
-the garbage collector's passes over them) and grows with the corpus; updates, which need every passage, still
-iterate them all.
+the garbage collector's passes over them) and grows with the corpus. An update reads the columns of the parts it
+keeps and parses only the passages of the parts it writes again.
 
 `PassageTable` is a sequence of passages over segments, one per part: a part's lines with their columns, or a list
 of passages (a part written before the columns existed, or rows an update made in memory).
@@ -166,7 +166,7 @@ def languages_of(passages: Sequence[Passage]) -> np.ndarray:
 class PassageTable(Sequence):
     """The passages of an index over its parts' segments (`_Lines`, or lists of passages), in row order.
 
-    `sentence_rows` and `sentence_offsets` are the index's sentence table (`index.sentence_table`): each part's rows
+    `sentence_rows` and `sentence_offsets` are the index's sentence table (`sentence_table`): each part's rows
     follow the rows of the parts before it (parts hold whole articles). `sentence_row` maps (source, start, end) to
     a sentence row, looking up only the passages of that article."""
 
@@ -262,19 +262,20 @@ class PassageTable(Sequence):
             self._articles = found
         return range(*self._articles.get(source, (0, 0)))
 
-    def find_sentence(self, source: str, start: int, end: int) -> int:
-        """The sentence row of (source, start, end); KeyError when no passage of the article holds it."""
-        rows = self.article_passages(source)
-        lo, hi = int(self.sentence_offsets[rows.start]), int(self.sentence_offsets[rows.stop])
-        hit = np.flatnonzero((self._spans[lo:hi, 0] == start) & (self._spans[lo:hi, 1] == end))
-        if not len(hit):
-            raise KeyError((source, start, end))
-        return int(self.sentence_rows[lo + hit[0]])
+    def sentence_keys(self) -> dict[tuple[str, int, int], int]:
+        """(source, start, end) -> sentence row of every distinct sentence, in row order (from the columns)."""
+        found: dict[tuple[str, int, int], int] = {}
+        for c, spans, rows in zip(self._columns, np.split(self._spans, self.sentence_offsets[self._starts[1:-1]]),
+                                  np.split(self.sentence_rows, self.sentence_offsets[self._starts[1:-1]])):
+            names = [c.sources[a] for a in np.repeat(c.article, np.diff(c.sentence_offsets)).tolist()]
+            for name, (s, e), row in zip(names, spans.tolist(), rows.tolist()):
+                found.setdefault((name, s, e), row)  # rows come in order of first appearance
+        return found
 
 
 class _SentenceRows(Mapping):
-    """(source, start, end) -> sentence row of a `PassageTable`: a lookup reads the article's passages' columns;
-    iterating (updates do) makes the whole dict once, by parsing every passage."""
+    """(source, start, end) -> sentence row of a `PassageTable`: a lookup reads the columns of that article's
+    passages; iterating (updates do) makes the whole dict once, from every part's columns."""
 
     def __init__(self, table: PassageTable) -> None:
         self._table = table
@@ -283,18 +284,12 @@ class _SentenceRows(Mapping):
     def __getitem__(self, key: tuple[str, int, int]) -> int:
         if self._all is not None:
             return self._all[key]
-        return self._table.find_sentence(*key)
+        return self._table.article_sentences(key[0])[key]
 
     def _whole(self) -> dict:
         if self._all is None:
-            # rows are numbered in order of first appearance, so the dict comes out in row order
-            flat = iter(self._table.sentence_rows.tolist())
-            row: dict[tuple[str, int, int], int] = {}
             with bulk():
-                for p in self._table:
-                    for s, e in p.sentences:
-                        row.setdefault((p.source, s, e), next(flat))
-            self._all = row
+                self._all = self._table.sentence_keys()
         return self._all
 
     def __iter__(self):

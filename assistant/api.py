@@ -28,7 +28,7 @@ from .cite import verify
 from .config import RETRIEVAL_MODES, Config
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, QuestionError
-from .evidence import Evidence, rank_evidence
+from .evidence import Evidence, evidence_rows, rank_evidence
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, cleaning_cache, up_to_date, update_index
 from .ingest import Article, Corpus, load_corpus
@@ -283,9 +283,11 @@ class Assistant:
         query = _fold_history(question, history, self.config.max_question_chars)
         _, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
-        scores = retriever.sentence_scores(question)
+        rows = evidence_rows(passages, retriever.index)  # scored by row: not every sentence of the corpus
+        scores = retriever.sentence_scores(question, rows=rows)
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
-            scores = (scores + retriever.sentence_scores(query)) / 2
+            scores = (scores + retriever.sentence_scores(query, rows=rows)) / 2
+        scores = dict(zip(rows, scores.tolist()))
         candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf,
                                    retriever.term_groups(query))
         checks = [EvidenceCheck()]

@@ -41,7 +41,7 @@ _BIG = 1e9
 _RANGES: dict[str, tuple[float, float]] = {
     "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
     "k": (1, 1000), "passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
-    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "evidence_sentences": (1, 100),
+    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "candidates": (0, 100_000), "evidence_sentences": (1, 100),
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
     "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
     "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),
@@ -108,6 +108,11 @@ class Config:
     # (same sweep); its use in evidence ranking (evidence.py) was measured on dev and outside (docs/evaluation.md).
     term_expansion: int = 3
     term_similarity: float = 0.86
+    # candidates = 0 scores every passage and sentence for each question (exact). n > 0 scores only candidates: the n
+    # nearest sentences and passages the store returns (the postgres store answers from an HNSW index on tables of
+    # store.ANN_MIN_ROWS rows or more), the passages BM25 speaks for, and a fixed sample of retrieve.SAMPLE_PASSAGES
+    # that sets the z-scores (retrieve.py). For corpora past the sample; measured in docs/design.md "Scale".
+    candidates: int = 0
 
     # -- answering: evidence selection, the reader, verification ---------------------------------------------------
     # answer_mode: "auto" (generated when verified, else extractive), "generated" (never fall back) or "extractive".

@@ -24,7 +24,7 @@ import numpy as np
 from .chunk import Passage, Span, _is_heading
 from .retrieve import analyze
 
-__all__ = ["Evidence", "rank_evidence"]
+__all__ = ["Evidence", "evidence_rows", "rank_evidence"]
 
 # Measured with the default reader (evaluation.md, "The hand rules"): setting either to 0 loses alias-in-answer on
 # dev (0.701 -> 0.687 / 0.657) and on ../shared/outside (0.573 -> 0.562 / 0.550).
@@ -48,10 +48,17 @@ def _coverage(groups: dict[str, set[str]], weight: dict[str, float], stems: set[
     return sum(weight[t] for t, alternatives in groups.items() if alternatives & stems) / total
 
 
-def rank_evidence(passages: list[Passage], sentence_scores: np.ndarray, index, question: str,
+def evidence_rows(passages: list[Passage], index) -> list[int]:
+    """The sentence rows of `passages` (those `rank_evidence` needs a score for), ascending."""
+    row_of = index.sentence_row
+    return sorted({row_of[(p.source, s, e)] for p in passages for s, e in p.sentences})
+
+
+def rank_evidence(passages: list[Passage], sentence_scores, index, question: str,
                   idf: dict[str, float] | None = None,
                   groups: dict[str, set[str]] | None = None) -> list[Evidence]:
-    """Every non-heading, non-question sentence of `passages`, best first. `idf` weighs the question terms (a word
+    """Every non-heading, non-question sentence of `passages`, best first. `sentence_scores` maps a sentence row
+    (`evidence_rows`) to the question's language-centred cosine with it (an array by row, or a dict). `idf` weighs the question terms (a word
     found everywhere, like "Meta" here, says little); unweighted when not given. `groups` is `Retriever.term_groups`
     of the retrieval query (for a follow-up, the previous question too): each term with its cross-lingual
     neighbours; without it the ranking uses the question's own terms."""

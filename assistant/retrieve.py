@@ -25,12 +25,16 @@
   `fusion = "rrf"`: reciprocal-rank fusion, 1/(rrf_k + dense rank) + bm25_weight/(rrf_k + BM25 rank), kept for
   comparison.
 
-Scores are computed for every passage and sentence (an exact scan, in numpy and FAISS's inner-product kernel, or by
-the Postgres server with store = "postgres"): about 40 ms a question over the 81,000 passages and 310,000 sentences
-of 10,000 articles in memory, 230-340 ms in the server, query embedding aside (benchmarks/scale.py); at a million
-articles this must become a search for candidates (docs/design.md "Scale"). The `score` of a returned passage is the
-fused score (hybrid), the dense score (dense) or the raw BM25 score (bm25). Not here: answer-level evidence
-selection, which uses `sentence_scores`.
+By default (`candidates` = 0) dense scores are computed for every passage and sentence (an exact scan, in FAISS's
+inner-product kernel, or by the Postgres server with store = "postgres"): about 40 ms a question over the 81,000
+passages and 310,000 sentences of 10,000 articles in memory, 190-240 ms in the server, query embedding aside
+(benchmarks/scale.py). With `candidates` = n, dense retrieval works on candidates instead: the store's n nearest
+sentences and n nearest passages (an engine answers from its HNSW index), the n passages BM25 speaks for most, and a fixed
+sample of `SAMPLE_PASSAGES` evenly spaced passages, whose scores give the z-scores' mean and spread; those passages
+are scored exactly (their sentences and themselves, by row) and every other passage is left out. On a corpus of at
+most `SAMPLE_PASSAGES` passages that is every passage, and the ranking is the exact one. The `score` of a returned
+passage is the fused score (hybrid), the dense score (dense) or the raw BM25 score (bm25). Not here: answer-level
+evidence selection, which uses `sentence_scores` of the retrieved passages' sentences.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -57,6 +61,9 @@ __all__ = ["analyze", "vocabulary", "bm25_terms", "bm25_docs", "BM25", "Retrieve
 
 _STEM = 6
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+# passages scored for the z-scores' mean and spread when retrieval works on candidates: the spread of 1,024 values is
+# known within about 2%; their sentences cost the engine about 5,000 rows read by id
+SAMPLE_PASSAGES = 1024
 NEIGHBOURS_KEPT = 16  # nearest corpus words kept per question word: the most term_expansion may ask for
 _NEIGHBOUR_CACHE = 20_000  # question words remembered (a few hundred bytes each), then the cache starts over
 _SURFACE_WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, unfolded: what a word embedding is asked about
@@ -220,9 +227,11 @@ def language_centroids(store, langs: np.ndarray) -> dict[str, np.ndarray]:
     return {code: store.mean(langs == code) for code in sorted(set(langs.tolist()))}
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-    std = float(x.std())
-    return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
+def _z(x: np.ndarray, sample: np.ndarray | None = None) -> np.ndarray:
+    """Standard scores of `x`, by the mean and spread of `sample` (of `x` itself by default)."""
+    sample = x if sample is None else sample
+    std = float(sample.std())
+    return (x - sample.mean()) / std if std > 1e-9 else np.zeros_like(x)
 
 
 class Retriever:
@@ -263,23 +272,82 @@ class Retriever:
             out[langs == code] -= float(centroid @ query)
         return out
 
-    def sentence_scores(self, question: str, query: np.ndarray | None = None) -> np.ndarray:
-        """Language-centred cosine of the question with every sentence row of the index."""
+    def sentence_scores(self, question: str, query: np.ndarray | None = None, rows=None) -> np.ndarray:
+        """Language-centred cosine of the question with every sentence row of the index, or with the given rows
+        (in their order)."""
         query = self._embed_query(question) if query is None else query
-        sims = self.index.sentence_store.similarities(query)
-        return self._centred(sims, query, self._s_lang, self._s_centroid)
+        store = self.index.sentence_store
+        if rows is None:
+            return self._centred(store.similarities(query), query, self._s_lang, self._s_centroid)
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._centred(store.similarities_of(query, rows), query, self._s_lang[rows], self._s_centroid)
 
-    def dense_scores(self, question: str) -> np.ndarray:
+    def dense_scores(self, question: str, include=()) -> np.ndarray:
+        """The dense score of every passage; with `candidates`, of the candidates, `include` and the sample, and
+        minus infinity for the others."""
         if not self.passages:
             return np.zeros(0, dtype=np.float32)
         query = self._embed_query(question)
-        sentences = self.sentence_scores(question, query)
-        # each passage's best sentence (every passage has one; its rows are contiguous in sentence_rows)
-        best = np.maximum.reduceat(sentences[self.index.sentence_rows], self.index.sentence_offsets[:-1]).astype(
-            np.float32)
-        whole = self._centred(self.index.store.similarities(query), query, self._p_lang, self._p_centroid)
         w = self.config.passage_weight
-        return (1 - w) * _z(best) + w * _z(whole)
+        if self.config.candidates <= 0:
+            sentences = self.sentence_scores(question, query)
+            # each passage's best sentence (every passage has one; its rows are contiguous in sentence_rows)
+            best = np.maximum.reduceat(sentences[self.index.sentence_rows], self.index.sentence_offsets[:-1]).astype(
+                np.float32)
+            whole = self._centred(self.index.store.similarities(query), query, self._p_lang, self._p_centroid)
+            return (1 - w) * _z(best) + w * _z(whole)
+        n = self.config.candidates
+        near_sentences, _ = self.index.sentence_store.candidates(query, n)
+        near_passages, _ = self.index.store.candidates(query, n)
+        rows = np.unique(np.concatenate([self._sample, near_passages, self._holding(near_sentences),
+                                         np.asarray(include, dtype=np.int64)]))
+        best, whole = self._pooled(query, rows)
+        in_sample = np.searchsorted(rows, self._sample)
+        scores = np.full(len(self.passages), -np.inf, dtype=np.float32)
+        scores[rows] = (1 - w) * _z(best, best[in_sample]) + w * _z(whole, whole[in_sample])
+        return scores
+
+    def _lexical_candidates(self, lexical: np.ndarray) -> np.ndarray:
+        """The passages BM25 speaks for (a positive gated score), at most `candidates` of them, best first: a
+        name shared by thousands of passages would otherwise have every one of them scored."""
+        n = self.config.candidates
+        speaking = np.flatnonzero(lexical > 0)
+        if n <= 0 or len(speaking) <= n:
+            return speaking
+        return speaking[np.argsort(-lexical[speaking], kind="stable")[:n]]
+
+    @cached_property
+    def _sample(self) -> np.ndarray:
+        """`SAMPLE_PASSAGES` passage rows evenly spaced over the index (every row of a smaller one)."""
+        n = len(self.passages)
+        return np.unique(np.linspace(0, n - 1, min(n, SAMPLE_PASSAGES)).round().astype(np.int64))
+
+    @cached_property
+    def _owners(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence rows in ascending order, each with a passage that holds it (a sentence in two overlapping
+        passages appears twice)."""
+        owner = np.repeat(np.arange(len(self.passages), dtype=np.int64), np.diff(self.index.sentence_offsets))
+        order = np.argsort(self.index.sentence_rows, kind="stable")
+        return np.asarray(self.index.sentence_rows)[order], owner[order]
+
+    def _holding(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The passage rows that hold any of these sentence rows."""
+        rows, owners = self._owners
+        lo, hi = np.searchsorted(rows, sentence_rows, "left"), np.searchsorted(rows, sentence_rows, "right")
+        return np.concatenate([owners[a:b] for a, b in zip(lo.tolist(), hi.tolist())] + [np.zeros(0, np.int64)])
+
+    def _pooled(self, query: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For these passage rows: the centred score of each one's best sentence, and of the passage itself."""
+        offsets = self.index.sentence_offsets
+        lengths = offsets[rows + 1] - offsets[rows]
+        starts = np.cumsum(lengths) - lengths  # where each passage's sentences begin in the gathered list
+        gathered = self.index.sentence_rows[np.repeat(offsets[rows] - starts, lengths) + np.arange(lengths.sum())]
+        unique, back = np.unique(gathered, return_inverse=True)
+        sentences = self.sentence_scores("", query, unique)[back]
+        best = np.maximum.reduceat(sentences, starts).astype(np.float32)
+        whole = self._centred(self.index.store.similarities_of(query, rows), query, self._p_lang[rows],
+                              self._p_centroid)
+        return best, whole
 
     def expansions(self, question: str) -> dict[str, list[str]]:
         """For each content word of the question, the corpus words that term expansion adds for it."""
@@ -293,7 +361,11 @@ class Retriever:
         if todo:
             if len(self._neighbours) > _NEIGHBOUR_CACHE:
                 self._neighbours.clear()
-            nearest = self.index.word_store.nearest(self.embedder.embed(todo, "query"), NEIGHBOURS_KEPT)
+            vectors, store = self.embedder.embed(todo, "query"), self.index.word_store
+            if self.config.candidates > 0:  # from the engine's index, as the passages are
+                nearest = [store.candidates(v, NEIGHBOURS_KEPT) for v in vectors]
+            else:
+                nearest = store.nearest(vectors, NEIGHBOURS_KEPT)
             for word, hit in zip(todo, nearest):
                 found[word] = self._neighbours[word] = hit
         return {word: [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
@@ -329,14 +401,16 @@ class Retriever:
         elif cfg.fusion == "rrf":
             scores = np.zeros(len(self.passages), dtype=np.float32)
             bm25 = self.bm25_scores(question)
-            for weight, ranking in ((1.0, np.argsort(-self.dense_scores(question), kind="stable")),
+            dense = self.dense_scores(question)
+            for weight, ranking in ((1.0, [i for i in np.argsort(-dense, kind="stable") if dense[i] > -np.inf]),
                                     (cfg.bm25_weight, [i for i in np.argsort(-bm25, kind="stable") if bm25[i] > 0])):
                 for rank, i in enumerate(ranking, start=1):
                     scores[i] += weight / (cfg.rrf_k + rank)
         else:
             lexical = np.maximum(_z(self.bm25_scores(question)) - cfg.bm25_threshold, 0.0)
-            scores = self.dense_scores(question) + cfg.bm25_weight * lexical
+            scores = self.dense_scores(question, include=self._lexical_candidates(lexical)) + cfg.bm25_weight * lexical
         order = np.argsort(-scores, kind="stable")[:k]
         if mode == "bm25":
             order = [i for i in order if scores[i] > 0]
+        order = [i for i in order if scores[i] > -np.inf]  # a passage left out by retrieval on candidates
         return [replace(self.passages[i], score=float(scores[i])) for i in order]

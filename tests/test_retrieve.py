@@ -147,3 +147,55 @@ def test_bad_questions_and_arguments(built):
         built.retrieve("Llama", mode="magic")
     # control characters are stripped, not fatal
     assert built.retrieve("Llama\x00 3.1\x1b[31m parâmetros", k=1)
+
+
+def test_candidates_rank_as_every_row_when_the_sample_holds_every_passage(engine):
+    # the five articles' 40 passages are fewer than SAMPLE_PASSAGES: every passage is scored, so the ranking and the
+    # scores are the exact ones, bit for bit, in every mode and fusion, on both stores (the engine from HNSW)
+    questions = [g.question for g in load_gold(GOLD)][:30]
+    for fusion in ("zscore", "rrf"):
+        exact, near = engine.with_settings(fusion=fusion), engine.with_settings(fusion=fusion, candidates=3)
+        for mode in ("hybrid", "dense"):
+            for q in questions:
+                a, b = exact.retrieve(q, k=5, mode=mode), near.retrieve(q, k=5, mode=mode)
+                assert [(p.id, p.score) for p in a] == [(p.id, p.score) for p in b], (fusion, mode, q)
+    q = questions[0]
+    assert exact.evidence(q)[1] == near.evidence(q)[1]
+
+
+def test_candidates_score_the_sample_and_the_candidates_only(built, monkeypatch):
+    import numpy as np
+
+    import assistant.retrieve as retrieve
+    from assistant.store import FaissStore
+
+    monkeypatch.setattr(retrieve, "SAMPLE_PASSAGES", 8)  # of 40 passages
+    view = built.with_settings(candidates=2)
+    retriever = view.retriever
+    index, q = retriever.index, "How many parameters does Llama 3.1 have?"
+    # no question scores every row: the vectors are read by row only
+    monkeypatch.setattr(FaissStore, "similarities", lambda *a: pytest.fail("every row scored"))
+    dense = retriever.dense_scores(q)
+    query = retriever._embed_query(q)
+    sentences, _ = index.sentence_store.candidates(query, 2)
+    passages, _ = index.store.candidates(query, 2)
+    holding = {p for p in range(len(index.passages))
+               if set(index.sentence_rows[index.sentence_offsets[p]:index.sentence_offsets[p + 1]]) & set(sentences)}
+    assert len(retriever._sample) == 8 and retriever._sample[0] == 0 and retriever._sample[-1] == 39
+    assert set(np.flatnonzero(np.isfinite(dense))) == set(retriever._sample) | set(passages) | holding
+    # the sample's scores are standard scores over the sample: mean 0, spread 1 for each part of the sum
+    assert float(np.mean(dense[retriever._sample])) == pytest.approx(0.0, abs=1e-5)
+    top = view.retrieve(q, k=3)
+    assert top[0].source == "002_4bcb00fcb896a42c.txt" and len(top) == 3
+    passages_, evidence = view.evidence(q)
+    assert evidence and all(ev.source in {p.source for p in passages_} for ev in evidence)
+
+
+def test_sentence_scores_of_some_rows_are_those_rows_of_every_row(engine):
+    import numpy as np
+
+    retriever = engine.retriever
+    rows = [17, 3, 3, len(retriever.index.sentence_row) - 1]
+    for q in ("Quem comprou a Scale AI?", "What is Llama Guard?"):
+        whole = retriever.sentence_scores(q)
+        assert np.array_equal(retriever.sentence_scores(q, rows=rows), whole[rows])

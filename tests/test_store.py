@@ -126,6 +126,8 @@ def test_parts_in_their_own_tables_or_in_ranges_of_one_answer_as_one_store(pg_st
     # a range of a table answers by its own rows
     tail = ranges[1]
     assert np.array_equal(tail.rows([15]), more[[215]]) and tail.nearest(q[None, :], 1)[0][0].tolist() == [15]
+    assert tail.candidates(q, 1)[0].tolist() == [15] and set(ranges[0].candidates(q, 230)[0]) == set(range(200))
+    assert whole.candidates(q, 1)[0].tolist() == [215] and legacy.candidates(q, 1)[0].tolist() == [215]
     assert np.allclose(tail.mean(mask[200:]), more[200:][mask[200:]].mean(axis=0), atol=1e-6)
     assert np.array_equal(legacy.part(200, 230).rows([15]), more[[215]])
 
@@ -227,3 +229,50 @@ def test_an_index_in_postgres_answers_like_the_one_in_files(built, built_postgre
             assert [p.score for p in a] == pytest.approx([p.score for p in b], abs=1e-4)
     with pytest.raises(ConfigError, match="cannot change store, store_url on a running assistant"):
         built_postgres.with_settings(store="faiss", store_url=None)
+
+
+def test_rows_scored_by_id_are_those_rows_of_every_rows_score(pg_store, postgres_url, tmp_path):
+    m, pg, _ = pg_store
+    halves = []
+    for i, (a, b) in enumerate(((0, 80), (80, 200))):
+        FaissStore.persist(FaissStore.from_vectors(m), tmp_path / f"h{i}.faiss", first=a, last=b)
+        halves.append(FaissStore.load(tmp_path / f"h{i}.faiss"))
+    ids = [199, 0, 80, 79, 80, 5]
+    q = unit_rows(n=1, seed=9)[0]
+    for store in (FaissStore.from_vectors(m), Parts(halves), pg):
+        assert np.array_equal(store.similarities_of(q, ids), store.similarities(q)[ids])  # bit for bit
+        assert store.similarities_of(q, []).shape == (0,)
+        with pytest.raises(IndexError):
+            store.similarities_of(q, [200])
+
+
+def test_an_engine_table_of_many_rows_answers_candidates_from_its_hnsw_index(postgres_url, tmp_path, monkeypatch):
+    import psycopg
+
+    from assistant import store as store_module
+
+    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 150)
+    m = unit_rows(n=400, dim=24, seed=6)
+    small = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "s.pgvector", postgres_url, last=100, ann=True)
+    big = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "b.pgvector", postgres_url, ann=True)
+    plain = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "p.pgvector", postgres_url)  # not asked
+    with psycopg.connect(postgres_url) as conn:
+        indexed = {r[0] for r in conn.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'")}
+        assert big.table in indexed and small.table not in indexed and plain.table not in indexed
+        conn.execute("SET enable_seqscan = off")  # at 400 rows the planner would rather sort them
+        plan = "\n".join(r[0] for r in conn.execute(
+            f"EXPLAIN SELECT id FROM {big.table} ORDER BY embedding <#> %s::vector LIMIT 10",
+            (str(m[0].tolist()),)))
+        assert f"{big.table}_hnsw" in plan
+    monkeypatch.setattr(store_module, "_connections", {})  # this test's own connection for questions
+    store_module._connect(postgres_url).execute("SET enable_seqscan = off")  # made to search the graph
+    exact = FaissStore.from_vectors(m)
+    found = 0
+    for q in unit_rows(n=20, dim=24, seed=7):
+        ids, sims = big.candidates(q, 10)
+        want, _ = exact.candidates(q, 10)
+        assert np.allclose(sims, exact.similarities_of(q, ids), atol=1e-6) and list(sims) == sorted(sims, reverse=True)
+        found += len(set(ids.tolist()) & set(want.tolist()))
+    assert found / 200 >= 0.9  # recall@10 of the graph against exact search
+    ids, _ = small.candidates(m[42], 3)  # a table without an index is scanned
+    assert ids[0] == 42

@@ -98,6 +98,10 @@ class VectorStore(ABC):
             out.append((top, row[top]))
         return out
 
+    def add_search_index(self) -> None:
+        """Give the rows the approximate-search index `persist(..., ann=True)` gives them, if they lack it (an index
+        built before `candidates` was set); nothing for a store searched exactly."""
+
     def finite(self) -> bool:
         """Whether every stored number is finite (a damaged file can hold NaN)."""
         return bool(np.isfinite(self.vectors()).all())
@@ -370,6 +374,10 @@ class Parts(VectorStore):
     def finite(self) -> bool:
         return all(p.finite() for p in self.parts)
 
+    def add_search_index(self) -> None:
+        for p in self.parts:
+            p.add_search_index()
+
     def save(self, path: Path) -> None:
         raise ValueError("a store of parts is saved part by part")
 
@@ -382,9 +390,9 @@ _connect_lock = threading.Lock()
 # With config `candidates` set, a passage or sentence table of this many rows or more gets an HNSW index (pgvector),
 # from which `candidates` answers (the words' table is written again by every update, and scanned): at 10,000 articles
 # (81,238 passages, 310,631 sentences, hash vectors) it took 4.7 and 17.9 s to build with 1 GB of maintenance memory,
-# and answers a top-200 in 1.4 ms where scanning the sentences takes 90 ms; a smaller table is scanned (20,000 rows
-# in about 6 ms), and building its graph would cost an update more than it saves.
-ANN_MIN_ROWS = 20_000
+# and answers a top-200 in 1.4-2.6 ms where scanning the sentences takes 90 ms, and a part's 17,000 passages 11 ms; a
+# smaller table (an update's new part) is scanned, and building its graph would cost the update more than it saves.
+ANN_MIN_ROWS = 10_000
 _ANN_BUILD_MEMORY = "1GB"  # the graph of 310,000 rows of 384 numbers fits; with less, pgvector builds it far slower
 
 
@@ -526,8 +534,7 @@ class PostgresStore(VectorStore):
             # instead of 32 ms with two parallel workers)
             conn.execute(f"VACUUM (FREEZE, ANALYZE) {table}")
             if ann and n >= ANN_MIN_ROWS:
-                conn.execute(f"SET maintenance_work_mem = '{_ANN_BUILD_MEMORY}'")
-                conn.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_ip_ops)")
+                _create_hnsw(conn, table)
         store = cls(url, table, n, dim, whole=True)
         store.save(path)
         return store
@@ -685,6 +692,20 @@ class PostgresStore(VectorStore):
 
     def finite(self) -> bool:
         return True  # pgvector refuses NaN and infinity on input
+
+    def add_search_index(self) -> None:
+        if not self._whole or self._n < ANN_MIN_ROWS:
+            return
+        ((found,),) = self._query("SELECT to_regclass(%s) IS NOT NULL", (f"{self.table}_hnsw",))
+        if not found:
+            with self._connection("could not be indexed", shared=False) as conn:
+                _create_hnsw(conn, self.table)
+
+
+def _create_hnsw(conn, table: str) -> None:
+    """The HNSW index of a table (inner product, pgvector's default graph: m 16, ef_construction 64)."""
+    conn.execute(f"SET maintenance_work_mem = '{_ANN_BUILD_MEMORY}'")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding vector_ip_ops)")
 
 
 def _parse_vector(text: str) -> np.ndarray:

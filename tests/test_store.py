@@ -276,3 +276,9 @@ def test_an_engine_table_of_many_rows_answers_candidates_from_its_hnsw_index(pos
     assert found / 200 >= 0.9  # recall@10 of the graph against exact search
     ids, _ = small.candidates(m[42], 3)  # a table without an index is scanned
     assert ids[0] == 42
+    # an index built before candidates was set: its tables get the search index when next brought up to date
+    PostgresStore.load(tmp_path / "p.pgvector", postgres_url).add_search_index()
+    PostgresStore.load(tmp_path / "s.pgvector", postgres_url).add_search_index()  # too small: scanned
+    with psycopg.connect(postgres_url) as conn:
+        indexed = {r[0] for r in conn.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'")}
+    assert plain.table in indexed and small.table not in indexed

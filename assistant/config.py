@@ -41,7 +41,8 @@ _BIG = 1e9
 _RANGES: dict[str, tuple[float, float]] = {
     "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
     "k": (1, 1000), "passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
-    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "candidates": (0, 100_000), "evidence_sentences": (1, 100),
+    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "candidates": (0, 100_000),
+    "evidence_sentences": (1, 100),
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
     "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
     "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),

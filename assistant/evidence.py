@@ -58,10 +58,10 @@ def rank_evidence(passages: list[Passage], sentence_scores, index, question: str
                   idf: dict[str, float] | None = None,
                   groups: dict[str, set[str]] | None = None) -> list[Evidence]:
     """Every non-heading, non-question sentence of `passages`, best first. `sentence_scores` maps a sentence row
-    (`evidence_rows`) to the question's language-centred cosine with it (an array by row, or a dict). `idf` weighs the question terms (a word
-    found everywhere, like "Meta" here, says little); unweighted when not given. `groups` is `Retriever.term_groups`
-    of the retrieval query (for a follow-up, the previous question too): each term with its cross-lingual
-    neighbours; without it the ranking uses the question's own terms."""
+    (`evidence_rows`) to the question's language-centred cosine with it (an array by row, or a dict). `idf` weighs
+    the question terms (a word found everywhere, like "Meta" here, says little); unweighted when not given.
+    `groups` is `Retriever.term_groups` of the retrieval query (for a follow-up, the previous question too): each
+    term with its cross-lingual neighbours; without it the ranking uses the question's own terms."""
     row_of = index.sentence_row  # built once per index, not per question
     own = {t: {t} for t in analyze(question)}
     expanded = groups or own

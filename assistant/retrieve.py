@@ -29,12 +29,12 @@ By default (`candidates` = 0) dense scores are computed for every passage and se
 inner-product kernel, or by the Postgres server with store = "postgres"): about 40 ms a question over the 81,000
 passages and 310,000 sentences of 10,000 articles in memory, 190-240 ms in the server, query embedding aside
 (benchmarks/scale.py). With `candidates` = n, dense retrieval works on candidates instead: the store's n nearest
-sentences and n nearest passages (an engine answers from its HNSW index), the n passages BM25 speaks for most, and a fixed
-sample of `SAMPLE_PASSAGES` evenly spaced passages, whose scores give the z-scores' mean and spread; those passages
-are scored exactly (their sentences and themselves, by row) and every other passage is left out. On a corpus of at
-most `SAMPLE_PASSAGES` passages that is every passage, and the ranking is the exact one. The `score` of a returned
-passage is the fused score (hybrid), the dense score (dense) or the raw BM25 score (bm25). Not here: answer-level
-evidence selection, which uses `sentence_scores` of the retrieved passages' sentences.
+sentences and n nearest passages (an engine answers from its HNSW index), the n passages BM25 speaks for most, and a
+fixed sample of `SAMPLE_PASSAGES` evenly spaced passages, whose scores give the z-scores' mean and spread; those
+passages are scored exactly (their sentences and themselves, by row) and every other passage is left out. On a
+corpus of at most `SAMPLE_PASSAGES` passages that is every passage, and the ranking is the exact one. The `score` of
+a returned passage is the fused score (hybrid), the dense score (dense) or the raw BM25 score (bm25). Not here:
+answer-level evidence selection, which uses `sentence_scores` of the retrieved passages' sentences.
 """
 
 from __future__ import annotations

@@ -558,10 +558,11 @@ class PostgresStore(VectorStore):
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(f"vector file {path} is unreadable ({exc})") from None
         store = cls(url, ref["table"], ref["rows"], ref["dim"], ref.get("first", 0))
-        ((count,),) = store._query(f"SELECT count(*) FROM {store.table} WHERE {store._rows}")
+        # the rows in range, and the table's lowest and highest id (from the primary key): is it only these rows?
+        ((count, low, high),) = store._query(f"SELECT (SELECT count(*) FROM {store.table} WHERE {store._rows}), "
+                                             f"min(id), max(id) FROM {store.table}")
         if count != store._n:
             raise IndexCorruptError(f"table {store.table} holds {count} of the {store._n} rows the index wrote")
-        ((low, high),) = store._query(f"SELECT min(id), max(id) FROM {store.table}")  # from the primary key
         store._whole = (low, high) == (store._first, store._first + store._n - 1) or not store._n
         return store
 
@@ -600,20 +601,23 @@ class PostgresStore(VectorStore):
         ((ids, sims),) = self.nearest(np.asarray(query, dtype=np.float32)[None, :], k)
         return list(zip(ids.tolist(), sims.tolist()))
 
+    def _scored(self, query: np.ndarray, where: str, params=(), expected: int = 0) -> np.ndarray:
+        """The similarity of the query with the rows `where` selects, as (id, sim) pairs in any order: <#> is the
+        negative inner product, computed in float32 by pgvector as by FAISS. They come in one bytea: ordering them in
+        SQL cost 170 of 280 ms over 310,000 rows, and a float4[] is parsed into Python floats."""
+        ((packed,),) = self._query(f"SELECT string_agg(int4send(id) || float4send((-(embedding <#> %s::vector))::real),"
+                                   f" ''::bytea) FROM {self.table} WHERE {where}", (_vector_text(query), *params),
+                                   binary=True)
+        pairs = np.frombuffer(packed or b"", dtype=[("id", ">i4"), ("sim", ">f4")])
+        if len(pairs) != expected:
+            raise IndexCorruptError(f"table {self.table} returned {len(pairs)} of the {expected} rows the index wrote")
+        return pairs
+
     def similarities(self, query: np.ndarray) -> np.ndarray:
         sims = np.zeros(self._n, dtype=np.float32)
-        if not self._n:
-            return sims
-        # <#> is the negative inner product, computed in float32 by pgvector as by FAISS. The rows come as (id,
-        # value) pairs in one bytea in any order: ordering them in SQL cost 170 of 280 ms over 310,000 rows, and a
-        # float4[] is parsed into Python floats
-        ((packed,),) = self._query(f"SELECT string_agg(int4send(id) || float4send((-(embedding <#> %s::vector))::real),"
-                                   f" ''::bytea) FROM {self.table} WHERE {self._rows}", (_vector_text(query),),
-                                   binary=True)
-        pairs = np.frombuffer(packed, dtype=[("id", ">i4"), ("sim", ">f4")])
-        if len(pairs) != self._n:
-            raise IndexCorruptError(f"table {self.table} returned {len(pairs)} of its {self._n} rows")
-        sims[pairs["id"] - self._first] = pairs["sim"]
+        if self._n:
+            pairs = self._scored(query, self._rows, expected=self._n)
+            sims[pairs["id"] - self._first] = pairs["sim"]
         return sims
 
     def similarities_of(self, query: np.ndarray, ids) -> np.ndarray:
@@ -623,14 +627,9 @@ class PostgresStore(VectorStore):
             return np.zeros(0, dtype=np.float32)
         if not (0 <= wanted[0] and wanted[-1] < self._n):
             raise IndexError("row out of range")
-        ((packed,),) = self._query(f"SELECT string_agg(int4send(id) || float4send((-(embedding <#> %s::vector))::real),"
-                                   f" ''::bytea) FROM {self.table} WHERE id = ANY(%s)",
-                                   (_vector_text(query), (wanted + self._first).tolist()), binary=True)
-        pairs = np.frombuffer(packed or b"", dtype=[("id", ">i4"), ("sim", ">f4")])
-        if len(pairs) != len(wanted):
-            raise IndexCorruptError(f"table {self.table} lacks rows the index wrote")
-        order = np.argsort(pairs["id"])
-        return pairs["sim"][order].astype(np.float32)[np.searchsorted(wanted, ids)]
+        pairs = self._scored(query, "id = ANY(%s)", ((wanted + self._first).tolist(),), expected=len(wanted))
+        pairs = pairs[np.argsort(pairs["id"])]
+        return pairs["sim"].astype(np.float32)[np.searchsorted(wanted, ids)]
 
     def candidates(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """From the table's HNSW index when it has one (`ANN_MIN_ROWS`), else by a scan: the k best rows, best

@@ -238,7 +238,8 @@ def main() -> None:
     print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}")
     print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
           "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | change one (s) | updates peak RSS (MB) "
-          "| new process: no-change, first after an update / again; change one (s) | first question: after build / later (s) | retrieve p50/p95 (ms) "
+          "| new process: no-change, first after an update / again; change one (s) "
+          "| first question: after build / later (s) | retrieve p50/p95 (ms) "
           f"| candidates = {CANDIDATES}: retrieve p50/p95 (ms), top five as exact, ANN recall@10 |")
     print("|" + "---|" * 18)
     for n in (int(s) for s in args.sizes.split(",")):
@@ -268,7 +269,8 @@ def main() -> None:
                   f"{fresh_change['ready']:.2f} "
                   f"| {after_build['ready']:.2f} / {question['ready']:.2f} "
                   f"| {retrieve['p50'] * 1000:.0f}/{retrieve['p95'] * 1000:.0f} "
-                  f"| {retrieve['near_p50'] * 1000:.0f}/{retrieve['near_p95'] * 1000:.0f}, {retrieve['near_same']:.3f}, "
+                  f"| {retrieve['near_p50'] * 1000:.0f}/{retrieve['near_p95'] * 1000:.0f}, "
+                  f"{retrieve['near_same']:.3f}, "
                   f"{retrieve['ann_recall']:.3f} |", flush=True)
             if server:
                 server.cleanup()

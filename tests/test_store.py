@@ -241,6 +241,7 @@ def test_rows_scored_by_id_are_those_rows_of_every_rows_score(pg_store, postgres
     q = unit_rows(n=1, seed=9)[0]
     for store in (FaissStore.from_vectors(m), Parts(halves), pg):
         assert np.array_equal(store.similarities_of(q, ids), store.similarities(q)[ids])  # bit for bit
+        assert np.allclose(VectorStore.similarities_of(store, q, ids), store.similarities(q)[ids], atol=1e-6)
         assert store.similarities_of(q, []).shape == (0,)
         with pytest.raises(IndexError):
             store.similarities_of(q, [200])

@@ -110,8 +110,8 @@ class Config:
     term_expansion: int = 3
     term_similarity: float = 0.86
     # candidates = 0 scores every passage and sentence for each question (exact). n > 0 scores only candidates: the n
-    # nearest sentences and passages the store returns (the postgres store answers from an HNSW index on tables of
-    # store.ANN_MIN_ROWS rows or more), the passages BM25 speaks for, and a fixed sample of retrieve.SAMPLE_PASSAGES
+    # nearest sentences and passages the store returns (from HNSW graphs on parts of store.ANN_MIN_ROWS rows or more,
+    # in FAISS files or Postgres tables), the passages BM25 speaks for, and a fixed sample of retrieve.SAMPLE_PASSAGES
     # that sets the z-scores (retrieve.py). For corpora past the sample; measured in docs/design.md "Scale".
     candidates: int = 0
 

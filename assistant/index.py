@@ -136,10 +136,11 @@ class IndexReport:
     resumed: int = 0  # texts whose vectors an interrupted build had embedded (checkpoint.py)
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)  # corpus problems, "name: reason"
+    searchable: int = 0  # parts written again, unchanged, for the search index `candidates` asks for (FAISS)
 
     @property
     def wrote(self) -> bool:
-        return bool(self.added or self.changed or self.removed or self.rebuilt)
+        return bool(self.added or self.changed or self.removed or self.rebuilt or self.searchable)
 
     def summary(self) -> str:
         parts = [f"{self.passages} passages from {len(self.added) + len(self.changed) + len(self.unchanged)} articles"]
@@ -149,6 +150,8 @@ class IndexReport:
             if items:  # a few names, not the 10,000 of a first build (to_dict has them all)
                 more = f" and {len(items) - _NAMED} more" if len(items) > _NAMED else ""
                 parts.append(f"{label} {len(items)}: {', '.join(items[:_NAMED])}{more}")
+        if self.searchable:
+            parts.append(f"{self.searchable} parts written again with a search index")
         if not self.wrote:
             parts.append("up to date")
         resumed = f" (and {self.resumed} kept from an interrupted build)" if self.resumed else ""
@@ -338,6 +341,9 @@ def up_to_date(config, corpus: Corpus, embedder: Embedder) -> IndexReport | None
             st = (live / name).stat()
             if stamp.get(name) != [digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]:
                 return None
+        if config.candidates > 0 and any(FaissStore.file_lacks_search_index(live / name)
+                                         for name in manifest["files"] if _is_row_file(name)):
+            return None  # a part is to be written again with its search index
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return IndexReport(unchanged=[a.source for a in corpus.articles], passages=int(manifest["passages"]),
@@ -540,6 +546,14 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
                 write_columns(tmp / name, tmp / _part_files(part)[0], old.passages[old_starts[was]:old_starts[was + 1]])
                 written.append(name)
                 continue
+            names = _part_files(was, suffix)
+            column = names.index(source) - 1 if source in names else -1  # 0: passage rows, 1: sentence rows
+            if ann and column >= 0:
+                (rows,) = _part_stores((old.store, old.sentence_store)[column], old.part_rows, [was], column)
+                if rows.lacks_search_index():  # written before `candidates` was set: the same rows with a graph
+                    store_cls.persist(rows, tmp / name, store_url, ann=True)
+                    written.append(name)
+                    continue
             try:
                 os.link(old.path / source, tmp / name)  # generations never change a file: sharing is safe
             except OSError:  # a file system without hard links
@@ -676,6 +690,20 @@ def _live_store(index_dir: Path) -> str | None:
     return store if store in STORES else None
 
 
+def _parts_lacking_search_index(index: Index) -> set[int]:
+    """The parts of `index` whose passages or sentences lack the search index a part written now would get (a
+    generation written with `ann` gives it to them)."""
+    parts = range(len(index.part_rows))
+    return {i for column, store in enumerate((index.store, index.sentence_store))
+            for i, part in zip(parts, _part_stores(store, index.part_rows, list(parts), column))
+            if part.lacks_search_index()}
+
+
+def _is_row_file(name: str) -> bool:
+    """Whether a generation's file holds a part's passage or sentence rows (not the words')."""
+    return name.endswith(FaissStore.suffix) and name.startswith(("vectors", "sentences"))
+
+
 def _distinct_sentences(passages: list[Passage]) -> int:
     return len({(p.source, s, e) for p in passages for s, e in p.sentences})
 
@@ -793,8 +821,14 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     if bar:
         bar.close()
     report.removed = sorted(s for s in old_articles if s not in by_article)
-    if old is not None and not report.wrote:  # every article unchanged: the old passages are the corpus's
+    # With `candidates`, the rows of a kept part that lack the search index only writing them can give (a FAISS
+    # file) are written again with it (`_write_generation_files`); its passages stay as they are.
+    report.searchable = len(_parts_lacking_search_index(old)) if old is not None and config.candidates > 0 else 0
+    if old is not None and not (report.added or report.changed or report.removed):  # the old passages are the corpus's
         report.passages = len(old.passages)
+        if report.searchable:  # the same parts, the same rows, with their graphs
+            old.path = _write_generation(config.index_dir, old, old, range(len(old.part_rows)), config.store_url,
+                                         ann=True)
         report.seconds = time.perf_counter() - t0
         return old, report
 

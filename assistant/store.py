@@ -10,7 +10,9 @@ unchanged articles instead of recomputing them. Backends by name (`STORES`):
   `faiss.write_index`, which is what `FaissVectorStore.from_persist_path` and `persist` do (importing llama-index
   costs 1.8 s, so a process only pays it to `search`). Flat search is exact. Dense scoring
   reads every row (`similarities`, FAISS's own inner-product kernel: 18 ms over the 256,000 sentences of 9,000
-  articles), and `vectors()` is a read-only view of the index's memory, not a copy.
+  articles), and `vectors()` is a read-only view of the index's memory, not a copy. With config `candidates`, a part
+  of `ANN_MIN_ROWS` rows or more is written as an HNSW index around the same flat rows (`IndexHNSWFlat`), from
+  which `candidates` answers; every other operation reads the flat rows inside it, as before.
 
 - `postgres`: rows in a table of a Postgres server with pgvector (config `store_url`); the server computes the
   similarities, nearest rows and means that retrieval asks for (`similarities`, `nearest`, `mean`, `rows`), so a
@@ -100,7 +102,13 @@ class VectorStore(ABC):
 
     def add_search_index(self) -> None:
         """Give the rows the approximate-search index `persist(..., ann=True)` gives them, if they lack it (an index
-        built before `candidates` was set); nothing for a store searched exactly."""
+        built before `candidates` was set), where they are kept (an engine's table); nothing for a store searched
+        exactly, or kept in a file (see `lacks_search_index`)."""
+
+    def lacks_search_index(self) -> bool:
+        """Whether `persist(..., ann=True)` would give these rows an approximate-search index that they lack and
+        that only writing them again can give (a FAISS file: generation files never change)."""
+        return False
 
     def finite(self) -> bool:
         """Whether every stored number is finite (a damaged file can hold NaN)."""
@@ -147,19 +155,40 @@ class _Rows(np.ndarray):
         return obj[()] if return_scalar else obj
 
 
+# With config `candidates` set, a part's passages or sentences of this many rows or more get an HNSW graph (a FAISS
+# file's, or pgvector's index on the table), from which `candidates` answers (the words are written again by every
+# update, and scanned): in Postgres at 10,000 articles (81,238 passages, 310,631 sentences, hash vectors) the graphs
+# took 4.7 and 17.9 s to build with 1 GB of maintenance memory, and answer a top-200 in 1.4-2.6 ms where scanning the
+# sentences takes 90 ms, and a part's 17,000 passages 11 ms; fewer rows (an update's new part) are scanned, and
+# building their graph would cost the update more than it saves.
+ANN_MIN_ROWS = 10_000
+# With config `candidates` set, a FAISS part of ANN_MIN_ROWS rows or more is an HNSW graph around its flat rows. M
+# neighbours a node: with 16, the hash vectors of the scale benchmark's copies (180 equal points per sentence) gave
+# recall@10 0.56 over a part of 65,531 sentences, with 32 0.97-0.99 (real vectors, ../shared/outside's 8,829 words:
+# 0.999); the graph adds 272 bytes a row to the 1,536 of the row, and took 3.9 s to build for that part (2 threads).
+HNSW_NEIGHBOURS = 32
+HNSW_BUILD_BREADTH = 40  # efConstruction: FAISS's default
+_FLAT_IP = b"IxFI"  # the first bytes of a flat inner-product FAISS file (then d: int32, ntotal: int64)
+
+
 class FaissStore(VectorStore):
     name = "faiss"
     suffix = ".faiss"
 
     def __init__(self, faiss_index) -> None:
-        self._faiss = faiss_index  # searched and saved through llama-index; counted, read back and scored directly
+        faiss, _ = _import_faiss_store()
+        self._faiss = faiss_index  # what is saved: the flat rows, or an HNSW graph around them
+        self._graph = isinstance(faiss_index, faiss.IndexHNSW)
+        # the flat rows (the graph's storage, which the graph owns and keeps alive): searched exactly through
+        # llama-index; counted, read back and scored directly
+        self._flat = faiss.downcast_index(faiss_index.storage) if self._graph else faiss_index
         self._wrapper = None
 
     @property
     def _vs(self):
         if self._wrapper is None:
             _, FaissVectorStore = _import_faiss_store(wrapper=True)
-            self._wrapper = FaissVectorStore(faiss_index=self._faiss)
+            self._wrapper = FaissVectorStore(faiss_index=self._flat)
         return self._wrapper
 
     @classmethod
@@ -201,6 +230,17 @@ class FaissStore(VectorStore):
         index.ntotal = n
         return cls(index)
 
+    @classmethod
+    def with_graph(cls, matrix: np.ndarray) -> "FaissStore":
+        """A store of these rows with an HNSW graph over them (what `candidates` answers from)."""
+        faiss, _ = _import_faiss_store()
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        index = faiss.IndexHNSWFlat(matrix.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_BUILD_BREADTH
+        if len(matrix):
+            index.add(matrix)
+        return cls(index)
+
     def vectors(self, writable: bool = False) -> np.ndarray:
         """The rows as stored, without a copy (a flat index keeps them as one float32 array); read-only unless
         `writable`, which is for filling a store made by `allocate`."""
@@ -208,7 +248,7 @@ class FaissStore(VectorStore):
         n = len(self)
         if not n:
             return np.zeros((0, self.dim), dtype=np.float32)
-        view = faiss.rev_swig_ptr(self._faiss.get_xb(), n * self.dim).reshape(n, self.dim).view(_Rows)
+        view = faiss.rev_swig_ptr(self._flat.get_xb(), n * self.dim).reshape(n, self.dim).view(_Rows)
         view.owner = self._faiss  # the memory is the FAISS index's: the view (and any slice of it) keeps it alive
         view.flags.writeable = writable
         return view
@@ -230,17 +270,34 @@ class FaissStore(VectorStore):
         sims = np.zeros(n, dtype=np.float32)
         if n:
             query = np.ascontiguousarray(query, dtype=np.float32)
-            faiss.fvec_inner_products_ny(faiss.swig_ptr(sims), faiss.swig_ptr(query), self._faiss.get_xb(), self.dim,
+            faiss.fvec_inner_products_ny(faiss.swig_ptr(sims), faiss.swig_ptr(query), self._flat.get_xb(), self.dim,
                                          n)
         return sims
 
     def candidates(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        # FAISS's exact top-k search (a heap of k in C), not `similarities` and a sort in numpy
+        # from the HNSW graph when the part has one, keeping as many candidates while searching as the engine does;
+        # else FAISS's exact top-k search (a heap of k in C), not `similarities` and a sort in numpy
+        faiss, _ = _import_faiss_store()
         k = max(0, min(int(k), len(self)))
         if not k:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        sims, ids = self._faiss.search(np.ascontiguousarray(query, dtype=np.float32)[None, :], k)
+        query = np.ascontiguousarray(query, dtype=np.float32)[None, :]
+        if self._graph:
+            sims, ids = self._faiss.search(query, k, params=faiss.SearchParametersHNSW(efSearch=_search_breadth(k)))
+            found = ids[0] >= 0  # a graph may reach fewer than k rows
+            return ids[0][found].astype(np.int64), sims[0][found]
+        sims, ids = self._flat.search(query, k)
         return ids[0].astype(np.int64), sims[0]
+
+    def lacks_search_index(self) -> bool:
+        return not self._graph and len(self) >= ANN_MIN_ROWS
+
+    @staticmethod
+    def file_lacks_search_index(path: Path) -> bool:
+        """`lacks_search_index` of the store in this file, from its first 16 bytes (a flat file's row count)."""
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        return head[:4] == _FLAT_IP and len(head) == 16 and int.from_bytes(head[8:], "little") >= ANN_MIN_ROWS
 
     def similarities_of(self, query: np.ndarray, ids) -> np.ndarray:
         # the same kernel on the given rows of the mapped memory: equal, bit for bit, to those rows of `similarities`
@@ -251,7 +308,7 @@ class FaissStore(VectorStore):
         sims = np.zeros(len(ids), dtype=np.float32)
         if len(ids):
             query = np.ascontiguousarray(query, dtype=np.float32)
-            faiss.fvec_inner_products_by_idx(faiss.swig_ptr(sims), faiss.swig_ptr(query), self._faiss.get_xb(),
+            faiss.fvec_inner_products_by_idx(faiss.swig_ptr(sims), faiss.swig_ptr(query), self._flat.get_xb(),
                                              faiss.swig_ptr(ids), self.dim, 1, len(ids))
         return sims
 
@@ -266,11 +323,14 @@ class FaissStore(VectorStore):
     def persist(cls, built: VectorStore, path: Path, url: str | None = None, first: int = 0,
                 last: int | None = None, ann: bool = False) -> "FaissStore":
         """Write a build's rows `first` to `last` (the end by default) where this backend keeps them (one part of
-        a generation), and return the store of those rows. `ann` asks for an approximate-search index where the
-        backend has one (the engine's HNSW); FAISS files are searched exactly."""
+        a generation), and return the store of those rows. `ann`: rows of `ANN_MIN_ROWS` or more get an HNSW graph
+        (`candidates` answers from it)."""
         last = len(built) if last is None else last
-        whole = (first, last) == (0, len(built)) and isinstance(built, FaissStore)
-        store = built if whole else cls.from_vectors(built.between(first, last))
+        whole = (first, last) == (0, len(built)) and isinstance(built, FaissStore) and not built._graph
+        if ann and last - first >= ANN_MIN_ROWS:
+            store = cls.with_graph(built.between(first, last))
+        else:
+            store = built if whole else cls.from_vectors(built.between(first, last))
         store.save(path)
         return store
 
@@ -378,6 +438,9 @@ class Parts(VectorStore):
         for p in self.parts:
             p.add_search_index()
 
+    def lacks_search_index(self) -> bool:
+        return any(p.lacks_search_index() for p in self.parts)
+
     def save(self, path: Path) -> None:
         raise ValueError("a store of parts is saved part by part")
 
@@ -387,12 +450,6 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # binary COPY: signature, 
 _COPY_TRAILER = b"\xff\xff"
 _connections: dict[str, object] = {}
 _connect_lock = threading.Lock()
-# With config `candidates` set, a passage or sentence table of this many rows or more gets an HNSW index (pgvector),
-# from which `candidates` answers (the words' table is written again by every update, and scanned): at 10,000 articles
-# (81,238 passages, 310,631 sentences, hash vectors) it took 4.7 and 17.9 s to build with 1 GB of maintenance memory,
-# and answers a top-200 in 1.4-2.6 ms where scanning the sentences takes 90 ms, and a part's 17,000 passages 11 ms; a
-# smaller table (an update's new part) is scanned, and building its graph would cost the update more than it saves.
-ANN_MIN_ROWS = 10_000
 _ANN_BUILD_MEMORY = "1GB"  # the graph of 310,000 rows of 384 numbers fits; with less, pgvector builds it far slower
 
 
@@ -641,7 +698,7 @@ class PostgresStore(VectorStore):
         # a condition on the rows would have the planner read them through the primary key and sort them all
         where = "" if self._whole else f"WHERE {self._rows} "
         with self._connection() as conn:
-            conn.execute(f"SET hnsw.ef_search = {max(40, min(k, 1000))}")  # the candidates it keeps while searching
+            conn.execute(f"SET hnsw.ef_search = {_search_breadth(k)}")  # the candidates it keeps while searching
             rows = conn.execute(f"SELECT id, -(embedding <#> %s::vector) FROM {self.table} {where}"
                                 f"ORDER BY embedding <#> %s::vector LIMIT {k}", (vector, vector)).fetchall()
         return (np.array([r[0] for r in rows], dtype=np.int64) - self._first,
@@ -705,6 +762,12 @@ def _create_hnsw(conn, table: str) -> None:
     """The HNSW index of a table (inner product, pgvector's default graph: m 16, ef_construction 64)."""
     conn.execute(f"SET maintenance_work_mem = '{_ANN_BUILD_MEMORY}'")
     conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding vector_ip_ops)")
+
+
+def _search_breadth(k: int) -> int:
+    """How many candidates an HNSW search keeps while it walks the graph, for k results (ef_search, efSearch):
+    at least k, pgvector's default of 40 for fewer, at most its maximum of 1,000."""
+    return max(40, min(k, 1000))
 
 
 def _parse_vector(text: str) -> np.ndarray:

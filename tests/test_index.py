@@ -727,3 +727,44 @@ def test_a_generation_left_by_a_killed_build_is_removed_by_the_next_one(small_ho
     stale.mkdir()
     build(config, e5, rebuild=True)
     assert not stale.exists()
+
+
+def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_without_embedding(small_home, e5,
+                                                                                                  monkeypatch):
+    from assistant import index as index_module
+    from assistant import store as store_module
+    from assistant.store import FaissStore
+
+    monkeypatch.setattr(index_module, "SETTLED_NS", 0)
+    plain, _, _ = build(Config(), e5)
+    # the two articles' passages and sentences make parts large enough for a graph
+    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", len(plain.passages))
+    assert all(FaissStore.file_lacks_search_index(plain.path / n) for n in ("vectors.faiss", "sentences.faiss"))
+    config = Config(candidates=5)
+    question = e5.embed(["Que GPUs a Meta comprou?"], "query")[0]
+    inode = (plain.path / "passages.jsonl").stat().st_ino
+    held, report, embedded = build(config, e5)  # the index built before candidates were asked for
+    assert report.searchable == 1 and embedded == 0 and "search index" in report.summary()
+    assert held.passages == plain.passages and held.words == plain.words
+    assert (held.path / "passages.jsonl").stat().st_ino == inode  # linked: only the vector files are written
+    assert load_index(config.index_dir).passages == plain.passages
+    for a, b in ((held.store, plain.store), (held.sentence_store, plain.sentence_store)):
+        assert not a.lacks_search_index() and np.array_equal(a.vectors(), b.vectors())
+        assert set(a.candidates(question, 5)[0].tolist()) == set(b.candidates(question, 5)[0].tolist())
+    # then it is up to date, told without reading it; a build from nothing with candidates has its graphs
+    load_index(config.index_dir)  # the first read after a build records the files it found right
+    assert index_module.up_to_date(config, load_corpus(config.corpus_dir), e5) is not None
+    assert not build(config, e5)[1].wrote
+    fresh, report, _ = build(config, e5, rebuild=True)
+    assert report.searchable == 0 and not fresh.store.lacks_search_index()
+    # the setting only adds: an index with graphs asked without candidates answers as before, and is kept
+    assert not build(Config(), e5)[1].wrote
+    assert index_module.up_to_date(config, load_corpus(config.corpus_dir), e5) is not None
+    # an update that adds an article to an index without graphs gives the part it keeps its graph too
+    build(Config(), e5, rebuild=True)
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    added, report, embedded = build(config, e5)
+    assert report.added == ["005_new.txt"] and report.searchable == 1 and embedded == units(added, "005_new.txt",
+                                                                                           words_new_in(added,
+                                                                                                        "005_new.txt"))
+    assert added.manifest["parts"] == 2 and not load_index(config.index_dir).store.lacks_search_index()

@@ -283,3 +283,39 @@ def test_an_engine_table_of_many_rows_answers_candidates_from_its_hnsw_index(pos
     with psycopg.connect(postgres_url) as conn:
         indexed = {r[0] for r in conn.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'")}
     assert plain.table in indexed and small.table not in indexed
+
+
+def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_path, monkeypatch):
+    import faiss
+
+    from assistant import store as store_module
+
+    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 1000)
+    m = unit_rows(n=3000, dim=24, seed=6)
+    built = FaissStore.from_vectors(m)
+    big = FaissStore.persist(built, tmp_path / "b.faiss", ann=True)
+    small = FaissStore.persist(built, tmp_path / "s.faiss", first=100, last=900, ann=True)  # scanned
+    plain = FaissStore.persist(built, tmp_path / "p.faiss")  # not asked
+    assert [FaissStore.file_lacks_search_index(tmp_path / f"{n}.faiss") for n in "bsp"] == [False, False, True]
+    exact = FaissStore.from_vectors(m)
+    loaded = FaissStore.load(tmp_path / "b.faiss")
+    assert isinstance(loaded._faiss, faiss.IndexHNSWFlat) and not loaded.lacks_search_index()
+    assert plain.lacks_search_index() and not small.lacks_search_index()
+    q = unit_rows(n=1, dim=24, seed=8)[0]
+    # every other question is asked of the flat rows inside the graph: the same numbers bit for bit
+    assert np.array_equal(loaded.vectors(), m) and np.array_equal(loaded.similarities(q), exact.similarities(q))
+    assert np.array_equal(loaded.similarities_of(q, [5, 2999, 5]), exact.similarities(q)[[5, 2999, 5]])
+    assert [row for row, _ in loaded.search(q, 5)] == [row for row, _ in exact.search(q, 5)]
+    found = 0
+    faiss.cvar.hnsw_stats.reset()
+    for q in unit_rows(n=20, dim=24, seed=7):
+        ids, sims = loaded.candidates(q, 10)
+        want, _ = exact.candidates(q, 10)
+        assert np.array_equal(sims, exact.similarities_of(q, ids)) and list(sims) == sorted(sims, reverse=True)
+        found += len(set(ids.tolist()) & set(want.tolist()))
+    assert found / 200 >= 0.9  # recall@10 of the graph against exact search
+    assert 0 < faiss.cvar.hnsw_stats.ndis < 20 * 3000 / 2  # the graph was walked, not every row scored
+    ids, _ = small.candidates(m[142], 3)
+    assert ids[0] == 42
+    parts = Parts([plain, loaded])
+    assert parts.lacks_search_index() and not Parts([small, loaded]).lacks_search_index()

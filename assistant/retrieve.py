@@ -29,8 +29,8 @@ By default (`candidates` = 0) dense scores are computed for every passage and se
 inner-product kernel, or by the Postgres server with store = "postgres"): about 40 ms a question over the 81,000
 passages and 310,000 sentences of 10,000 articles in memory, 190-240 ms in the server, query embedding aside
 (benchmarks/scale.py). With `candidates` = n, dense retrieval works on candidates instead: the store's n nearest
-sentences and n nearest passages by centred score (from HNSW graphs on large parts; asked again for more rows when
-the language centring could reorder them, `Retriever._near`), the n passages BM25 speaks for most, and a
+sentences and n nearest passages by centred score (the best of 4n the store finds, from HNSW graphs on large
+parts: `Retriever._near`), the n passages BM25 speaks for most, and a
 fixed sample of `SAMPLE_PASSAGES` evenly spaced passages, whose scores give the z-scores' mean and spread; those
 passages are scored exactly (their sentences and themselves, by row) and every other passage is left out. On a
 corpus of at most `SAMPLE_PASSAGES` passages that is every passage, and the ranking is the exact one. The `score` of
@@ -65,12 +65,14 @@ _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 # passages scored for the z-scores' mean and spread when retrieval works on candidates: the spread of 1,024 values is
 # known within about 2%; their sentences cost the engine about 5,000 rows read by id
 SAMPLE_PASSAGES = 1024
-# Retrieval on candidates asks a store for k = `candidates` rows, and again for DEEPEN times as many while too few of
-# those are sure to rank as they would among every row once centred (`Retriever._near`), up to MAX_DEEPENING x n. The
-# top five as the exact ranking's (sample patched to 16 of dev's 40 passages, 128 of outside's 408): dev n = 10
-# 0.963 -> 0.983 (0.985 with up to 16 x n), outside n = 10 0.980 -> 0.986 (0.988), n = 5 0.943 -> 0.948; at 10,000
-# articles (hash vectors, FAISS graphs) retrieval took 25 ms instead of 12 (39 with up to 16 x n; exact: 35).
-DEEPEN, MAX_DEEPENING = 4, 4
+# Retrieval on candidates asks a store for WIDEN x `candidates` rows and keeps the `candidates` best once centred
+# (`Retriever._near`). The top five as the exact ranking's (sample patched to 16 of dev's 40 passages, 128 of
+# outside's 408), against asking for n rows: dev n = 10 0.963 -> 0.983, n = 5 0.946 -> 0.963; outside n = 10 0.980 ->
+# 0.986, n = 5 0.943 -> 0.948 (16 x n gained 0.002 more). At 10,000 articles (hash vectors): FAISS graphs 22 instead
+# of 12 ms a question, Postgres 99-102 instead of 78 ms (exact: 35 and 262 ms). Asking for n, then for 4n only when
+# fewer than n rows were sure to rank as among every row, gave the same top fives at 25 and 118 ms: at that size
+# the second round was nearly always needed.
+WIDEN = 4
 NEIGHBOURS_KEPT = 16  # nearest corpus words kept per question word: the most term_expansion may ask for
 _NEIGHBOUR_CACHE = 20_000  # question words remembered (a few hundred bytes each), then the cache starts over
 _SURFACE_WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, unfolded: what a word embedding is asked about
@@ -314,23 +316,15 @@ class Retriever:
         return scores
 
     def _near(self, store, query: np.ndarray, langs: np.ndarray, centroids: dict) -> np.ndarray:
-        """The `candidates` rows of `store` with the best language-centred cosine. The store ranks by plain cosine,
-        which favours a language whose centroid is nearer the question by as much as centring takes away (on
-        ../shared/outside a question's two centroid terms differ by 0.034, median, as much as its ten best sentences
-        spread), so the other language's best rows could be missing. Of the k rows it returns, those whose centred
-        score reaches t - min over languages of q·c (t the lowest cosine returned) rank among every row of any
-        language as they rank here; while fewer than n do, the store is asked for DEEPEN times as many (at most
-        MAX_DEEPENING x n), and the n best of what came back, centred, are the candidates."""
+        """About the `candidates` rows of `store` with the best language-centred cosine: the best, centred, of the
+        WIDEN x n rows the store finds. The store ranks by plain cosine, which favours a language whose centroid is
+        nearer the question by as much as centring takes away (on ../shared/outside a question's two centroid terms
+        differ by 0.034, median, as much as its ten best sentences spread): its n best rows could lack the other
+        language's best."""
         n = self.config.candidates
-        floor = min((float(c @ query) for c in centroids.values()), default=0.0)
-        k = n
-        while True:
-            ids, sims = store.candidates(query, k)
-            centred = self._centred(sims, query, langs[ids], centroids)
-            sure = int((centred >= sims.min(initial=np.inf) - floor).sum())
-            if sure >= n or len(ids) < k or k >= n * MAX_DEEPENING:
-                return ids[np.argsort(-centred, kind="stable")[:n]]
-            k *= DEEPEN
+        ids, sims = store.candidates(query, n * WIDEN)
+        centred = self._centred(sims, query, langs[ids], centroids)
+        return ids[np.argsort(-centred, kind="stable")[:n]]
 
     def _lexical_candidates(self, lexical: np.ndarray) -> np.ndarray:
         """The passages BM25 speaks for (a positive gated score), at most `candidates` of them, best first: a

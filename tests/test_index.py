@@ -650,6 +650,43 @@ def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between
     assert assistant.refresh(wait=False) is None
 
 
+def test_a_background_update_builds_graphs_only_between_questions(small_home, monkeypatch):
+    import threading
+    import time
+
+    import faiss
+
+    from assistant import store as store_module
+    from conftest import ScriptedGenerator
+
+    assistant = Assistant(Config(candidates=5))
+    assistant.index()  # parts too small for a graph
+    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 2)  # now every part written gets one, 10 rows at a time
+    monkeypatch.setattr(store_module, "GRAPH_BLOCK", 10)
+    seen = []  # questions being answered at each block the update adds to a graph
+    add = faiss.IndexHNSWFlat.add
+
+    def recording(self, *args):
+        if threading.current_thread().name == "index-update":
+            seen.append(assistant._readers.in_flight)
+        return add(self, *args)
+
+    monkeypatch.setattr(faiss.IndexHNSWFlat, "add", recording)
+    question = "Que GPUs a Meta comprou?"
+    held = assistant.with_reader(ScriptedGenerator("H100 [1].")).stream(question)
+    next(held)  # a question is being answered
+    (small_home / "corpus" / "003_888196c1a5b95695.txt").unlink()  # nothing to embed: the graphs come at once
+    assert assistant.refresh(wait=False) is None
+    time.sleep(1)
+    assert assistant.updating and seen == []  # waiting for the question
+    held.close()
+    assert assistant.wait_for_update(120)
+    report = assistant.refresh(wait=False)
+    assert report.removed == ["003_888196c1a5b95695.txt"] and report.embedded == 0
+    assert seen and set(seen) == {0}, seen
+    assert not load_index(Config().index_dir).sentence_store.lacks_search_index()
+
+
 def test_a_failed_background_refresh_is_said_once_and_keeps_the_previous_index(small_home, monkeypatch):
     import assistant.api as api
     from assistant.errors import IndexWriteError

@@ -317,5 +317,11 @@ def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_pa
     assert 0 < faiss.cvar.hnsw_stats.ndis < 20 * 3000 / 2  # the graph was walked, not every row scored
     ids, _ = small.candidates(m[142], 3)
     assert ids[0] == 42
+    # the graph is built a block at a time, each after the build's pause (where a background update lets a
+    # question have the cores)
+    monkeypatch.setattr(store_module, "GRAPH_BLOCK", 1000)
+    paused = []
+    paced = FaissStore.persist(built, tmp_path / "paced.faiss", ann=True, pause=lambda: paused.append(1))
+    assert len(paused) == 3 and paced.candidates(m[7], 1)[0].tolist() == [7]
     parts = Parts([plain, loaded])
     assert parts.lacks_search_index() and not Parts([small, loaded]).lacks_search_index()

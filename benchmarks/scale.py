@@ -121,6 +121,7 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
 
         store.ANN_MIN_ROWS = ann_min_rows
     out: dict = {}
+    questions = [row["question"] for row in dev_rows()]
     if step == "build":
         t0 = time.perf_counter()
         report = _assistant(root, embedder_name, passage_vectors).index()
@@ -168,32 +169,12 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
         a.retrieve("Quantos parâmetros tem o maior modelo Llama 3.1?")
         out["done_at"] = time.time()  # the answer is ready; the interpreter's teardown is not the user's wait
     elif step == "retrieve":
-        from evals.metrics import percentile
-
-        a = _assistant(root, embedder_name, passage_vectors).with_settings(candidates=0)
-        questions = [row["question"] for row in dev_rows()]
-        a.retrieve(questions[0])
-        times = []
-        for q in questions:
-            a.retriever._embed_query.cache_clear()  # each question embedded, as a new question is
-            t0 = time.perf_counter()
-            a.retrieve(q)
-            times.append(time.perf_counter() - t0)
-        out.update(p50=percentile(times, .5), p95=percentile(times, .95))
+        out.update(_timed(_assistant(root, embedder_name, passage_vectors).with_settings(candidates=0), questions))
     elif step == "near":  # the same questions on candidates, in a process of its own (its peak RSS)
-        from evals.metrics import percentile
-
         near = _assistant(root, embedder_name, passage_vectors).with_settings(candidates=CANDIDATES)
-        questions = [row["question"] for row in dev_rows()]
-        near.retrieve(questions[0])
-        times, same, found = [], 0, []
-        for q in questions:
-            near.retriever._embed_query.cache_clear()
-            t0 = time.perf_counter()
-            near.retrieve(q)
-            times.append(time.perf_counter() - t0)
+        out.update(_timed(near, questions))
         out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact ranking below
-        a = near.with_settings(candidates=0)
+        a, same, found = near.with_settings(candidates=0), 0, []
         for q in questions:
             same += len({p.id for p in near.retrieve(q)} & {p.id for p in a.retrieve(q)})
             query = a.retriever._embed_query(q)
@@ -201,10 +182,24 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
                 exact = np.sort(store.similarities(query))[::-1][9]
                 ids, _ = store.candidates(query, 10)
                 found.append(float((store.similarities_of(query, ids) >= exact - 1e-6).mean()))
-        out.update(p50=percentile(times, .5), p95=percentile(times, .95), same=same / (5 * len(questions)),
-                   ann_recall=float(np.mean(found)))
+        out.update(same=same / (5 * len(questions)), ann_recall=float(np.mean(found)))
     out.setdefault("rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
+
+
+def _timed(assistant, questions: list[str]) -> dict:
+    """p50 and p95 of `Assistant.retrieve` over the questions, each embedded as a new question is (after one
+    question that loads what retrieval needs)."""
+    from evals.metrics import percentile
+
+    assistant.retrieve(questions[0])
+    times = []
+    for q in questions:
+        assistant.retriever._embed_query.cache_clear()
+        t0 = time.perf_counter()
+        assistant.retrieve(q)
+        times.append(time.perf_counter() - t0)
+    return {"p50": percentile(times, .5), "p95": percentile(times, .95)}
 
 
 def run_child(step: str, root: Path, args) -> dict:

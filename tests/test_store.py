@@ -311,7 +311,9 @@ def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_pa
     for q in unit_rows(n=20, dim=24, seed=7):
         ids, sims = loaded.candidates(q, 10)
         want, _ = exact.candidates(q, 10)
-        assert np.array_equal(sims, exact.similarities_of(q, ids)) and list(sims) == sorted(sims, reverse=True)
+        # the graph's distance code may round apart from the flat kernel's (AVX2 here, AVX-512 elsewhere)
+        assert np.allclose(sims, exact.similarities_of(q, ids), rtol=0, atol=1e-6)
+        assert list(sims) == sorted(sims, reverse=True)
         found += len(set(ids.tolist()) & set(want.tolist()))
     assert found / 200 >= 0.9  # recall@10 of the graph against exact search
     assert 0 < faiss.cvar.hnsw_stats.ndis < 20 * 3000 / 2  # the graph was walked, not every row scored

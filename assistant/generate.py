@@ -7,6 +7,8 @@ is greedy everywhere (temperature 0), so the same prompt gives the same answer. 
   GGUF and as many threads as the machine has cores. Which file: `config.model`, a reader name or a path
   (readers.py). llama.cpp keeps the evaluated prompt and reuses its longest common prefix on the next call, so the
   prompt's fixed part (instructions and worked examples, prompt.py) is read once per process: `warm` reads it at load.
+  After each reply only that part is kept, so every question is read from the same position in the same batches:
+  the same question gets the same answer whatever was asked before.
 - `openai`: any server speaking the OpenAI chat-completions protocol (llama.cpp's server, vLLM, Ollama), at
   `server_url`, streaming by server-sent events. The API key, if the server wants one, is read from
   `$OPENAI_API_KEY`.
@@ -85,6 +87,8 @@ class LlamaCppGenerator(Generator):
         self.reads = reader.reads
         self.description = f"{reader.name if reader.name in READERS else path.name} (llama.cpp, {path.name})"
         self.path = path
+        self._warmed: list[int] = []  # the tokens `warm` read
+        self._fixed = 0  # how many of them every prompt shares (known after the first question)
 
     def _first_token(self, word: str) -> int:
         return self._llm.tokenize(word.encode(), add_bos=False, special=False)[0]
@@ -121,10 +125,29 @@ class LlamaCppGenerator(Generator):
                     yield piece
         except ValueError as exc:  # e.g. the prompt does not fit the context window
             raise ModelError(f"llama.cpp failed: {exc}") from None
+        finally:
+            self._forget_question()
+
+    def _forget_question(self) -> None:
+        """Keep only the prompt's fixed part in llama.cpp's memory. Otherwise the next prompt reuses whatever prefix
+        it shares with this one (the same first evidence sentence, say) and is read from another position in other
+        batches, whose sums round apart: greedy decoding then gave another answer to the same question after other
+        questions (a refusal became "2000 euros." on an AVX2 CPU)."""
+        if not self._warmed:
+            return
+        if not self._fixed:  # where the first question's tokens part from the warm-up's
+            ids, shared = self._llm.input_ids[:self._llm.n_tokens].tolist(), 0
+            while shared < min(len(ids), len(self._warmed)) and ids[shared] == self._warmed[shared]:
+                shared += 1
+            if shared == min(len(ids), len(self._warmed)):
+                return  # nothing was read after the warm-up (the prompt was refused)
+            self._fixed = shared
+        self._llm.n_tokens = min(self._llm.n_tokens, self._fixed)
 
     def warm(self, messages: Messages) -> None:
         for _ in self.stream(messages, 1):
             pass
+        self._warmed = self._llm.input_ids[:self._llm.n_tokens].tolist()
 
 
 class OpenAIGenerator(Generator):

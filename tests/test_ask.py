@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -356,8 +357,6 @@ def test_fold_history_formats():
 
 
 def test_evidence_never_quotes_a_question_or_a_heading():
-    from types import SimpleNamespace
-
     import numpy as np
 
     from assistant.evidence import rank_evidence
@@ -408,3 +407,29 @@ def test_the_default_reader_refuses_what_the_articles_do_not_say(built):
     answer = built.ask("Quelle amende l'Union européenne a-t-elle infligée à Meta au sujet de Llama ?")
     assert answer.refused and answer.mode == "refused" and answer.text == "Les articles ne le disent pas."
     assert answer.refusal_reason == "reader: it wrote that the evidence does not answer" and answer.citations == []
+
+
+def test_the_reader_reads_every_question_from_the_end_of_the_prompts_fixed_part(built):
+    # two prompts that share more than the fixed part (the same first evidence sentence): the second is still read
+    # from where the fixed part ends, in the same batches as when it comes first, so greedy decoding cannot give a
+    # question another answer after other questions (it did: a refusal became "2000 euros.")
+    gen = built.generator
+    warmed = len(gen._warmed)  # the warm-up read the fixed part and its reply's first token
+    first = [SimpleNamespace(text="A Meta comprou 49% da Scale AI."), SimpleNamespace(text="O Llama 4 saiu em abril.")]
+    starts = []  # where each prompt's reading starts (its first eval; then one eval per generated token)
+    real_eval = gen._llm.eval
+
+    def eval_(tokens):
+        if starts[-1] is None:
+            starts[-1] = gen._llm.n_tokens
+        return real_eval(tokens)
+
+    gen._llm.eval = eval_
+    try:
+        for question in ("Quanto da Scale AI a Meta comprou?", "Quando saiu o Llama 4?"):
+            starts.append(None)
+            "".join(gen.stream(build_messages(question, first, "pt"), 8))
+    finally:
+        del gen._llm.eval
+    assert len(starts) == 2 and starts[0] == starts[1] and 0 < starts[0] < warmed  # prompts diverge at "user" there
+    assert gen._llm.n_tokens == starts[0]  # and only the fixed part is kept for the next question

@@ -382,7 +382,7 @@ class Retriever:
                 self._neighbours.clear()
             vectors, store = self.embedder.embed(todo, "query"), self.index.word_store
             if self.config.candidates > 0:  # from the engine's index, as the passages are
-                nearest = [store.candidates(v, NEIGHBOURS_KEPT) for v in vectors]
+                nearest = store.candidates_each(vectors, NEIGHBOURS_KEPT)
             else:
                 nearest = store.nearest(vectors, NEIGHBOURS_KEPT)
             for word, hit in zip(todo, nearest):

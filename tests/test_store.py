@@ -132,6 +132,41 @@ def test_parts_in_their_own_tables_or_in_ranges_of_one_answer_as_one_store(pg_st
     assert np.array_equal(legacy.part(200, 230).rows([15]), more[[215]])
 
 
+def test_an_engines_parts_are_asked_at_once_each_on_a_connection_of_its_own(postgres_url, tmp_path, monkeypatch):
+    import threading
+
+    from assistant import store as store_module
+
+    m = unit_rows(n=90)
+    built = FaissStore.from_vectors(m)
+    parts = [PostgresStore.persist(built, tmp_path / f"v.{i}.pgvector", postgres_url, first=30 * i, last=30 * (i + 1))
+             for i in range(3)]
+    whole, queries = Parts(parts), unit_rows(n=4, seed=9)
+    # every part's query waits until all three are in flight: asked in turn, the first would wait in vain
+    met, backends, query = threading.Barrier(3, timeout=20), set(), PostgresStore._query
+
+    def meeting(self, *args, **kwargs):
+        met.wait()
+        with self._connection() as conn:
+            backends.add(conn.info.backend_pid)
+        return query(self, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "ENGINE_THREADS", 3)
+    monkeypatch.setattr(store_module, "_engine_pool", None)
+    monkeypatch.setattr(PostgresStore, "_query", meeting)
+    assert np.allclose(whole.similarities(queries[0]), built.similarities(queries[0]), atol=1e-6)
+    assert len(backends) == 3
+    assert np.allclose(whole.similarities_of(queries[1], [89, 0, 45, 1]), m[[89, 0, 45, 1]] @ queries[1], atol=1e-6)
+    # each part answers its own queries in turn inside a worker (no worker waits for another)
+    monkeypatch.setattr(PostgresStore, "_query", query)
+    each = whole.candidates_each(queries, 5)
+    for q, (ids, sims) in zip(queries, each):
+        want, _ = built.candidates(q, 5)
+        assert ids.tolist() == want.tolist() == whole.candidates(q, 5)[0].tolist()
+        assert np.allclose(sims, m[ids] @ q, atol=1e-6)
+    assert [ids.tolist() for ids, _ in whole.nearest(queries, 5)] == [ids.tolist() for ids, _ in each]
+
+
 def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
     url = f"postgresql://someone:hunter2@/news?host={tmp_path}&connect_timeout=2"  # no server listens there
     with pytest.raises(StoreError) as caught:
@@ -141,16 +176,20 @@ def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
     assert "\n" not in message and not (tmp_path / "v.pgvector").exists()
 
 
-def test_a_dropped_connection_is_one_line_then_reconnects(pg_store, postgres_url):
+def test_a_dropped_connection_is_one_line_then_reconnects(pg_store, postgres_url, tmp_path):
     import psycopg
 
     m, store, _ = pg_store
+    parts = Parts([PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / f"v.{i}.pgvector", postgres_url,
+                                         first=100 * i, last=100 * (i + 1)) for i in range(2)])
+    assert parts.similarities(m[150]).argmax() == 150  # the engine's workers hold connections of their own
     with psycopg.connect(postgres_url, autocommit=True) as admin:  # the server ends every other session
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
                       "AND datname = current_database()")
     with pytest.raises(StoreError, match="the postgres store failed"):
         store.similarities(m[0])
     assert store.similarities(m[0]).argmax() == 0  # the next question gets a new connection
+    assert parts.similarities(m[150]).argmax() == 150  # and so do the workers, whose sessions ended too
 
 
 def test_config_names_a_known_store_with_its_connection():

@@ -10,7 +10,7 @@ from assistant import Assistant, Config, IndexCorruptError
 from assistant.index import corpus_words, load_index, update_index
 from assistant.ingest import load_corpus
 from assistant.embed import make_embedder
-from conftest import CountingEmbedder, FakeEmbedder, InterruptedEmbedder
+from conftest import SMALL, CountingEmbedder, FakeEmbedder, InterruptedEmbedder
 
 NEW_ARTICLE = ("Meta lança o Llama 4 Scout\n\n"
                "A Meta apresentou o Llama 4 Scout, um modelo com uma janela de contexto de 10 milhões de tokens. "
@@ -805,3 +805,31 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
                                                                                            words_new_in(added,
                                                                                                         "005_new.txt"))
     assert added.manifest["parts"] == 2 and not load_index(config.index_dir).store.lacks_search_index()
+    # changing an article rewrites its part: the part's graph is kept, and only the rows that are new are added
+    import faiss
+
+    rows_added = []
+    add = faiss.IndexHNSWFlat.add
+    monkeypatch.setattr(faiss.IndexHNSWFlat, "add", lambda self, x: (rows_added.append(len(x)), add(self, x))[1])
+    monkeypatch.setattr(index_module, "GRAPH_WEAR", 1.0)  # this part is small: its article is half of it
+    path = small_home / "corpus" / SMALL[0]
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA Meta publicou um novo modelo.\n", encoding="utf-8")
+    changed, report, _ = build(config, e5)
+    assert report.changed == [SMALL[0]] and changed.manifest["parts"] == 2
+    # the changed article's rows (a changed article is embedded anew), not the rows of the other article there
+    mine = [sum(1 for p in changed.passages if p.source == SMALL[0]), sum(1 for key in changed.sentences
+                                                                         if key[0] == SMALL[0])]
+    assert rows_added == mine and mine[0] < changed.part_rows[-1][0] and mine[1] < changed.part_rows[-1][1]
+    gone = [sum(1 for p in added.passages if p.source == SMALL[0]), sum(1 for key in added.sentences
+                                                                        if key[0] == SMALL[0])]
+    assert changed.manifest["graph_wear"] == {"vectors.1.faiss": gone[0], "sentences.1.faiss": gone[1]}
+    # a graph that has lost more rows than GRAPH_WEAR of its part since it was built whole is built whole again
+    monkeypatch.setattr(index_module, "GRAPH_WEAR", 0.0)
+    rows_added.clear()
+    path.write_text(path.read_text(encoding="utf-8") + "\nE outro.\n", encoding="utf-8")
+    again, _, _ = build(config, e5)
+    assert rows_added == list(again.part_rows[-1]) and again.manifest["graph_wear"] == {}
+    loaded = load_index(config.index_dir)
+    for store in (loaded.store, loaded.sentence_store):  # the graphs find what an exact search finds
+        assert not store.lacks_search_index()
+        assert set(store.candidates(question, 5)[0].tolist()) == set(np.argsort(-store.similarities(question))[:5])

@@ -366,3 +366,48 @@ def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_pa
     assert len(paused) == 3 and paced.candidates(m[7], 1)[0].tolist() == [7]
     parts = Parts([plain, loaded])
     assert parts.lacks_search_index() and not Parts([small, loaded]).lacks_search_index()
+
+
+def test_a_graph_kept_from_a_donor_answers_as_a_graph_built_anew(tmp_path, monkeypatch):
+    import faiss
+
+    m = unit_rows(n=3000, dim=24, seed=6)
+    donor = FaissStore.with_graph(m)
+    new = unit_rows(n=40, dim=24, seed=8)
+    rows = np.concatenate([m[:1000], new, m[1030:]])  # 30 rows left, 40 came in their place
+    came_from = np.concatenate([np.arange(1000), np.full(40, -1), np.arange(1030, 3000)])
+    added = []
+    add = faiss.IndexHNSWFlat.add
+    monkeypatch.setattr(faiss.IndexHNSWFlat, "add", lambda self, x: (added.append(len(x)), add(self, x))[1])
+    kept = FaissStore.with_graph(rows, donor=(donor, came_from))
+    assert added == [40]  # only the new rows were added to the graph
+    assert np.array_equal(kept.vectors(), rows)
+    hnsw = kept._faiss.hnsw
+    levels, offsets, links = (faiss.vector_to_array(v) for v in (hnsw.levels, hnsw.offsets, hnsw.neighbors))
+    assert len(levels) == len(rows) and offsets[-1] == len(links) and -1 <= links.min() and links.max() < len(rows)
+    # each level's list of links ends in -1s only (FAISS stops at the first): no link after a -1
+    for node in range(len(rows)):
+        bounds = [hnsw.cum_nb_neighbors(level) for level in range(levels[node] + 1)]
+        for a, b in zip(bounds, bounds[1:]):
+            own = links[offsets[node] + a:offsets[node] + b]
+            assert not (own[np.argmax(own < 0):] >= 0).any() or (own >= 0).all()
+    exact, fresh = FaissStore.from_vectors(rows), FaissStore.with_graph(rows)
+    found = {"kept": 0, "fresh": 0}
+    for q in unit_rows(n=50, dim=24, seed=7):
+        want, _ = exact.candidates(q, 10)
+        for name, store in (("kept", kept), ("fresh", fresh)):
+            ids, sims = store.candidates(q, 10)
+            assert np.allclose(sims, exact.similarities_of(q, ids), atol=1e-6)
+            found[name] += len(set(ids.tolist()) & set(want.tolist()))
+    assert found["kept"] >= found["fresh"] - 10 and found["kept"] / 500 >= 0.95, found  # recall@10
+    assert all(kept.candidates(v, 1)[0].tolist() == [1000 + i] for i, v in enumerate(new))  # the new rows are found
+    kept.save(tmp_path / "k.faiss")
+    back = FaissStore.load(tmp_path / "k.faiss")
+    assert [back.candidates(q, 10)[0].tolist() for q in new] == [kept.candidates(q, 10)[0].tolist() for q in new]
+    # a donor without a graph gives none: the graph is built anew
+    from assistant import store as store_module
+
+    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 1000)
+    plain = FaissStore.persist(FaissStore.from_vectors(rows), tmp_path / "p.faiss", ann=True,
+                               donor=(FaissStore.from_vectors(m), came_from))
+    assert plain._graph and added[-1] == len(rows)

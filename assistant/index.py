@@ -19,10 +19,13 @@ Layout of `index_dir`:
                             update keeps it
         vectors.faiss       passage vectors (see store.py)
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
-        words.json          the corpus vocabulary (retrieve.vocabulary), row j of words.faiss, and how many articles
-                            use each word (so an update finds the words that leave without reading every passage;
-                            a list of words alone in generations written before)
+        words.json          the corpus vocabulary (retrieve.vocabulary), row j of the word vectors, and how many
+                            articles use each word (so an update finds the words that leave without reading every
+                            passage; a list of words alone in generations written before). A word no article uses
+                            any more keeps its row, with 0 articles, until such words are DEAD_WORDS of the rows
         words.faiss         one passage-side vector per word, for cross-lingual term expansion (retrieve.py)
+        words.N.faiss       word parts 1, 2, ... (manifest "word_parts": the rows of each): words new to the corpus
+                            are written by an update as a part after the old ones, which are linked
         bm25.npz            BM25 postings of the passages (retrieve.BM25); a generation written before it existed
                             is read without it (the retriever then analyses every passage)
         centroids.npz       each article language's mean passage and sentence vector, for language centring
@@ -36,7 +39,7 @@ Layout of `index_dir`:
                             left, and writes new parts with the other articles, instead of rewriting every vector
                             (722 MB at 10,000 articles): adding an article writes one small part, changing one
                             rewrites its part. Past MAX_PARTS the smallest kept parts are written again.
-        vectors.pgvector, sentences.pgvector, words.pgvector
+        vectors.pgvector, sentences.pgvector, words.pgvector, words.N.pgvector
                             instead of the .faiss files with `store = "postgres"`: the table holding the rows in
                             the server at `store_url`, and which of its rows (store.PostgresStore); each part is
                             a table of its own (generations written before named rows appended to one table), and
@@ -108,6 +111,15 @@ PART_SENTENCES = 65_536
 # of 64 dimensions, 30 rows replaced per change, recall@10 against exact search 1.0 built whole, 0.99 after 4,500
 # rows replaced (22%), 0.98 after 9,000, 0.86 after 18,000 (2026-12-01, /tmp script, not kept).
 GRAPH_WEAR = 0.2
+# Words are in parts too, so that an update writes only the words new to the corpus, not the vocabulary (150,000
+# words at 10,000 articles of real news: 230 MB, and an engine's table whose graph pgvector would build again). Old
+# words keep their rows, in their parts (linked); new words are a part after them, merged with the parts before it
+# while the one before holds fewer than WORD_PART_GROWTH times its rows (merging neighbours keeps every row where
+# it is): a vocabulary of n words is in about log4(n) parts, and a word is written again a few times in all. A
+# word no article uses any more keeps its row until DEAD_WORDS of the rows are such words; then the words in use
+# are written again as one part.
+WORD_PART_GROWTH = 4
+DEAD_WORDS = 0.2
 
 
 def _part_files(i: int, suffix: str = ".faiss") -> tuple[str, str, str]:
@@ -122,8 +134,9 @@ def _columns_file(passage_file: str) -> str:
     return passage_file.removesuffix(".jsonl") + ".npz"
 
 
-def _word_vectors(suffix: str = ".faiss") -> str:
-    return f"words{suffix}"
+def _word_files(i: int, suffix: str = ".faiss") -> str:
+    """The vectors of word part i; part 0 has the name a one-part vocabulary always had."""
+    return f"words{suffix}" if i == 0 else f"words.{i}{suffix}"
 
 
 _NAMED = 5  # article names an index summary lists per kind of change
@@ -173,7 +186,8 @@ class IndexReport:
 class Index:
     """`sentences[j]` is (source, start, end) of sentence row j of `sentence_store`, and `sentence_row` the way back;
     the sentence rows of passage i are `sentence_rows[sentence_offsets[i]:sentence_offsets[i + 1]]` (flat arrays, so a
-    question pools every passage's sentences in one numpy call); `words[j]` is the word of row j of `word_store`.
+    question pools every passage's sentences in one numpy call); `words[j]` is the word of row j of `word_store`,
+    used by `word_articles[j]` articles (0: a word kept in its row after the last article using it left).
     `passages` is a list (a build's) or a `table.PassageTable` (a loaded index's, whose passages are parsed when asked
     for); `sentences` is made when first asked for (updates do, questions do not)."""
 
@@ -190,6 +204,7 @@ class Index:
     centroids: dict | None = None
     # (passages, sentences) of each part, in row order: each part holds whole articles; one part by default
     part_rows: list[tuple[int, int]] | None = None
+    word_parts: list[int] | None = None  # the rows of each word part, in row order
 
     def __post_init__(self) -> None:
         if isinstance(self.passages, PassageTable):  # from its columns
@@ -199,6 +214,8 @@ class Index:
             self.sentence_row, self.sentence_rows, self.sentence_offsets = sentence_table(self.passages)
         if self.part_rows is None:
             self.part_rows = [(len(self.passages), len(self.sentence_row))]
+        if self.word_parts is None:
+            self.word_parts = [len(self.words)]
 
     @cached_property
     def sentences(self) -> list[tuple[str, int, int]]:
@@ -222,11 +239,12 @@ def _article_counts(passages: list[Passage]) -> Counter:
 
 
 def _update_vocabulary(old: "Index | None", passages, leaving: list[Passage],
-                       fresh: list[Passage]) -> tuple[list[str], list[int]]:
-    """The vocabulary of `passages` and each word's article count. With an old index that has its counts, only the
-    passages of the articles that leave or change (`leaving`, the old ones) and that arrive or change (`fresh`) are
-    read (reading every passage's words took 6 s at 9,000 articles): the old words still used keep their order, new
-    words follow in order of first appearance."""
+                       fresh: list[Passage]) -> tuple[list[str], list[int], int, list[int]]:
+    """The vocabulary of `passages`, each word's article count, how many of the old index's word parts stay as they
+    are (the first ones), and the rows of each word part. With an old index that has its counts, only the passages
+    of the articles that leave or change (`leaving`, the old ones) and that arrive or change (`fresh`) are read
+    (reading every passage's words took 6 s at 9,000 articles): the old words keep their rows, new words follow in
+    order of first appearance (WORD_PART_GROWTH, DEAD_WORDS)."""
     if old is None or old.word_articles is None:
         order: dict[str, None] = {}  # as corpus_words and _article_counts, reading each passage's words once
         per_article: dict[str, set[str]] = {}
@@ -235,13 +253,22 @@ def _update_vocabulary(old: "Index | None", passages, leaving: list[Passage],
             order.update(dict.fromkeys(found))
             per_article.setdefault(p.source, set()).update(found)
         counts = Counter(word for used in per_article.values() for word in used)
-        return list(order), [counts[w] for w in order]
+        return list(order), [counts[w] for w in order], 0, [len(order)]
     counts = Counter(dict(zip(old.words, old.word_articles)))
     counts.subtract(_article_counts(leaving))
     counts.update(_article_counts(fresh))
     known = set(old.words)
-    words = [w for w in old.words if counts[w] > 0] + [w for w in corpus_words(fresh) if w not in known]
-    return words, [counts[w] for w in words]
+    new = [w for w in corpus_words(fresh) if w not in known]
+    words = old.words + new
+    if sum(1 for w in words if counts[w] <= 0) > DEAD_WORDS * len(words):
+        words = [w for w in words if counts[w] > 0]
+        return words, [counts[w] for w in words], 0, [len(words)]
+    parts = list(old.word_parts)
+    if new:
+        parts.append(len(new))
+        while len(parts) > 1 and parts[-2] < WORD_PART_GROWTH * parts[-1]:
+            parts[-2:] = [parts[-2] + parts[-1]]
+    return words, [max(counts[w], 0) for w in words], len(parts) - 1 if new else len(parts), parts
 
 
 def cleaning_cache(index_dir: Path) -> Path:
@@ -289,7 +316,11 @@ def _check_manifest(manifest) -> None:
                                             for a in articles.values()), "bad 'articles'")
     parts = manifest.get("parts", 1)
     need(isinstance(parts, int) and 1 <= parts <= MAX_PARTS, "bad 'parts'")
-    required = {*(name for i in range(parts) for name in _part_files(i, suffix)), _WORDS, _word_vectors(suffix)}
+    word_parts = manifest.get("word_parts", [0])
+    need(isinstance(word_parts, list) and word_parts and all(isinstance(n, int) and n >= 0 for n in word_parts),
+         "bad 'word_parts'")
+    required = {*(name for i in range(parts) for name in _part_files(i, suffix)), _WORDS,
+                *(_word_files(i, suffix) for i in range(len(word_parts)))}
     files = manifest.get("files")
     optional = {_BM25, _CENTROIDS, *(_columns_file(_part_files(i)[0]) for i in range(parts))}
     need(isinstance(files, dict) and required <= set(files) <= required | optional
@@ -396,7 +427,7 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         if isinstance(words, dict):
             words, word_articles = words.get("words"), words.get("articles")
             if not (isinstance(word_articles, list) and len(word_articles) == len(words or ())
-                    and all(isinstance(n, int) and n > 0 for n in word_articles)):
+                    and all(isinstance(n, int) and n >= 0 for n in word_articles)):
                 raise ValueError(f"{_WORDS}: bad 'articles'")
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
@@ -405,7 +436,13 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         sentence_store = store_cls.concatenated(sentence_parts)
         part_rows = [(b - a, len(s)) for a, b, s in zip(part_passages, part_passages[1:] + [len(passages)],
                                                          sentence_parts)]
-        word_store = store_cls.load(gen / _word_vectors(store_cls.suffix), store_url)
+        word_parts = manifest.get("word_parts", [len(words)])
+        word_stores = [store_cls.load(gen / _word_files(i, store_cls.suffix), store_url)
+                       for i in range(len(word_parts))]
+        if [len(w) for w in word_stores] != word_parts:
+            raise ValueError(f"the word parts hold {[len(w) for w in word_stores]} rows, the manifest says "
+                             f"{word_parts}")
+        word_store = store_cls.concatenated(word_stores)
         bm25 = BM25.load(gen / _BM25) if _BM25 in manifest["files"] else None
         centroids = _load_centroids(gen / _CENTROIDS, manifest["embedder"]["dim"]) \
             if _CENTROIDS in manifest["files"] else None
@@ -416,7 +453,7 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read it
         raise IndexCorruptError(f"index at {index_dir} is corrupt ({exc})") from None
     index = Index(passages, store, sentence_store, words, word_store, manifest, gen, bm25, word_articles, centroids,
-                  part_rows=part_rows)
+                  part_rows=part_rows, word_parts=word_parts)
     dim = manifest["embedder"]["dim"]
     n_sentences = len(index.sentence_row)
     if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
@@ -493,7 +530,8 @@ def _load_centroids(path: Path, dim: int) -> dict:
 
 
 def _write_generation(index_dir: Path, index: Index, old: Index | None = None, kept: list[int] = (),
-                      store_url: str | None = None, ann: bool = False, pause=None, origins=None) -> Path:
+                      store_url: str | None = None, ann: bool = False, pause=None, origins=None,
+                      kept_words: int = 0) -> Path:
     """Write `index` as a new generation and make it the live one; returns its folder (`index.path` is not read).
     `kept`: parts of `old` (the live index) whose rows are the first parts of `index`, in this order; their files
     are hard-linked and only the parts after them are written. The vectors go where the manifest's store keeps them
@@ -501,10 +539,11 @@ def _write_generation(index_dir: Path, index: Index, old: Index | None = None, k
     tables an approximate-search index (config `candidates`), built between calls of `pause` (the embedder's: a
     background update waits there while a question is answered). `origins`: (an index, and for each passage and
     sentence row written, the row of that index it came from, or -1): a new part keeps the graph of the part of
-    that index most of its rows come from (`FaissStore.with_graph`) instead of building one."""
+    that index most of its rows come from (`FaissStore.with_graph`) instead of building one. `kept_words`: the
+    first word parts of `old`, which are `index`'s first word parts too (linked, as `kept`)."""
     try:
-        return _write_generation_files(index_dir, index, old if kept else None, list(kept), store_url, ann, pause,
-                                       origins)
+        return _write_generation_files(index_dir, index, old if kept or kept_words else None, list(kept), store_url,
+                                       ann, pause, origins, kept_words)
     except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as a RuntimeError
         # the half-written generation is removed (each retry used to leave one more, keeping a full disk full);
         # CURRENT still names the previous generation, which stays usable
@@ -536,8 +575,18 @@ def _discard(folder: Path, store_url: str | None, keep: set[str] = frozenset()) 
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _link(old: Index, source: str, target: Path, files: dict) -> None:
+    """Put a file of `old`'s generation in the one being written (generations never change a file: sharing is
+    safe), recording its sha256 in `files`."""
+    try:
+        os.link(old.path / source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(old.path / source, target)
+    files[target.name] = old.manifest["files"][source]
+
+
 def _write_generation_files(index_dir: Path, index: Index, old: Index | None, kept: list[int],
-                            store_url: str | None, ann: bool, pause, origins=None) -> Path:
+                            store_url: str | None, ann: bool, pause, origins=None, kept_words: int = 0) -> Path:
     store_cls = STORES[index.manifest["store"]]
     suffix = store_cls.suffix
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -566,11 +615,7 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
                     store_cls.persist(rows, tmp / name, store_url, ann=True, pause=pause)
                     written.append(name)
                     continue
-            try:
-                os.link(old.path / source, tmp / name)  # generations never change a file: sharing is safe
-            except OSError:  # a file system without hard links
-                shutil.copyfile(old.path / source, tmp / name)
-            files[name] = old.manifest["files"][source]
+            _link(old, source, tmp / name, files)
             if source in old.manifest.get("graph_wear", {}):
                 wear[name] = old.manifest["graph_wear"][source]
     first_passage, first_sentence = (sum(rows) for rows in zip((0, 0), *index.part_rows[:len(kept)]))
@@ -613,14 +658,24 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
     index.store, index.sentence_store = (
         store_cls.concatenated([store_cls.load(tmp / _part_files(i, suffix)[column], store_url)
                                 for i in range(len(index.part_rows))]) for column in (1, 2))
-    word_file = _word_vectors(suffix)
-    index.word_store = store_cls.persist(index.word_store, tmp / word_file, store_url)
+    word_starts = np.cumsum([0] + index.word_parts).tolist()
+    old_words = _part_stores(old.word_store, [(n,) for n in old.word_parts], list(range(kept_words)), 0) \
+        if kept_words else []
+    for i, n in enumerate(index.word_parts):
+        name = _word_files(i, suffix)
+        if i < kept_words and not (ann and old_words[i].lacks_search_index()):
+            _link(old, name, tmp / name, files)
+        else:  # new words (an old part that lacks the graph `candidates` asks for is written again with it)
+            store_cls.persist(index.word_store, tmp / name, store_url, word_starts[i], word_starts[i + 1], ann, pause)
+            written.append(name)
+    index.word_store = store_cls.concatenated([store_cls.load(tmp / _word_files(i, suffix), store_url)
+                                               for i in range(len(index.word_parts))])
     _save_centroids(tmp / _CENTROIDS, index.centroids)
     (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
                               encoding="utf-8")
     index.bm25.save(tmp / _BM25)
-    written += [_WORDS, word_file, _BM25, _CENTROIDS]
-    manifest = {**index.manifest, "parts": len(index.part_rows), "graph_wear": wear,
+    written += [_WORDS, _BM25, _CENTROIDS]
+    manifest = {**index.manifest, "parts": len(index.part_rows), "word_parts": index.word_parts, "graph_wear": wear,
                 "files": {**files, **{n: sha256_of(tmp / n) for n in written}}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     index.manifest = manifest
@@ -684,7 +739,7 @@ def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = 
     with _build_lock(Path(config.index_dir)):
         index, report = _update_index(config, corpus, embedder, rebuild, progress, current)
         if config.candidates > 0:  # set after the index was built: an engine's tables get their search index now
-            for store in (index.store, index.sentence_store):
+            for store in (index.store, index.sentence_store, index.word_store):
                 store.add_search_index()
         return index, report
 
@@ -720,18 +775,21 @@ def _live_store(index_dir: Path) -> str | None:
     return store if store in STORES else None
 
 
-def _parts_lacking_search_index(index: Index) -> set[int]:
-    """The parts of `index` whose passages or sentences lack the search index a part written now would get (a
-    generation written with `ann` gives it to them)."""
+def _parts_lacking_search_index(index: Index) -> int:
+    """How many parts of `index` (passages and sentences, or words) lack the search index a part written now would
+    get (a generation written with `ann` gives it to them)."""
     parts = range(len(index.part_rows))
-    return {i for column, store in enumerate((index.store, index.sentence_store))
-            for i, part in zip(parts, _part_stores(store, index.part_rows, list(parts), column))
-            if part.lacks_search_index()}
+    words = range(len(index.word_parts))
+    return len({i for column, store in enumerate((index.store, index.sentence_store))
+                for i, part in zip(parts, _part_stores(store, index.part_rows, list(parts), column))
+                if part.lacks_search_index()}) + sum(
+        part.lacks_search_index() for part in _part_stores(index.word_store, [(n,) for n in index.word_parts],
+                                                           list(words), 0))
 
 
 def _is_row_file(name: str) -> bool:
-    """Whether a generation's file holds a part's passage or sentence rows (not the words')."""
-    return name.endswith(FaissStore.suffix) and name.startswith(("vectors", "sentences"))
+    """Whether a generation's file holds a part's passage, sentence or word rows."""
+    return name.endswith(FaissStore.suffix) and name.startswith(("vectors", "sentences", "words"))
 
 
 def _distinct_sentences(passages: list[Passage]) -> int:
@@ -870,12 +928,12 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     report.removed = sorted(s for s in old_articles if s not in by_article)
     # With `candidates`, the rows of a kept part that lack the search index only writing them can give (a FAISS
     # file) are written again with it (`_write_generation_files`); its passages stay as they are.
-    report.searchable = len(_parts_lacking_search_index(old)) if old is not None and config.candidates > 0 else 0
+    report.searchable = _parts_lacking_search_index(old) if old is not None and config.candidates > 0 else 0
     if old is not None and not (report.added or report.changed or report.removed):  # the old passages are the corpus's
         report.passages = len(old.passages)
         if report.searchable:  # the same parts, the same rows, with their graphs
             old.path = _write_generation(config.index_dir, old, old, range(len(old.part_rows)), config.store_url,
-                                         ann=True, pause=embedder.pause)
+                                         ann=True, pause=embedder.pause, kept_words=len(old.word_parts))
         report.seconds = time.perf_counter() - t0
         return old, report
 
@@ -922,16 +980,18 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     sentences = list(new_rows)
     leaving = [p for source in [*report.changed, *report.removed] for p in old_table.passages_of(source)] \
         if old is not None else []
-    words, word_articles = _update_vocabulary(old, passages, leaving, [p for p in fresh if p.source not in keep])
+    words, word_articles, kept_words, word_parts = _update_vocabulary(old, passages, leaving,
+                                                                      [p for p in fresh if p.source not in keep])
+    head_w = sum(word_parts[:kept_words])  # the rows of the word parts kept; those after are written
     p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in fresh], dtype=np.int64)
     s_from = np.array([old_s_row.get(key, -1) for key in sentences], dtype=np.int64)
-    w_from = np.array([old_w_row.get(word, -1) for word in words], dtype=np.int64)
+    w_from = np.array([old_w_row.get(word, -1) for word in words[head_w:]], dtype=np.int64)
     p_todo, s_todo, w_todo = (np.flatnonzero(rows < 0).tolist() for rows in (p_from, s_from, w_from))
     pooled = config.passage_vectors == "sentences"
     p_embed = [] if pooled else p_todo
     report.embedded = len(p_embed) + len(s_todo) + len(w_todo)
-    p_new, s_new, w_store = (FaissStore.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
-    vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_new, s_new, w_store))
+    p_new, s_new, w_new = (FaissStore.allocate(len(rows), embedder.dim) for rows in (p_from, s_from, w_from))
+    vectors, sentence_vectors, word_vectors = (s.vectors(writable=True) for s in (p_new, s_new, w_new))
     if reused is not None:
         for out, rows, store in ((vectors, p_from, reused.store), (sentence_vectors, s_from, reused.sentence_store),
                                  (word_vectors, w_from, reused.word_store)):
@@ -943,6 +1003,9 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     if kept:
         p_store = Parts(_part_stores(old.store, old.part_rows, kept, 0) + [p_new])
         s_store = Parts(_part_stores(old.sentence_store, old.part_rows, kept, 1) + [s_new])
+    w_parts = (_part_stores(old.word_store, [(n,) for n in old.word_parts], list(range(kept_words)), 0)
+               if kept_words else []) + [w_new][:len(word_parts) - kept_words]
+    w_store = w_parts[0] if len(w_parts) == 1 else Parts(w_parts)
     if old is not None and old.bm25 is not None:  # unchanged passages keep their analysis: their old row
         starts = np.cumsum([0] + [n for n, _ in old.part_rows])
         rows = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in kept] + [p_from]).tolist()
@@ -969,7 +1032,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             step = bar.update if bar else None
             _embed_into(vectors, p_embed, lambda i: fresh[i].text, checkpoint, embedder, step)
             _embed_into(sentence_vectors, s_todo, sentence_text, checkpoint, embedder, step)
-            _embed_into(word_vectors, w_todo, lambda j: words[j], checkpoint, embedder, step)
+            _embed_into(word_vectors, w_todo, lambda j: words[head_w + j], checkpoint, embedder, step)
         finally:
             if bar:
                 bar.close()
@@ -994,7 +1057,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     }
     del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
     index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles,
-                  part_rows=part_rows)
+                  part_rows=part_rows, word_parts=word_parts)
     appended = bool(kept) and len(kept) == len(old.part_rows)  # every old row kept, in its order, new ones after
     if appended and not STORES[config.store].local and old.centroids is not None:
         # an engine's appended rows: the old means and the new rows (the server's average over 300,000 ids cost 2 s)
@@ -1002,7 +1065,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     else:  # as the retriever makes them: from the build's rows, and the kept parts' (averaged in their tables)
         index.centroids = centroids_of(index)
     index.path = _write_generation(config.index_dir, index, old, kept, config.store_url, config.candidates > 0,
-                                   embedder.pause, (reused, (p_from, s_from)) if reused is not None else None)
+                                   embedder.pause, (reused, (p_from, s_from)) if reused is not None else None,
+                                   kept_words)
     if checkpoint is not None:
         checkpoint.remove()
     report.seconds = time.perf_counter() - t0

@@ -255,6 +255,9 @@ class Retriever:
         # word -> its nearest corpus words (ids, cosines), best first; shared by with_config views. A word costs
         # about as much to embed as a short question, and questions repeat words ("model", "Zuckerberg").
         self._neighbours: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # rows of words that no article uses any more (an index keeps them in their rows for a while): not neighbours
+        used = index.word_articles
+        self._dead_words = np.flatnonzero(np.asarray(used) == 0) if used is not None else np.zeros(0, np.int64)
         self.config = config
         self._bm25 = index.bm25 if index.bm25 is not None else BM25.build(bm25_docs(self.passages))
         self._p_lang, self._s_lang = row_languages(index)
@@ -380,15 +383,27 @@ class Retriever:
         if todo:
             if len(self._neighbours) > _NEIGHBOUR_CACHE:
                 self._neighbours.clear()
-            vectors, store = self.embedder.embed(todo, "query"), self.index.word_store
-            if self.config.candidates > 0:  # from the engine's index, as the passages are
-                nearest = store.candidates_each(vectors, NEIGHBOURS_KEPT)
-            else:
-                nearest = store.nearest(vectors, NEIGHBOURS_KEPT)
-            for word, hit in zip(todo, nearest):
+            for word, hit in zip(todo, self._nearest_words(self.embedder.embed(todo, "query"))):
                 found[word] = self._neighbours[word] = hit
         return {word: [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
                 for word, (ids, sims) in found.items()}
+
+    def _nearest_words(self, vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The NEIGHBOURS_KEPT nearest words in use of each vector (ids, cosines), best first: asked again for more
+        while words no article uses took places (few: index.DEAD_WORDS)."""
+        store, out = self.index.word_store, [None] * len(vectors)
+        # from the graphs when asked for candidates (as the passages), else exactly
+        ask = store.candidates_each if self.config.candidates > 0 else store.nearest
+        todo, k = list(range(len(vectors))), NEIGHBOURS_KEPT * (2 if len(self._dead_words) else 1)
+        while todo:
+            k, again = min(k, len(store)), []
+            for i, (ids, sims) in zip(todo, ask(vectors[todo], k)):
+                live = ~np.isin(ids, self._dead_words)
+                if live.sum() < NEIGHBOURS_KEPT and k < len(store):
+                    again.append(i)
+                out[i] = ids[live][:NEIGHBOURS_KEPT], sims[live][:NEIGHBOURS_KEPT]
+            todo, k = again, 2 * k
+        return out
 
     def term_groups(self, question: str) -> dict[str, set[str]]:
         """Each BM25 term of the question -> itself plus the stems of its word's cross-lingual neighbours:

@@ -168,12 +168,12 @@ class _Rows(np.ndarray):
         return obj[()] if return_scalar else obj
 
 
-# With config `candidates` set, a part's passages or sentences of this many rows or more get an HNSW graph (a FAISS
-# file's, or pgvector's index on the table), from which `candidates` answers (the words are written again by every
-# update, and scanned): in Postgres at 10,000 articles (81,238 passages, 310,631 sentences, hash vectors) the graphs
-# took 4.7 and 17.9 s to build with 1 GB of maintenance memory, and answer a top-200 in 1.4-2.6 ms where scanning the
-# sentences takes 90 ms, and a part's 17,000 passages 11 ms; fewer rows (an update's new part) are scanned, and
-# building their graph would cost the update more than it saves.
+# With config `candidates` set, a part's passages, sentences or words of this many rows or more get an HNSW graph (a
+# FAISS file's, or pgvector's index on the table), from which `candidates` answers: in Postgres at 10,000 articles
+# (81,238 passages, 310,631 sentences, hash vectors) the graphs took 4.7 and 17.9 s to build with 1 GB of maintenance
+# memory, and answer a top-200 in 1.4-2.6 ms where scanning the sentences takes 90 ms, and a part's 17,000 passages
+# 11 ms; fewer rows (an update's new part) are scanned, and building their graph would cost the update more than it
+# saves.
 ANN_MIN_ROWS = 10_000
 # With config `candidates` set, a FAISS part of ANN_MIN_ROWS rows or more is an HNSW graph around its flat rows. M
 # neighbours a node: with 16, the hash vectors of the scale benchmark's copies (180 equal points per sentence) gave

@@ -107,6 +107,75 @@ def test_reused_vectors_equal_fresh_ones(small_home, e5):
     assert abs(second.word_store.vectors() - fresh).max() < 1e-4
 
 
+OTHER_ARTICLE = ("O Maverick chega aos programadores\n\n"
+                 "O Llama 4 Maverick combina cento e vinte e oito especialistas num modelo multimodal. "
+                 "Os programadores podem descarregá-lo gratuitamente desde sábado.\n")
+
+
+def test_new_words_are_a_part_of_their_own_and_words_that_leave_keep_their_rows(small_home, e5, store_settings,
+                                                                                  monkeypatch):
+    from assistant import index as index_module
+    from assistant.retrieve import Retriever
+
+    config = Config(**store_settings)
+    suffix = ".pgvector" if store_settings else ".faiss"
+    first, _, _ = build(config, e5)
+    assert first.word_parts == [len(first.words)] == first.manifest["word_parts"]
+    inode = (first.path / f"words{suffix}").stat().st_ino
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    added, _, embedded = build(config, e5)
+    new = added.words[len(first.words):]
+    # the old words keep their rows and their file (linked); only the new ones are embedded, as a part after them
+    assert added.words[:len(first.words)] == first.words and len(new) == words_new_in(added, "005_new.txt")
+    assert added.word_parts == [len(first.words), len(new)] and embedded == units(added, "005_new.txt", len(new))
+    assert (added.path / f"words{suffix}").stat().st_ino == inode
+    assert abs(added.word_store.vectors() - e5.embed(added.words, "passage")).max() < 1e-4
+    inodes = [(added.path / name).stat().st_ino for name in (f"words{suffix}", f"words.1{suffix}")]
+
+    # the article leaves: its words stay in their rows, used by no article, and no word file is written
+    (small_home / "corpus" / "005_new.txt").unlink()
+    left, _, embedded = build(config, e5)
+    assert left.words == added.words and left.word_parts == added.word_parts and embedded == 0
+    assert [w for w, n in zip(left.words, left.word_articles) if n == 0] == new
+    assert [(left.path / name).stat().st_ino for name in (f"words{suffix}", f"words.1{suffix}")] == inodes
+    reloaded = load_index(config.index_dir, config.store_url)
+    assert (reloaded.words, reloaded.word_articles, reloaded.word_parts) == (left.words, left.word_articles,
+                                                                             left.word_parts)
+    # term expansion never offers them: the neighbours an index built afresh from the same corpus gives
+    fresh_config = Config(index_dir=small_home / "fresh", **store_settings)
+    fresh, _, _ = build(fresh_config, e5)
+    asked = e5.embed(["janela", "contexto", "biliões", "modelo"], "query")
+    mine = Retriever(reloaded, e5, config)._nearest_words(asked)
+    theirs = Retriever(fresh, e5, fresh_config)._nearest_words(asked)
+    for (ids, sims), (fresh_ids, fresh_sims) in zip(mine, theirs):
+        assert [reloaded.words[j] for j in ids] == [fresh.words[j] for j in fresh_ids] and len(ids) == 16
+        assert np.allclose(sims, fresh_sims, atol=1e-5) and not {reloaded.words[j] for j in ids} & set(new)
+
+    # it comes back: its words are in use again, in their rows, and not embedded again
+    (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    back, _, embedded = build(config, e5)
+    assert (back.words, back.word_articles, back.word_parts) == (added.words, added.word_articles, added.word_parts)
+    assert embedded == units(back, "005_new.txt", 0)
+
+    # new words merge with the part before them while it is under WORD_PART_GROWTH times their number: read back,
+    # not embedded again, every row where it was
+    monkeypatch.setattr(index_module, "WORD_PART_GROWTH", 10**6)
+    (small_home / "corpus" / "006_other.txt").write_text(OTHER_ARTICLE, encoding="utf-8")
+    merged, _, embedded = build(config, e5)
+    other = merged.words[len(back.words):]
+    assert merged.words[:len(back.words)] == back.words and merged.word_parts == [len(merged.words)]
+    assert embedded == units(merged, "006_other.txt", len(other)) and other
+    assert abs(merged.word_store.vectors() - e5.embed(merged.words, "passage")).max() < 1e-4
+
+    # once DEAD_WORDS of the rows are words no article uses, the words in use are written again as one part
+    monkeypatch.setattr(index_module, "DEAD_WORDS", 0.0)
+    (small_home / "corpus" / "006_other.txt").unlink()
+    compact, _, embedded = build(config, e5)
+    assert compact.word_parts == [len(compact.words)] and min(compact.word_articles) > 0 and embedded == 0
+    assert sorted(compact.words) == sorted(corpus_words(compact.passages))
+    assert abs(compact.word_store.vectors() - e5.embed(compact.words, "passage")).max() < 1e-4
+
+
 def test_saved_bm25_after_add_and_remove_equals_one_built_from_scratch(small_home, e5):
     # an update analyses only the new article's passages and keeps the rest of the postings
     from assistant.retrieve import BM25, analyze, bm25_docs
@@ -781,11 +850,13 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
     question = e5.embed(["Que GPUs a Meta comprou?"], "query")[0]
     inode = (plain.path / "passages.jsonl").stat().st_ino
     held, report, embedded = build(config, e5)  # the index built before candidates were asked for
-    assert report.searchable == 1 and embedded == 0 and "search index" in report.summary()
+    # its part (passages and sentences) and its words' part, written again with their graphs
+    assert report.searchable == 2 and embedded == 0 and "search index" in report.summary()
     assert held.passages == plain.passages and held.words == plain.words
     assert (held.path / "passages.jsonl").stat().st_ino == inode  # linked: only the vector files are written
     assert load_index(config.index_dir).passages == plain.passages
-    for a, b in ((held.store, plain.store), (held.sentence_store, plain.sentence_store)):
+    for a, b in ((held.store, plain.store), (held.sentence_store, plain.sentence_store),
+                 (held.word_store, plain.word_store)):
         assert not a.lacks_search_index() and np.array_equal(a.vectors(), b.vectors())
         assert set(a.candidates(question, 5)[0].tolist()) == set(b.candidates(question, 5)[0].tolist())
     # then it is up to date, told without reading it; a build from nothing with candidates has its graphs
@@ -801,7 +872,7 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
     build(Config(), e5, rebuild=True)
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     added, report, embedded = build(config, e5)
-    assert report.added == ["005_new.txt"] and report.searchable == 1 and embedded == units(added, "005_new.txt",
+    assert report.added == ["005_new.txt"] and report.searchable == 2 and embedded == units(added, "005_new.txt",
                                                                                            words_new_in(added,
                                                                                                         "005_new.txt"))
     assert added.manifest["parts"] == 2 and not load_index(config.index_dir).store.lacks_search_index()

@@ -223,10 +223,11 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     second, report, embedded = build(config)
     new = [p for p in second.passages if p.source == "005_new.txt"]
     assert report.added == ["005_new.txt"] and embedded < len(second.passages) + len(second.sentences)
-    # only additions: the new rows are a part of their own (new tables); the first part's tables are kept, and the
-    # words written again
+    # only additions: the new rows are a part of their own (new tables), and so are the new words; the first
+    # part's tables and the first words' are kept
     assert second.manifest["parts"] == 2 and [p.table for p in second.store.parts][0] == first.store.table
-    assert len(tables(postgres_url) - before) == 6  # the first's 3, and the second's new part (2) and words
+    assert [p.table for p in second.word_store.parts][0] == first.word_store.table
+    assert len(tables(postgres_url) - before) == 6  # the first's 3, and the second's new part (2) and new words
     loaded = load_index(config.index_dir, postgres_url)
     assert loaded.passages == second.passages and np.array_equal(loaded.store.vectors(), second.store.vectors())
     grown, counted = loaded.centroids, centroids_of(loaded)  # the old means grown by the new rows = the server's
@@ -242,7 +243,10 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     # the removed article's part goes; the first part is kept, tables and all, and nothing is embedded again
     assert third.manifest["parts"] == 1 and third.store.table == first.store.table and embedded == 0
     assert third.passages == first.passages and np.array_equal(third.store.vectors(), first.store.vectors())
-    assert len(tables(postgres_url) - before) == 6  # the second's 5 (2 shared with the third) and the third's words
+    # the second's 6, of which the third keeps its first part's 2 and both words' (the words that left keep their
+    # rows until they are many: index.DEAD_WORDS)
+    assert len(tables(postgres_url) - before) == 6
+    assert [p.table for p in third.word_store.parts] == [p.table for p in second.word_store.parts]
     # a change rewrites only its article's part, into new tables
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     build(config)
@@ -256,7 +260,8 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     # another store in the config: rebuilt there, without reading the engine; the tables of the second go
     back, report, _ = build(Config(store_url=postgres_url))  # the old tables are dropped through it
     assert "in the postgres store, config asks for faiss" in report.rebuilt and isinstance(back.store, FaissStore)
-    assert tables(postgres_url) - before == {third.store.table, third.sentence_store.table, third.word_store.table}
+    assert tables(postgres_url) - before == {third.store.table, third.sentence_store.table,
+                                             *(p.table for p in third.word_store.parts)}
 
 
 def test_an_index_in_postgres_answers_like_the_one_in_files(built, built_postgres):

@@ -105,8 +105,7 @@ class VectorStore(ABC):
         # threads, which then busy-wait and took a core from the embedder (a question's embedding 2-3x slower)
         for query in queries:
             row = self.similarities(query)
-            top = np.argsort(-row, kind="stable")[:k]
-            out.append((top, row[top]))
+            out.append(_top(row, k))
         return out
 
     def add_search_index(self) -> None:
@@ -139,6 +138,17 @@ class VectorStore(ABC):
     # Concrete backends also provide: load(path, url), vectors(), __len__, dim, and the two classmethods index.py
     # writes and reads generations with: persist(built, path, url, first, last, ann, pause) and concatenated(parts). The
     # embedded FAISS store also has from_vectors(matrix) and allocate(n, dim): every build fills one of those first.
+
+
+def _top(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best rows and their values, best first, ties by row (`np.argsort(-sims, kind="stable")[:k]`), through a
+    partition: sorting all of a vocabulary of 111,454 words' cosines took 8 ms a question word."""
+    k = max(0, min(int(k), len(sims)))
+    pick = np.arange(len(sims))
+    if 0 < k < len(sims):  # every row as good as the k-th best, ties included, then those in order
+        pick = np.flatnonzero(sims >= np.partition(sims, len(sims) - k)[len(sims) - k])
+    top = pick[np.lexsort((pick, -sims[pick]))][:k]
+    return top, sims[top]
 
 
 def _import_faiss_store(wrapper: bool = False):

@@ -60,6 +60,18 @@ def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path):
         parts.vectors(writable=True)
 
 
+def test_the_k_best_rows_are_a_stable_sorts_first_k_ties_and_all():
+    from assistant.store import _top
+
+    rng = np.random.default_rng(0)
+    for n, k in [(0, 3), (1, 0), (5, 5), (5, 9), (200, 1), (200, 16), (1000, 16), (1000, 999)]:
+        for sims in (rng.standard_normal(n).astype(np.float32),  # distinct values
+                     rng.integers(0, 4, n).astype(np.float32)):  # a few values: ties across the k-th place
+            ids, values = _top(sims, k)
+            want = np.argsort(-sims, kind="stable")[:k]
+            assert ids.tolist() == want.tolist() and np.array_equal(values, sims[want])
+
+
 @pytest.fixture
 def pg_store(postgres_url, tmp_path):
     m = unit_rows()

@@ -606,7 +606,10 @@ def test_interrupted_build_leaves_the_previous_index_usable(small_home, e5, monk
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C while the vector file was being written
 
+    from assistant import store as store_module
+
     monkeypatch.setattr(index_module.STORES["faiss"], "save", crash)
+    monkeypatch.setattr(store_module, "_write_flat", crash)  # a part written from its rows
     with pytest.raises(KeyboardInterrupt):
         build(config, e5)
     monkeypatch.undo()
@@ -808,13 +811,20 @@ def test_a_full_disk_keeps_the_previous_index_and_leaves_no_half_written_generat
     build(config, e5)
     (config.corpus_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
 
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     def full(*args):
         if where == "faiss":  # what FAISS raises when its write fails
             raise RuntimeError("Error in faiss::FileIOWriter: fwrite failed: No space left on device")
-        raise OSError(errno.ENOSPC, "No space left on device")
+        no_space()
 
     if where == "faiss":
+        from assistant import store as store_module
+
         monkeypatch.setattr(FaissStore, "save", full)
+        # a part written from its rows fails as Python's writes do
+        monkeypatch.setattr(store_module, "_write_flat", no_space)
     else:
         monkeypatch.setattr(os, "fsync", full)
     for _ in range(2):  # each retry used to leave one more gen-*.tmp behind

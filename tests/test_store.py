@@ -39,7 +39,19 @@ def test_a_faiss_store_saves_the_file_llama_index_writes(tmp_path):
     assert np.array_equal(loaded.vectors(), store.vectors()) and loaded.search(unit_rows(n=50)[7], 1)[0][0] == 7
 
 
-def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path):
+def test_a_part_written_from_its_rows_is_the_file_faiss_writes(tmp_path):
+    import faiss
+
+    m = unit_rows(n=50)
+    built = FaissStore.from_vectors(m)
+    for first, last in ((0, 50), (10, 37), (5, 5)):
+        part = FaissStore.persist(built, tmp_path / f"{first}.faiss", first=first, last=last)
+        faiss.write_index(FaissStore.from_vectors(m[first:last])._faiss, str(tmp_path / "want.faiss"))
+        assert (tmp_path / f"{first}.faiss").read_bytes() == (tmp_path / "want.faiss").read_bytes()
+        assert np.array_equal(part.vectors(), m[first:last]) and len(part) == last - first
+
+
+def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path, monkeypatch):
     m = unit_rows(n=300)
     paths = []
     for i, (a, b) in enumerate(((0, 120), (120, 121), (121, 300))):
@@ -54,6 +66,13 @@ def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path):
     assert np.array_equal(parts.rows(ids), m[ids]) and np.array_equal(parts.vectors(), m)
     mask = np.random.default_rng(1).random(300) < 0.4
     assert np.array_equal(parts.mean(mask), whole.mean(mask))  # centroids as a one-part index computes them
+    # a mean is summed a block of rows at a time, not from a copy of every row it takes: numpy's mean bit for bit
+    from assistant import store as store_module
+
+    for block in (7, 64, 1000):
+        monkeypatch.setattr(store_module, "_SUM_BLOCK", block)
+        assert np.array_equal(whole.mean(mask), m[mask].mean(axis=0))
+        assert np.array_equal(parts.mean(mask), m[mask].mean(axis=0))
     assert [row for row, _ in parts.search(q, 5)] == [row for row, _ in whole.search(q, 5)]
     assert parts.finite()
     with pytest.raises(ValueError):

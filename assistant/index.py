@@ -659,8 +659,7 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
         store_cls.concatenated([store_cls.load(tmp / _part_files(i, suffix)[column], store_url)
                                 for i in range(len(index.part_rows))]) for column in (1, 2))
     word_starts = np.cumsum([0] + index.word_parts).tolist()
-    old_words = _part_stores(old.word_store, [(n,) for n in old.word_parts], list(range(kept_words)), 0) \
-        if kept_words else []
+    old_words = _word_part_stores(old, kept_words) if kept_words else []
     for i, n in enumerate(index.word_parts):
         name = _word_files(i, suffix)
         if i < kept_words and not (ann and old_words[i].lacks_search_index()):
@@ -779,12 +778,10 @@ def _parts_lacking_search_index(index: Index) -> int:
     """How many parts of `index` (passages and sentences, or words) lack the search index a part written now would
     get (a generation written with `ann` gives it to them)."""
     parts = range(len(index.part_rows))
-    words = range(len(index.word_parts))
     return len({i for column, store in enumerate((index.store, index.sentence_store))
                 for i, part in zip(parts, _part_stores(store, index.part_rows, list(parts), column))
                 if part.lacks_search_index()}) + sum(
-        part.lacks_search_index() for part in _part_stores(index.word_store, [(n,) for n in index.word_parts],
-                                                           list(words), 0))
+        part.lacks_search_index() for part in _word_part_stores(index, len(index.word_parts)))
 
 
 def _is_row_file(name: str) -> bool:
@@ -818,6 +815,11 @@ def _part_stores(store: VectorStore, part_rows: list[tuple[int, int]], which: li
     parts it was loaded from (a file or table each), or the part's rows of an older generation's table."""
     starts = np.cumsum([0] + [rows[column] for rows in part_rows]).tolist()
     return [store.part(starts[i], starts[i + 1]) if len(part_rows) > 1 else store for i in which]
+
+
+def _word_part_stores(index: Index, n: int) -> list:
+    """The stores holding the first n word parts of `index`."""
+    return _part_stores(index.word_store, [(rows,) for rows in index.word_parts], list(range(n)), 0)
 
 
 def _table_of(index: Index) -> PassageTable:
@@ -1003,8 +1005,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     if kept:
         p_store = Parts(_part_stores(old.store, old.part_rows, kept, 0) + [p_new])
         s_store = Parts(_part_stores(old.sentence_store, old.part_rows, kept, 1) + [s_new])
-    w_parts = (_part_stores(old.word_store, [(n,) for n in old.word_parts], list(range(kept_words)), 0)
-               if kept_words else []) + [w_new][:len(word_parts) - kept_words]
+    w_parts = (_word_part_stores(old, kept_words) if kept_words else []) + [w_new][:len(word_parts) - kept_words]
     w_store = w_parts[0] if len(w_parts) == 1 else Parts(w_parts)
     if old is not None and old.bm25 is not None:  # unchanged passages keep their analysis: their old row
         starts = np.cumsum([0] + [n for n, _ in old.part_rows])

@@ -585,6 +585,16 @@ def _link(old: Index, source: str, target: Path, files: dict) -> None:
     files[target.name] = old.manifest["files"][source]
 
 
+def _load_stores(index: Index, folder: Path, store_url: str | None) -> None:
+    """Give `index` the stores of the part files in `folder` (mapped files, or an engine's tables)."""
+    store_cls = STORES[index.manifest["store"]]
+    index.store, index.sentence_store = (
+        store_cls.concatenated([store_cls.load(folder / _part_files(i, store_cls.suffix)[column], store_url)
+                                for i in range(len(index.part_rows))]) for column in (1, 2))
+    index.word_store = store_cls.concatenated([store_cls.load(folder / _word_files(i, store_cls.suffix), store_url)
+                                               for i in range(len(index.word_parts))])
+
+
 def _write_generation_files(index_dir: Path, index: Index, old: Index | None, kept: list[int],
                             store_url: str | None, ann: bool, pause, origins=None, kept_words: int = 0) -> Path:
     store_cls = STORES[index.manifest["store"]]
@@ -618,6 +628,18 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
             _link(old, source, tmp / name, files)
             if source in old.manifest.get("graph_wear", {}):
                 wear[name] = old.manifest["graph_wear"][source]
+    later: list[tuple[str, tuple | None]] = []  # (file, donor): parts given their graph once the build's rows are freed
+
+    def put(built: VectorStore, name: str, first: int, last: int, donor=None) -> None:
+        """Write rows `first` to `last` of a build's store as the part file `name`. A graph built in this process
+        (FAISS) copies the part's rows: built beside the build's own rows it was the build's peak (a part of
+        65,536 sentences, 100 MB over 1,505 MB at 10,000 articles), so it waits in `later` until they are freed."""
+        if ann and store_cls.graphs_here and last - first >= store_module.ANN_MIN_ROWS:
+            store_cls.persist(built, tmp / name, store_url, first, last)
+            later.append((name, donor))
+        else:
+            store_cls.persist(built, tmp / name, store_url, first, last, ann, pause, donor)
+
     first_passage, first_sentence = (sum(rows) for rows in zip((0, 0), *index.part_rows[:len(kept)]))
     head = (first_passage, first_sentence)
     for part in range(len(kept), len(index.part_rows)):
@@ -638,10 +660,8 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
                     donors[column] = (donor, rows)
                     wear[_part_files(part, suffix)[column + 1]] = worn
         # the part's rows in the store's own form: a file, or a new table of the engine
-        store_cls.persist(index.store, tmp / vectors_file, store_url, first_passage, first_passage + n_passages, ann,
-                          pause, donors[0])
-        store_cls.persist(index.sentence_store, tmp / sentences_file, store_url, first_sentence,
-                          first_sentence + n_sentences, ann, pause, donors[1])
+        put(index.store, vectors_file, first_passage, first_passage + n_passages, donors[0])
+        put(index.sentence_store, sentences_file, first_sentence, first_sentence + n_sentences, donors[1])
         part_passages = index.passages[first_passage:first_passage + n_passages]
         with open(tmp / passage_file, "w", encoding="utf-8") as fh:
             for p in part_passages:
@@ -653,11 +673,6 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
                           first_passage:first_passage + n_passages + 1] - lo)
         written += [passage_file, _columns_file(passage_file), vectors_file, sentences_file]
         first_passage, first_sentence = first_passage + n_passages, first_sentence + n_sentences
-    # the rows as a fresh process finds them (files mapped, or the engine's tables): the build's buffers are freed,
-    # and the next update finds each part's store to keep
-    index.store, index.sentence_store = (
-        store_cls.concatenated([store_cls.load(tmp / _part_files(i, suffix)[column], store_url)
-                                for i in range(len(index.part_rows))]) for column in (1, 2))
     word_starts = np.cumsum([0] + index.word_parts).tolist()
     old_words = _word_part_stores(old, kept_words) if kept_words else []
     for i, n in enumerate(index.word_parts):
@@ -665,10 +680,17 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
         if i < kept_words and not (ann and old_words[i].lacks_search_index()):
             _link(old, name, tmp / name, files)
         else:  # new words (an old part that lacks the graph `candidates` asks for is written again with it)
-            store_cls.persist(index.word_store, tmp / name, store_url, word_starts[i], word_starts[i + 1], ann, pause)
+            put(index.word_store, name, word_starts[i], word_starts[i + 1])
             written.append(name)
-    index.word_store = store_cls.concatenated([store_cls.load(tmp / _word_files(i, suffix), store_url)
-                                               for i in range(len(index.word_parts))])
+    # the rows as a fresh process finds them (files mapped, or the engine's tables): the build's buffers are freed,
+    # and the next update finds each part's store to keep; then the graphs that waited for that are built from the
+    # files, and the stores read again with them
+    _load_stores(index, tmp, store_url)
+    for name, donor in later:
+        store_cls.persist(store_cls.load(tmp / name, store_url), tmp / name, store_url, ann=True, pause=pause,
+                          donor=donor)
+    if later:
+        _load_stores(index, tmp, store_url)
     _save_centroids(tmp / _CENTROIDS, index.centroids)
     (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
                               encoding="utf-8")

@@ -33,6 +33,7 @@ a missing table surface as `IndexCorruptError` (the index is rebuilt); a server 
 from __future__ import annotations
 
 import json
+import os
 import struct
 import threading
 import uuid
@@ -52,6 +53,9 @@ class VectorStore(ABC):
     name: str = ""
     suffix: str = ""  # of the file a generation keeps for the store (its rows, or where they are)
     local: bool = True  # the store queried holds every row in this process (a build's buffer must be complete)
+    # `persist(..., ann=True)` builds the search graph here, in this process, around a copy of the rows (FAISS), not
+    # in a server: a build asks for the graphs once its own buffers of rows are freed (index.py)
+    graphs_here: bool = False
 
     @abstractmethod
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -231,6 +235,7 @@ _FLAT_IP = b"IxFI"  # the first bytes of a flat inner-product FAISS file (then d
 class FaissStore(VectorStore):
     name = "faiss"
     suffix = ".faiss"
+    graphs_here = True
 
     def __init__(self, faiss_index) -> None:
         faiss, _ = _import_faiss_store()
@@ -390,9 +395,13 @@ class FaissStore(VectorStore):
     def save(self, path: Path) -> None:
         # what FaissVectorStore.persist does (the same bytes, tested), without importing llama-index: 1.8 s of every
         # process that writes an index (a fresh `assistant index` after one article changed at 10,000 articles)
+        # written beside it and renamed: the file may be mapped by the store being saved (a part given its graph,
+        # index.py) or be a link to another generation's file, which writing in place would change under them
         faiss, _ = _import_faiss_store()
         path.parent.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self._faiss, str(path))
+        part = path.with_name(path.name + ".part")
+        faiss.write_index(self._faiss, str(part))
+        os.replace(part, path)
 
     @classmethod
     def persist(cls, built: VectorStore, path: Path, url: str | None = None, first: int = 0,

@@ -873,8 +873,20 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
     load_index(config.index_dir)  # the first read after a build records the files it found right
     assert index_module.up_to_date(config, load_corpus(config.corpus_dir), e5) is not None
     assert not build(config, e5)[1].wrote
+    graphs = []  # at each graph built: the vector files the generation has then
+    persist = FaissStore.persist.__func__
+
+    def watched(cls, built, path, *args, **kwargs):
+        if (args[3] if len(args) > 3 else kwargs.get("ann")):
+            graphs.append(sorted(f.name for f in path.parent.glob("*.faiss")))
+        return persist(cls, built, path, *args, **kwargs)
+
+    monkeypatch.setattr(FaissStore, "persist", classmethod(watched))
     fresh, report, _ = build(config, e5, rebuild=True)
     assert report.searchable == 0 and not fresh.store.lacks_search_index()
+    # each graph waits until every part's flat rows are written and the build's own rows are freed
+    assert graphs == [["sentences.faiss", "vectors.faiss", "words.faiss"]] * 3
+    monkeypatch.setattr(FaissStore, "persist", classmethod(persist))
     # the setting only adds: an index with graphs asked without candidates answers as before, and is kept
     assert not build(Config(), e5)[1].wrote
     assert index_module.up_to_date(config, load_corpus(config.corpus_dir), e5) is not None

@@ -402,6 +402,14 @@ def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_pa
     assert len(paused) == 3 and paced.candidates(m[7], 1)[0].tolist() == [7]
     parts = Parts([plain, loaded])
     assert parts.lacks_search_index() and not Parts([small, loaded]).lacks_search_index()
+    # a graph written over the flat file it is built from (a build's part, index.py): the store mapping that file,
+    # and a link to it from another generation, still read the flat rows
+    (tmp_path / "linked.faiss").hardlink_to(tmp_path / "p.faiss")
+    mapped = FaissStore.load(tmp_path / "p.faiss")
+    FaissStore.persist(mapped, tmp_path / "p.faiss", ann=True)
+    assert not FaissStore.file_lacks_search_index(tmp_path / "p.faiss")
+    assert FaissStore.file_lacks_search_index(tmp_path / "linked.faiss")
+    assert np.array_equal(mapped.vectors(), m) and np.array_equal(FaissStore.load(tmp_path / "p.faiss").vectors(), m)
 
 
 def test_a_graph_kept_from_a_donor_answers_as_a_graph_built_anew(tmp_path, monkeypatch):

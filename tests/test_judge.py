@@ -59,9 +59,12 @@ def test_judge_accuracy_on_the_labelled_pairs(real_judge):
     score = balanced_accuracy([real_judge.supports(p.claim, p.premise, p.question) for p in pairs],
                               [p.label for p in pairs])
     assert score >= 0.75, score  # 0.769 when the constants were calibrated on the 566 pairs
-    # the committed constants are the calibrated ones: re-calibrating finds nothing better
+    # the committed constants are the calibrated ones: re-calibrating finds nothing better by more than one pair.
+    # Not exactly nothing: the embeddings differ in their last bits between machines, and a pair whose similarity sits
+    # on the threshold moves (0.88 was the optimum on an AMD EPYC, 0.89 by 0.0013 on a Xeon, 2026-12-01).
     _, _, best = calibrate(real_judge, pairs)
-    assert score == pytest.approx(best)
+    one_pair = max(1 / (2 * sum(p.label for p in pairs)), 1 / (2 * sum(not p.label for p in pairs)))
+    assert best - one_pair <= score <= best + 1e-9
 
 
 def test_balanced_accuracy_known_answers():

@@ -15,7 +15,7 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # without -march=native (x86-64 with AVX2, FMA and F16C: every x86 CPU of the last ten years), into a cache of our
 # own, and installed from there; about 7 minutes on 2 cores the first time. LLAMA_CPP_CMAKE_ARGS adds to the flags
 # (e.g. "-DGGML_NATIVE=ON" for a build for this CPU only, kept in a folder named by the flags and this CPU's features).
-LLAMA_CPP_VERSION=0.3.36
+LLAMA_CPP_VERSION=$(grep -o -m1 'llama-cpp-python==[0-9.]*' pyproject.toml | cut -d= -f3)  # the pinned version
 EXTRA="${LLAMA_CPP_CMAKE_ARGS:-}"
 TAG=portable
 if [ -n "$EXTRA" ]; then

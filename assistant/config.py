@@ -40,7 +40,7 @@ _BIG = 1e9
 # answer need about 700 tokens; term_expansion: retrieve.NEIGHBOURS_KEPT neighbours are kept per corpus word.
 _RANGES: dict[str, tuple[float, float]] = {
     "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
-    "k": (1, 1000), "passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
+    "k": (1, 1000), "passage_weight": (0, 1), "pooled_passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
     "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "candidates": (0, 100_000),
     "evidence_sentences": (1, 100),
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
@@ -80,9 +80,11 @@ class Config:
     chunk_overlap_sentences: int = 0
     # A passage's vector: "embedded" (the passage's text, embedded) or "sentences" (the mean of its sentences'
     # vectors, weighted by their length: the index then embeds each sentence once, and passages cost nothing; a
-    # cold build takes about half the time). Measured 2026-11-30 (`python -m evals retrieval`, hybrid recall@3):
-    # dev 0.940 -> 0.896, ../shared/outside 0.963 -> 0.954, outside_en 0.926 -> 0.926. For corpora too large to
-    # embed twice; changing it rebuilds the index.
+    # cold build takes about half the time). Hybrid recall@3 / MRR against "embedded" (2026-12-02, this Xeon,
+    # `python -m evals retrieval`, with pooled_passage_weight below): dev 0.925 -> 0.910 / 0.760 -> 0.747,
+    # ../shared/outside 0.968 -> 0.968 / 0.898 -> 0.897, outside_en 0.926 -> 0.926 / 0.853 -> 0.816; recall@5 on dev
+    # 0.955 -> 0.925; dense mode loses more (recall@3 dev 0.896 -> 0.791, outside 0.926 -> 0.828). For corpora too
+    # large to embed twice; changing it rebuilds the index (embedding nothing when switching to "sentences").
     passage_vectors: str = "embedded"
     # Where the vectors live (store.STORES): "faiss", files in index_dir, searched in this process; or "postgres", a
     # Postgres server with pgvector that computes the similarities (pip install "psycopg[binary]"), at store_url, a
@@ -100,6 +102,12 @@ class Config:
     # dev set's retrieval recall (`python -m evals retrieval --mode all`, 2026-11-22, commit f6c4e10), before the
     # reader; tests/test_retrieve.py holds hybrid recall@3 on dev at 0.90 or more.
     passage_weight: float = 0.3
+    # passage_weight when passage vectors are pooled from their sentences' (passage_vectors = "sentences"): such a
+    # vector says nothing its sentences do not. Against the best sentence alone (0), 0.3 gave hybrid recall@3 dev 0.896
+    # instead of 0.910, ../shared/outside 0.957 instead of 0.968, and outside_en MRR 0.802 instead of 0.816; 0.1 and
+    # 0.2 no better on any (2026-12-02, this Xeon, `python -m evals retrieval --mode all`). Dense mode alone prefers
+    # 0.3 (recall@3 dev 0.836 vs 0.791): hybrid is what answers use.
+    pooled_passage_weight: float = 0.0
     bm25_weight: float = 1.2
     bm25_threshold: float = 1.5
     fusion: str = "zscore"

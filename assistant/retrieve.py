@@ -8,7 +8,8 @@
      sentence.
   2. Sentence pooling: a passage's dense score is `(1 - passage_weight) * z(best sentence) + passage_weight *
      z(whole passage)`, with z the standard score over all passages: a one-sentence fact is not diluted by its
-     neighbours, and the passage still carries context.
+     neighbours, and the passage still carries context. Passage vectors pooled from their sentences' (config
+     passage_vectors = "sentences") carry no context of their own: they get `pooled_passage_weight` (0) instead.
 - BM25 (Okapi, k1=1.5, b=0.75) over analysed tokens: case and accents folded, the stop words of every table
   language removed (a question and its passage are often in different languages), and each word cut to its first
   `_STEM` characters, a crude stemmer that also matches cognates ("parameters", "parâmetros", "paramètres" ->
@@ -296,18 +297,27 @@ class Retriever:
         rows = np.asarray(rows, dtype=np.int64)
         return self._centred(store.similarities_of(query, rows), query, self._s_lang[rows], self._s_centroid)
 
+    @property
+    def passage_weight(self) -> float:
+        """The whole passage's share of its dense score: `passage_weight` when passage vectors are embedded,
+        `pooled_passage_weight` when they are pooled from their sentences' (config.py)."""
+        pooled = self.config.passage_vectors == "sentences"
+        return self.config.pooled_passage_weight if pooled else self.config.passage_weight
+
     def dense_scores(self, question: str, include=()) -> np.ndarray:
         """The dense score of every passage; with `candidates`, of the candidates, `include` and the sample, and
         minus infinity for the others."""
         if not self.passages:
             return np.zeros(0, dtype=np.float32)
         query = self._embed_query(question)
-        w = self.config.passage_weight
+        w = self.passage_weight
         if self.config.candidates <= 0:
             sentences = self.sentence_scores(question, query)
             # each passage's best sentence (every passage has one; its rows are contiguous in sentence_rows)
             best = np.maximum.reduceat(sentences[self.index.sentence_rows], self.index.sentence_offsets[:-1]).astype(
                 np.float32)
+            if w == 0:  # the passages' own vectors would not count: not scored
+                return _z(best)
             whole = self._centred(self.index.store.similarities(query), query, self._p_lang, self._p_centroid)
             return (1 - w) * _z(best) + w * _z(whole)
         near_sentences = self._near(self.index.sentence_store, query, self._s_lang, self._s_centroid)

@@ -443,8 +443,21 @@ def test_passage_vectors_from_sentences_embed_each_sentence_once(small_home, e5)
     assert report.added == ["005_new.txt"] and report.rebuilt is None
     assert np.allclose(index.store.vectors(), pooled_passage_vectors(index.passages, index.sentence_row,
                                                                      index.sentence_store.vectors()), atol=1e-6)
-    top = Assistant(config, embedder=e5).retrieve("What is the context window of Llama 4 Scout?", k=3)
+    assistant = Assistant(config, embedder=e5)
+    top = assistant.retrieve("What is the context window of Llama 4 Scout?", k=3)
     assert top[0].source == "005_new.txt"
+    # pooled vectors say nothing their sentences do not: by default a passage's dense score is its best sentence's,
+    # and the passage vectors are not read; pooled_passage_weight gives them a share again
+    question = "How many parameters does Llama 3.1 have?"
+    retriever = assistant.retriever
+    sentences = retriever.sentence_scores(question)
+    best = np.maximum.reduceat(sentences[index.sentence_rows], index.sentence_offsets[:-1])
+    z = (best - best.mean()) / best.std()
+    assert retriever.passage_weight == 0 and np.allclose(retriever.dense_scores(question), z, atol=1e-5)
+    weighted = retriever.with_config(config.replace(pooled_passage_weight=0.3))
+    assert weighted.passage_weight == 0.3
+    assert not np.allclose(weighted.dense_scores(question), z, atol=1e-3)
+    assert retriever.with_config(Config(pooled_passage_weight=0.5)).passage_weight == 0.3  # embedded: passage_weight
 
 
 @pytest.mark.parametrize("victim,damage", [

@@ -40,7 +40,8 @@ _BIG = 1e9
 # answer need about 700 tokens; term_expansion: retrieve.NEIGHBOURS_KEPT neighbours are kept per corpus word.
 _RANGES: dict[str, tuple[float, float]] = {
     "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
-    "k": (1, 1000), "passage_weight": (0, 1), "pooled_passage_weight": (0, 1), "bm25_weight": (0, 100), "bm25_threshold": (-100, 100),
+    "k": (1, 1000), "passage_weight": (0, 1), "pooled_passage_weight": (0, 1), "bm25_weight": (0, 100),
+    "bm25_threshold": (-100, 100),
     "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "candidates": (0, 100_000),
     "evidence_sentences": (1, 100),
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),

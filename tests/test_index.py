@@ -2,12 +2,13 @@
 
 import json
 import logging
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from assistant import Assistant, Config, IndexCorruptError
-from assistant.index import corpus_words, load_index, update_index
+from assistant.index import corpus_words, expansion_words, load_index, update_index
 from assistant.ingest import load_corpus
 from assistant.embed import make_embedder
 from conftest import SMALL, CountingEmbedder, FakeEmbedder, InterruptedEmbedder
@@ -29,9 +30,11 @@ def build(config, embedder, **kw):
 
 
 def units(index, source=None, new_words=None):
-    """Texts an index embeds for `source` (all articles when None): its passages, its distinct sentences and the
-    corpus words it brings (`new_words`; all of the index's words when None)."""
-    return (sum(1 for p in index.passages if source in (None, p.source))
+    """Texts an index embeds for `source` (all articles when None): its passages (unless their vectors are pooled
+    from their sentences'), its distinct sentences and the corpus words it brings (`new_words`; all of the index's
+    words when None)."""
+    embeds_passages = index.manifest["chunking"].get("passage_vectors", "embedded") == "embedded"
+    return (sum(1 for p in index.passages if embeds_passages and source in (None, p.source))
             + sum(1 for key in index.sentences if source in (None, key[0]))
             + (len(index.words) if new_words is None else new_words))
 
@@ -94,7 +97,7 @@ def test_build_then_incremental_add_change_remove(small_home, e5):
 
 
 def test_reused_vectors_equal_fresh_ones(small_home, e5):
-    config = Config()
+    config = Config(passage_vectors="embedded")  # pooled ones: test_passage_vectors_from_sentences_embed_each_...
     first, _, _ = build(config, e5)
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     second, _, _ = build(config, e5)
@@ -174,6 +177,51 @@ def test_new_words_are_a_part_of_their_own_and_words_that_leave_keep_their_rows(
     assert compact.word_parts == [len(compact.words)] and min(compact.word_articles) > 0 and embedded == 0
     assert sorted(compact.words) == sorted(corpus_words(compact.passages))
     assert abs(compact.word_store.vectors() - e5.embed(compact.words, "passage")).max() < 1e-4
+
+
+def test_a_capped_vocabulary_embeds_the_words_most_articles_use_and_updates_as_a_build_from_nothing(small_home, e5):
+    def live(index):  # the words term expansion offers, with their article counts
+        return {w: n for w, n in zip(index.words, index.word_articles) if n > 0}
+
+    def counted(index):  # every corpus word's article count, recounted from the passages
+        per_article = {}
+        for p in index.passages:
+            per_article.setdefault(p.source, set()).update(corpus_words([p]))
+        return Counter(w for used in per_article.values() for w in used)
+
+    counts = counted(build(Config(index_dir=small_home / "whole"), e5)[0])
+    shared, single = sorted(w for w, n in counts.items() if n > 1), sorted(w for w, n in counts.items() if n == 1)
+    cap = len(shared) + 3  # every word both articles use, and the first three of the others (ties by the word)
+    config = Config(term_vocabulary=cap)
+    first, _, embedded = build(config, e5)
+    assert len(first.words) == cap and embedded == units(first) and counted(first) == counts
+    assert live(first) == {w: counts[w] for w in expansion_words(counts, cap)}
+    assert set(first.words) == set(shared) | set(single[:3])
+    assert first.other_words == {w: n for w, n in counts.items() if w not in first.words}
+
+    # an article arrives with the shared words and five words one other article uses: three of those now enter the
+    # cap and push out the three it had; the words offered and the counts are a build from nothing's, the vectors
+    # the embedder's
+    text = f"Palavras\n\n{' '.join(shared + single[-5:])}.\n"
+    (small_home / "corpus" / "005_new.txt").write_text(text, encoding="utf-8")
+    added, _, _ = build(config, e5)
+    fresh, _, _ = build(Config(term_vocabulary=cap, index_dir=small_home / "fresh"), e5)
+    assert live(added) == live(fresh) and added.other_words == fresh.other_words
+    assert set(live(added)) == set(shared) | set(single[-5:-2])
+    assert abs(added.word_store.vectors() - e5.embed(added.words, "passage")).max() < 1e-4
+
+    # it leaves: the three words it pushed out come back from their rows, nothing is embedded for them
+    (small_home / "corpus" / "005_new.txt").unlink()
+    left, _, embedded = build(config, e5)
+    assert live(left) == live(first) and left.other_words == first.other_words and embedded == 0
+    reloaded = load_index(config.index_dir)
+    assert (reloaded.words, reloaded.word_articles, reloaded.other_words) == (left.words, left.word_articles,
+                                                                              left.other_words)
+
+    # no cap: every word, the ones it had without a row embedded now (a rebuild that keeps every vector it has)
+    every, report, embedded = build(Config(), e5)
+    assert report.rebuilt == "chunking parameters changed" and set(every.words) == set(counts)
+    assert embedded == len(counts) - len(left.words) and every.other_words == {}
 
 
 def test_saved_bm25_after_add_and_remove_equals_one_built_from_scratch(small_home, e5):
@@ -403,8 +451,8 @@ def test_embedder_mismatch_rebuilds_with_a_message(small_home, e5, caplog):
 
 
 def test_a_chunking_change_rebuilds_embedding_only_new_passages(small_home, e5):
-    before, _, _ = build(Config(), e5)
-    config = Config(chunk_max_chars=250)
+    before, _, _ = build(Config(passage_vectors="embedded"), e5)
+    config = Config(passage_vectors="embedded", chunk_max_chars=250)
     index, report, embedded = build(config, e5)
     old = {(p.source, p.start, p.end) for p in before.passages}
     new = [p for p in index.passages if (p.source, p.start, p.end) not in old]
@@ -422,12 +470,12 @@ def test_passage_vectors_from_sentences_embed_each_sentence_once(small_home, e5)
     config = Config(passage_vectors="sentences")
     fresh, _, embedded = build(config.replace(index_dir=small_home / "fresh"), e5)
     assert embedded == len(fresh.sentences) + len(fresh.words)  # no passage text embedded
-    embedded_index, _, _ = build(Config(), e5)
+    embedded_index, _, _ = build(Config(passage_vectors="embedded"), e5)
     assert "passage_vectors" not in embedded_index.manifest["chunking"]  # indexes built before the setting stay current
     index, report, embedded = build(config, e5)  # switched: the sentences and words embedded before are kept
     assert report.rebuilt == "chunking parameters changed" and embedded == report.embedded == 0
     assert np.array_equal(index.store.vectors(), fresh.store.vectors())
-    back, _, embedded = build(Config(), e5)  # pooled passage vectors are not taken for embedded ones
+    back, _, embedded = build(Config(passage_vectors="embedded"), e5)  # pooled vectors are not taken for embedded
     assert embedded == len(back.passages) and np.array_equal(back.store.vectors(), embedded_index.store.vectors())
     index, _, _ = build(config, e5)
     pooled = pooled_passage_vectors(index.passages, index.sentence_row, index.sentence_store.vectors())
@@ -457,7 +505,8 @@ def test_passage_vectors_from_sentences_embed_each_sentence_once(small_home, e5)
     weighted = retriever.with_config(config.replace(pooled_passage_weight=0.3))
     assert weighted.passage_weight == 0.3
     assert not np.allclose(weighted.dense_scores(question), z, atol=1e-3)
-    assert retriever.with_config(Config(pooled_passage_weight=0.5)).passage_weight == 0.3  # embedded: passage_weight
+    embedded = Config(passage_vectors="embedded", pooled_passage_weight=0.5)
+    assert retriever.with_config(embedded).passage_weight == 0.3  # embedded: passage_weight
 
 
 @pytest.mark.parametrize("victim,damage", [
@@ -634,15 +683,18 @@ def test_interrupted_build_leaves_the_previous_index_usable(small_home, e5, monk
     assert [p.name for p in config.index_dir.glob("gen-*")] == [index.path.name]
 
 
-def test_an_interrupted_build_resumes_with_what_it_had_embedded(small_home, e5):
-    config = Config()
-    stopped = InterruptedEmbedder(e5, calls=2)  # passages and sentences embedded, then Ctrl-C before the words
+@pytest.mark.parametrize("passage_vectors", ["sentences", "embedded"])
+def test_an_interrupted_build_resumes_with_what_it_had_embedded(small_home, e5, passage_vectors):
+    config = Config(passage_vectors=passage_vectors)
+    pooled = passage_vectors == "sentences"
+    # (passages and) sentences embedded, then Ctrl-C before the words
+    stopped = InterruptedEmbedder(e5, calls=1 if pooled else 2)
     with pytest.raises(KeyboardInterrupt):
         update_index(config, load_corpus(config.corpus_dir), stopped, progress=False)
     assert not (small_home / "index" / "CURRENT").exists() and (small_home / "index" / ".embedded.partial").is_file()
     index, report, embedded = build(config, e5)
     assert embedded == report.embedded == len(index.words)  # only what the interrupted build had not reached
-    assert report.resumed == stopped.counts["passage"] == len(index.passages) + len(index.sentences)
+    assert report.resumed == stopped.counts["passage"] == (0 if pooled else len(index.passages)) + len(index.sentences)
     assert not list((small_home / "index").glob(".embedded*"))  # gone once the generation is written
     whole, _, _ = build(config.replace(index_dir=small_home / "whole"), e5)  # never interrupted
     for store in ("store", "sentence_store", "word_store"):

@@ -1086,8 +1086,9 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             if bar:
                 bar.close()
         report.embedded, report.resumed = checkpoint.embedded, checkpoint.reused
-    if pooled and p_todo:
-        vectors[p_todo] = pooled_passage_vectors([fresh[i] for i in p_todo], new_rows, sentence_vectors)
+    for at in range(0, len(p_todo) if pooled else 0, 4096):  # a block at a time: all at once, they took 270 MB
+        block = p_todo[at:at + 4096]                          # more at 10,000 articles (two arrays of every passage)
+        vectors[block] = pooled_passage_vectors([fresh[i] for i in block], new_rows, sentence_vectors)
     per_article = passages.article_counts()
     manifest = {
         "format": FORMAT_VERSION,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant import Config, ConfigError, IndexCorruptError, StoreError
-from assistant.index import centroids_of, load_index, update_index
+from assistant.index import centroids_of, load_index, pooled_passage_vectors, update_index
 from assistant.ingest import load_corpus
 from assistant.store import FaissStore, Parts, PostgresStore, VectorStore
 from conftest import GOLD, CountingEmbedder, FakeEmbedder
@@ -264,8 +264,8 @@ def test_postgres_index_lifecycle_reuses_vectors_and_drops_old_tables(small_home
     grown, counted = loaded.centroids, centroids_of(loaded)  # the old means grown by the new rows = the server's
     assert all(np.allclose(grown[k][c], counted[k][c], atol=1e-6) for k in counted for c in counted[k])
     assert grown.keys() == counted.keys() and all(grown[k].keys() == counted[k].keys() for k in counted)
-    assert np.allclose(loaded.store.vectors()[[second.passages.index(p) for p in new]],
-                       fake.embed([p.text for p in new], "passage"), atol=1e-6)
+    pooled = pooled_passage_vectors(new, loaded.sentence_row, loaded.sentence_store.vectors())  # config's default
+    assert np.allclose(loaded.store.vectors()[[second.passages.index(p) for p in new]], pooled, atol=1e-6)
     assert np.array_equal(first.store.similarities(q), first_sims)  # the older generation sees its own rows
     # the replaced generation stays one build (a server may still answer from its tables), then goes
     assert len(list(config.index_dir.glob("gen-*"))) == 2

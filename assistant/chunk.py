@@ -5,7 +5,8 @@ followed by white space, unless the word before the period is an abbreviation of
 `data/languages.json`) or a single capital initial, and unless an ellipsis runs on into a lower-case word. Numbers
 never split: "3.1", "2,71%", "14 000" and "US$ 10 bilhões" contain no period followed by white space. Every line
 of an article is its own paragraph, so a line break ends a sentence, except after a colon: a paragraph that ends in
-one ("ele disse:") is joined with the first sentence of the next, which it introduces.
+one ("ele disse:") is joined with the first sentence of the next, which it introduces. A piece with no letter or digit
+(the "»." that closes a French quotation after its period, a lone "…") is not a sentence: it joins the one before.
 
 A passage is a run of whole sentences from one section of an article (see `ingest.Article.sections`), at most
 `max_chars` long unless one sentence alone is longer; it prefers to end at a paragraph break once it is half full,
@@ -29,13 +30,15 @@ from .ingest import Article
 __all__ = ["Span", "Passage", "split_sentences", "chunk_article", "CHUNKER_VERSION"]
 
 # Bumped whenever the splitting or packing rules change, so existing indexes are re-chunked.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 
-_BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
+# the mark, then closing quotes or brackets, also after a space (French: "... Buti. »")
+_BOUNDARY = re.compile(r"[.!?…]+(?:[\"'»”’)\]]|[ \u00a0\u202f][»”])*(?=\s)")
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w.'’-]*|\d+)$")
 _WORD_WINDOW = 64  # longer than any abbreviation or initial the word before a period is checked for
 _NEXT = re.compile(r"\s*(\S)")
 _HEADING_MAX_CHARS = 100
+_SAYS_SOMETHING = re.compile(r"[^\W_]")  # a letter or a digit
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,16 @@ def split_sentences(text: str, start: int, end: int, language: str) -> list[tupl
             spans.append((sent_start, m.end()))
             sent_start = m.end()
     spans.append((sent_start, end))
-    trimmed = []
+    trimmed: list[tuple[int, int]] = []
     for s, e in spans:
         piece = text[s:e]
         s2 = s + len(piece) - len(piece.lstrip())
         e2 = s + len(piece.rstrip())
-        if e2 > s2:
+        if e2 <= s2:
+            continue
+        if trimmed and not _SAYS_SOMETHING.search(text, s2, e2):  # "»." after "... Buti.": the end of the one before
+            trimmed[-1] = (trimmed[-1][0], e2)
+        else:
             trimmed.append((s2, e2))
     return trimmed
 

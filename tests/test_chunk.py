@@ -61,6 +61,10 @@ def test_overlap_repeats_the_last_sentence():
     ("pt", "provavelmente o motivo. maçã (AAPL 0,22%) Os planos fracassaram.",
      ["provavelmente o motivo.", "maçã (AAPL 0,22%) Os planos fracassaram."]),
     ("en", "J. R. R. Tolkien wrote it. Then he left.", ["J. R. R. Tolkien wrote it.", "Then he left."]),
+    # a piece with nothing but punctuation closes the sentence before it (French quotation marks after the period)
+    ("fr", "« Le premier directeur fut Pierre Giustiniani, auquel succéda le colonel Buti. » Toutefois, rien. …",
+     ["« Le premier directeur fut Pierre Giustiniani, auquel succéda le colonel Buti. »", "Toutefois, rien. …"]),
+    ("fr", "Elle dit « non ! ». Puis elle part.", ["Elle dit « non ! ».", "Puis elle part."]),
 ])
 def test_sentence_rules(language, text, expected):
     assert sentences(text, language) == expected

@@ -8,6 +8,8 @@
     python -m evals judge [--pairs evals/gold/support_pairs.jsonl] [--calibrate]
     python -m evals judge --candidates REPORT.json     (unlabelled pairs from a run, as JSON lines, to label)
     python -m evals ablations A.json B.json ... [--by-language]
+    python -m evals rescore REPORT.json --gold G [--out NEW.json]   (today's metrics on an old report's answers)
+    python -m evals fit answerability|support --home HOME [--translated FILE] [--cache FILE]   (evals/fit.py)
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
 is recorded in its report entry instead.
@@ -248,6 +250,42 @@ def judge_cmd(args) -> int:
     return 0
 
 
+def rescore_cmd(args) -> int:
+    from .run import load_report, rescore
+
+    try:
+        report = load_report(args.report)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read report: {exc}", file=sys.stderr)
+        return 1
+    out = json.dumps(rescore(report, load_gold(args.gold)), ensure_ascii=False, indent=1)
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(out, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(out)
+    return 0
+
+
+def fit_cmd(args) -> int:
+    from pathlib import Path
+
+    from .fit import fit_answerability, fit_support
+
+    home = Path(args.home)
+    if not (home / "corpus").is_dir():
+        print(f"error: {home}/corpus is not a folder: copy ../shared/train/corpus there", file=sys.stderr)
+        return 1
+    if args.what == "answerability":
+        fit_answerability(home, args.train, args.translated or [], args.cache, args.answerable_refused,
+                          Path(args.out))
+    else:
+        fit_support(home, args.train, args.translated or [], args.answerable_refused, args.per_kind)
+    return 0
+
+
 def _verdict_row(name, ps, verdicts) -> str:
     fa = sum(v and not p.label for v, p in zip(verdicts, ps))
     fr = sum(p.label and not v for v, p in zip(verdicts, ps))
@@ -293,6 +331,20 @@ def main(argv=None) -> int:
     p = sub.add_parser("compare", help="what changed between two reports")
     p.add_argument("a")
     p.add_argument("b")
+    p = sub.add_parser("rescore", help="score a report's answers again with today's metrics (nothing is asked)")
+    p.add_argument("report")
+    p.add_argument("--gold", required=True, help="the gold file the report was run on")
+    p.add_argument("--out", help="write the rescored report here (default: print it)")
+    p = sub.add_parser("fit", help="fit a tuned value on the training set (evals/fit.py)")
+    p.add_argument("what", choices=("answerability", "support"))
+    p.add_argument("--home", required=True, help="a folder whose corpus/ is a copy of ../shared/train/corpus")
+    p.add_argument("--train", default="../shared/train/train.jsonl")
+    p.add_argument("--translated", action="append", help="more training questions (e.g. machine-translated ones)")
+    p.add_argument("--cache", help="remember the reader's replies in this file and reuse them (JSON lines)")
+    p.add_argument("--answerable-refused", type=float, default=0.04,
+                   help="the share of answerable questions the chosen threshold may refuse (default 0.04)")
+    p.add_argument("--per-kind", type=int, default=300, help="support: questions per kind and part (default 300)")
+    p.add_argument("--out", default="assistant/data/answerability.json")
     p = sub.add_parser("judge", help="accuracy of the support judge on hand-labelled pairs")
     p.add_argument("--pairs", action="append", help="labelled pairs, JSON lines (repeatable; default: "
                    "evals/gold/support_pairs.jsonl)")
@@ -305,7 +357,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
     try:
         return {"retrieval": retrieval, "evidence": evidence, "run": run, "compare": compare_cmd,
-                "ablations": ablations, "judge": judge_cmd}[args.command](args)
+                "ablations": ablations, "judge": judge_cmd, "fit": fit_cmd,
+                "rescore": rescore_cmd}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

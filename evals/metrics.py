@@ -15,6 +15,10 @@ Correctness (answerable items only; a refused answer scores 0):
   `lang` (and English) dropped, white space collapsed;
 - STR-EM: some gold alias, normalised, occurs in the normalised answer (on word boundaries);
 - token F1: the best over aliases of the F1 between the answer's and the alias's normalised tokens.
+- lenient: STR-EM, or the normalised answer occurs in a normalised alias (on word boundaries) and holds a content
+  word (not a stop word of any table language), or the answer's tokens hold every content word of an alias. It reads
+  an answer as a person would: "Abarth" for "le petit constructeur italien Abarth", "Plutarque, Tacite" for
+  "Plutarque et Tacite". A refusal scores 0.
 
 Citations:
 - evidence precision: the share of citations whose retrieved passage (the one holding the cited sentence) contains
@@ -108,6 +112,23 @@ def normalise(text: str, language: str = "en") -> str:
 def str_em(answer: str, aliases: Iterable[str], language: str = "en") -> bool:
     text = f" {normalise(answer, language)} "
     return any(f" {alias} " in text for alias in (normalise(a, language) for a in aliases) if alias)
+
+
+def lenient(answer: str, aliases: Iterable[str], language: str = "en") -> bool:
+    text = normalise(answer, language)
+    words = set(text.split())
+    stop = lang.merged("stopwords")
+    for alias in (normalise(a, language) for a in aliases):
+        if not alias:
+            continue
+        content = {w for w in alias.split() if w not in stop}
+        if f" {alias} " in f" {text} ":
+            return True
+        if text and words - stop and f" {text} " in f" {alias} ":
+            return True
+        if content and content <= words:
+            return True
+    return False
 
 
 def token_f1(answer: str, aliases: Iterable[str], language: str = "en") -> float:

@@ -25,9 +25,11 @@ from assistant.lang import detect_language
 
 from .gold import GoldItem
 from .judge import Judge
-from .metrics import alce, citation_has_evidence, mrr, percentile, recall_at, retrieval_rank, str_em, token_f1
+from .metrics import (alce, citation_has_evidence, lenient, mrr, percentile, recall_at, retrieval_rank, str_em,
+                      token_f1)
 
-__all__ = ["Record", "Report", "evaluate", "summarise", "to_markdown", "compare", "load_report", "ablation_table"]
+__all__ = ["Record", "Report", "evaluate", "summarise", "to_markdown", "compare", "load_report", "ablation_table",
+           "rescore"]
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Record:
     rank: int | None = None  # retrieval rank of the gold evidence (answerable items)
     str_em: bool = False
     f1: float = 0.0
+    lenient: bool = False  # metrics.lenient: inside a gold answer, holding one, or its content words
     evidence_hits: int = 0  # citations whose passage holds the gold evidence
     citation_recall: float | None = None  # ALCE, by the support judge; None for refusals and errors
     citation_precision: float | None = None
@@ -93,6 +96,7 @@ def _score(g: GoldItem, answer, judge: Judge | None) -> Record:
         if not answer.refused:
             rec.str_em = str_em(answer.text, g.answers, g.lang)
             rec.f1 = round(token_f1(answer.text, g.answers, g.lang), 4)
+            rec.lenient = lenient(answer.text, g.answers, g.lang)
         rec.evidence_hits = sum(citation_has_evidence(c, answer.passages, g.evidence) for c in answer.citations)
     if judge is None:  # citation recall and precision not asked for
         return rec
@@ -167,6 +171,7 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
                                if detected else None),
             "language_detected": len(detected),
             "f1": sum(r.f1 for r in ans) / len(ans) if ans else None,
+            "lenient": sum(r.lenient for r in ans) / len(ans) if ans else None,
             "evidence_precision": sum(r.evidence_hits for r in ans) / n_cit if n_cit else None,
             "citation_recall": sum(r.citation_recall for r in scored) / len(scored) if scored else None,
             "citation_precision": sum(r.citation_precision for r in scored) / len(scored) if scored else None,
@@ -224,14 +229,15 @@ def _fmt(value, digits=3) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    lines = ["| group | n | alias in answer | generated | alias, generated | answer language | citation recall / "
+    lines = ["| group | n | alias in answer | lenient | token F1 | generated | alias, generated | answer language | citation recall / "
              "precision | evidence precision | recall@3 | unanswerable refused | answerable refused | errors | "
              "first token p50 (s) | total p50 / p95 (s) | tokens/s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in report.summary.items():
         lat = m["latency"]
         lines.append(
-            f"| {name} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('generated_share'))} | "
+            f"| {name} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('lenient'))} | {_fmt(m.get('f1'))} | "
+            f"{_fmt(m.get('generated_share'))} | "
             f"{_fmt(m.get('str_em_generated'))} | {_fmt(m.get('language_match'))} ({m.get('language_detected', 0)}) | "
             f"{_fmt(m.get('citation_recall'))} / {_fmt(m.get('citation_precision'))} | "
             f"{_fmt(m['evidence_precision'])} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
@@ -246,7 +252,8 @@ def to_markdown(report: Report) -> str:
     if reasons:
         lines += ["", "Refusals by reason (answerable / unanswerable): "
                   + ", ".join(f"{k} {a}/{u}" for k, (a, u) in sorted(reasons.items()))]
-    lines += ["", "alias in answer: a gold answer string occurs in the answer (answerable questions); generated: share "
+    lines += ["", "alias in answer: a gold answer string occurs in the answer (answerable questions); lenient: the answer "
+              "is inside a gold answer, holds one, or holds its content words (metrics.py); generated: share "
               "of answerable questions answered by the reader (not quoted, not refused); answer language: share of "
               "generated answers whose detected language is the question's (in brackets, how many gave a signal)."]
     if report.settings:
@@ -256,6 +263,24 @@ def to_markdown(report: Report) -> str:
 
 def load_report(path: str | Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def rescore(report: dict, gold: Sequence[GoldItem]) -> dict:
+    """`report` with its answers scored again by today's metrics against `gold` (a report written before a metric
+    existed, or before its gold answers were extended); nothing is asked again."""
+    by_id = {g.id: g for g in gold}
+    known = {f.name for f in Record.__dataclass_fields__.values()}
+    records = []
+    for row in report["records"]:
+        rec = Record(**{k: v for k, v in row.items() if k in known})
+        g = by_id.get(rec.id)
+        if g is not None and g.answerable and not rec.refused and not rec.error:
+            rec.str_em = str_em(rec.answer, g.answers, g.lang)
+            rec.f1 = round(token_f1(rec.answer, g.answers, g.lang), 4)
+            rec.lenient = lenient(rec.answer, g.answers, g.lang)
+        records.append(rec)
+    return {"settings": report.get("settings", {}), "summary": summarise(records),
+            "records": [asdict(r) for r in records]}
 
 
 def _outcome(record: dict) -> str:
@@ -268,7 +293,7 @@ def _outcome(record: dict) -> str:
 
 def compare(a: dict, b: dict) -> str:
     """Deltas of the main overall metrics, then the questions whose outcome changed from run A to run B."""
-    keys = ("recall@3", "mrr", "str_em", "f1", "evidence_precision", "citation_recall", "citation_precision",
+    keys = ("recall@3", "mrr", "str_em", "lenient", "f1", "evidence_precision", "citation_recall", "citation_precision",
             "draft_citation_recall", "draft_citation_precision", "unanswerable_refused", "answerable_refused")
     lines = ["| metric | A | B | B - A |", "|---|---|---|---|"]
     for k in keys:
@@ -289,10 +314,10 @@ def compare(a: dict, b: dict) -> str:
 def ablation_table(reports: dict[str, dict], groups: bool = False) -> str:
     """One row per run (name -> loaded report), and with `groups` one per language too: the side-by-side tables of
     the README and docs/evaluation.md."""
-    lines = ["| run | questions | alias in answer | token F1 | generated | answer language | citation recall / "
+    lines = ["| run | questions | alias in answer | lenient | token F1 | generated | answer language | citation recall / "
              "precision | evidence precision | unanswerable refused | answerable refused | first token p50 (s) | "
              "total p50 / p95 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rep in reports.items():
         for group, m in rep["summary"].items():
             if group != "all" and not (groups and group.startswith("lang=")):
@@ -300,7 +325,7 @@ def ablation_table(reports: dict[str, dict], groups: bool = False) -> str:
             lat = m["latency"]
             label = name if group == "all" else f"{name}, {group[5:]}"
             lines.append(
-                f"| {label} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('f1'))} | "
+                f"| {label} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('lenient'))} | {_fmt(m.get('f1'))} | "
                 f"{_fmt(m.get('generated_share'))} | "
                 f"{_fmt(m.get('language_match'))} | {_fmt(m.get('citation_recall'))} / "
                 f"{_fmt(m.get('citation_precision'))} | {_fmt(m['evidence_precision'])} | "

@@ -129,3 +129,18 @@ def test_alce_empty_answer_and_refusal():
     assert alce("", ["Meta paid for 49 of Scale"], facts_judge) == (0.0, 0.0)
     assert alce("   ", [], facts_judge) == (0.0, 0.0)
     assert alce("The articles don't say.", [], facts_judge, refused=True) is None
+
+
+def test_lenient_reads_an_answer_as_a_person_would():
+    from evals.metrics import lenient
+
+    gold = ["le petit constructeur italien Abarth"]
+    assert lenient("Abarth [1].", gold, "fr")  # inside the gold answer
+    assert lenient("Avec le petit constructeur italien Abarth, en 1960.", gold, "fr")  # contains it
+    assert not lenient("Porsche [1].", gold, "fr")
+    assert not lenient("le [1].", gold, "fr")  # inside, but only a stop word
+    assert not lenient("", gold, "fr")
+    # every content word of the alias, in another order or with other small words
+    assert lenient("Tacite et Plutarque", ["Plutarque et Tacite"], "fr")
+    assert lenient("Plutarque, Tacite [1].", ["Plutarque et Tacite"], "fr")
+    assert lenient("Plutarque [2].", ["Plutarque et Tacite"], "fr")  # inside: a part of the answer counts

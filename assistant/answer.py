@@ -24,10 +24,14 @@ class Draft:
 
 @dataclass(frozen=True)
 class Citation(Span):
-    """`[number]` in the answer text points at `text`, the sentence `article.text[start:end]` of `source`."""
+    """`[number]` in the answer text points at `text`, the sentence `article.text[start:end]` of `source`. When the
+    answer copies words of that sentence (cite.py), they are `article.text[answer_start:answer_end]`; both are -1
+    when it says them in other words or another language."""
 
     number: int
     score: float
+    answer_start: int = -1
+    answer_end: int = -1
 
 
 @dataclass
@@ -46,6 +50,9 @@ class Answer:
     refusal_reason: str = ""  # "<check>: <why>" when the answer is a refusal (checks.py), else empty
     dropped: list[tuple[str, str]] = field(default_factory=list)  # draft sentences verification removed, and why
     abstain_probability: float | None = None  # the reader's probability of "no answer" at its first token
+    token_probabilities: list[float] = field(default_factory=list)  # of each token the reader wrote (llama.cpp)
+    # {"probability": P(unanswerable), "features": {...}} of the answerability model (answerability.py), when computed
+    answerability: dict = field(default_factory=dict)
     question_language: str = ""  # what lang.identify found in the question ("de", "und"); "" when nothing said
 
     def to_dict(self) -> dict:
@@ -55,8 +62,12 @@ class Answer:
         return d
 
 
-def citation(number: int, ev: Evidence) -> Citation:
-    return Citation(ev.source, ev.title, ev.language, ev.text, ev.start, ev.end, number=number, score=ev.score)
+def citation(number: int, ev: Evidence, copied: tuple[int, int] | None = None) -> Citation:
+    """Citation `number` of evidence sentence `ev`; `copied`: the (start, end) in `ev.text` of the words the answer
+    copies from it."""
+    start, end = (ev.start + copied[0], ev.start + copied[1]) if copied else (-1, -1)
+    return Citation(ev.source, ev.title, ev.language, ev.text, ev.start, ev.end, number=number, score=ev.score,
+                    answer_start=start, answer_end=end)
 
 
 def extractive(candidates: list[Evidence]) -> tuple[str, list[Citation]]:

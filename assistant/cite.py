@@ -16,6 +16,10 @@ kept when all of these hold (`Signals.reason` names the first that fails, record
 6. "meaning": the embedding of the question followed by the sentence (a short answer, "Seoul", says something only
    after its question) reaches a cosine of `similarity` with the closest cited evidence sentence (multilingual, so an
    English answer can be supported by a French sentence).
+A sentence that copies words of an evidence sentence (span.py: in order, up to their endings) becomes those words,
+exactly as written, and cites that sentence; its numbers and names are then the evidence's by construction, and only
+rule 4 applies to it (rules 5 and 6 would only reject right answers that repeat few of the sentence's words). The
+span's offsets in the sentence are kept (`Verified.spans`).
 A sentence that fails against the sentence it cites (or cites none it was shown), but passes against another
 evidence sentence, cites that one instead: the reader's marker is a guess. Everything else is removed. Markers are then renumbered 1..m in order of
 first use. The thresholds are calibrated on
@@ -31,8 +35,10 @@ from . import lang
 from .chunk import split_sentences
 from .quantities import quantities, same_size
 from .retrieve import analyze
+from .span import copied_span
 
-__all__ = ["MARKER", "names", "split_answer", "Signals", "signals", "Verified", "verify", "with_markers"]
+__all__ = ["MARKER", "names", "split_answer", "Signals", "signals", "Verified", "verify", "with_markers",
+           "check_rendering"]
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _NAME = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w'’-]+")
@@ -127,8 +133,7 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
                                                                        if len(term) >= 5)
 
     names_ok = all(_grounded(name, words) or any(found(t) for t in analyze(name)) for name in names(sentence))
-    adds = bool(_content(sentence) - _content(question)) or bool(
-        set(quantities(sentence, language)) - set(quantities(question, language)))
+    adds = _adds(sentence, language, question, language)
     terms = [t for t in dict.fromkeys(analyze(MARKER.sub(" ", sentence))) if not t[0].isdigit()]
     coverage = sum(found(t) for t in terms) / len(terms) if terms else 1.0
     return Signals(numbers, names_ok, adds, coverage, similarity)
@@ -139,6 +144,8 @@ class Verified:
     text: str  # the kept sentences with renumbered markers; "" when nothing was kept
     cited: list[int]  # evidence numbers (1-based, as given to the model) in the order of the new markers
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (removed sentence, the rule it failed)
+    # evidence number -> (start, end) in that evidence sentence of the words a kept answer sentence copies
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def verify(answer: str, evidence: list[tuple[str, str]], question: str, language: str, embed,
@@ -158,12 +165,22 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
             sent_vecs, ev_vecs = vectors[: len(to_embed)], vectors[len(to_embed):]
         else:
             sent_vecs, ev_vecs = embed(to_embed), evidence_vectors
-    row = 0
+    row, spans = 0, {}
     for sentence, cited in candidates:
         if not sentence:
             continue
         sims = [float(sent_vecs[row] @ ev_vecs[n - 1]) for n in range(1, len(evidence) + 1)]
         row += 1
+        copy = _copy(sentence, cited, evidence, sims)
+        if copy is not None:
+            n, (start, end) = copy
+            words = evidence[n - 1][0][start:end]
+            if not _adds(words, evidence[n - 1][1], question, language):
+                dropped.append((sentence, "restates the question"))
+                continue
+            spans.setdefault(n, (start, end))
+            kept.append((words if re.search(r"[.!?…]$", words) else words + ".", [n]))
+            continue
         groups = neighbours(sentence) if neighbours else None
 
         def judged(numbers: list[int]) -> str | None:
@@ -189,7 +206,27 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
             if n not in order:
                 order.append(n)
     renumber = {n: i + 1 for i, n in enumerate(order)}
-    return Verified(" ".join(with_markers(s, [renumber[n] for n in cited]) for s, cited in kept), order, dropped)
+    return Verified(" ".join(with_markers(s, [renumber[n] for n in cited]) for s, cited in kept), order, dropped,
+                    spans)
+
+
+def _copy(sentence: str, cited: list[int], evidence: list[tuple[str, str]],
+          sims: list[float]) -> tuple[int, tuple[int, int]] | None:
+    """The evidence sentence `sentence` copies words of, and where: those it cites first, then the others, closest
+    first."""
+    others = sorted((n for n in range(1, len(evidence) + 1) if n not in cited), key=lambda n: -sims[n - 1])
+    for n in [*cited, *others]:
+        span = copied_span(sentence, evidence[n - 1][0])
+        if span is not None:
+            return n, span
+    return None
+
+
+def _adds(sentence: str, sentence_language: str, question: str, language: str) -> bool:
+    """Does `sentence` say something `question` (in `language`) does not (rule 4): a content word or a number of its
+    own?"""
+    return bool(_content(sentence) - _content(question)) or bool(
+        set(quantities(sentence, sentence_language)) - set(quantities(question, language)))
 
 
 def with_markers(sentence: str, numbers_: list[int]) -> str:
@@ -197,3 +234,23 @@ def with_markers(sentence: str, numbers_: list[int]) -> str:
     marks = "".join(f"[{n}]" for n in numbers_)
     m = re.search(r"[.!?…]+[\"'»”’)]*$", sentence)
     return f"{sentence[: m.start()]} {marks}{sentence[m.start():]}" if m else f"{sentence} {marks}"
+
+
+def check_rendering(rendering: str, words: str, words_language: str, question: str, language: str) -> str | None:
+    """Why `rendering` (the reader's `words` said in `language`) cannot stand for them, or None when it can: its
+    numbers must be the words' (or the question's) with their size, its names theirs (or the question's), and it must
+    be short, not a refusal."""
+    from .prompt import is_refusal
+
+    text = MARKER.sub(" ", rendering).strip(" \"“”«»'.")
+    if not text or is_refusal(text):
+        return "empty"
+    if len(text) > 3 * len(words) + 20:
+        return "too long"
+    allowed = quantities(words, words_language, words=True) + quantities(question, language, words=True)
+    if not all(any(same_size(v, a) for a in allowed) for v in quantities(text, language)):
+        return "number"
+    known = set(_WORD.findall(lang.fold(f"{words} {question}")))
+    if not all(_grounded(name, known) for name in names(text)):  # the first word may be capitalised as any
+        return "name"
+    return None

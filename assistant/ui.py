@@ -98,6 +98,7 @@ _REFUSAL_WHY = {
     "support": "No sentence of the articles is close to the question.",
     "reader": "The reader found no answer in the closest sentences.",
     "verification": "The reader's answer was not supported by the sentences it cited.",
+    "answerability": "The closest sentences do not seem to answer this question.",
 }
 
 
@@ -123,12 +124,23 @@ def draft_html(text: str) -> str:
 
 
 def _highlight(passage: Span, citation: Span) -> str:
-    """The passage text, escaped, with the cited sentence in <mark>."""
+    """The passage text, escaped, with the cited sentence in <mark>, and in it the words the answer copies (when it
+    does) in <b class="answer-words">."""
     text, offset = passage.text, passage.start
     s, e = citation.start - offset, citation.end - offset
     if not (0 <= s <= e <= len(text)) or text[s:e] != citation.text:
-        return f"<mark>{html.escape(citation.text)}</mark>"
-    return f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
+        s, e, text = 0, len(citation.text), citation.text
+        offset = citation.start
+    return f"{html.escape(text[:s])}<mark>{_with_answer(citation, text[s:e], offset + s)}</mark>{html.escape(text[e:])}"
+
+
+def _with_answer(citation: Span, sentence: str, at: int) -> str:
+    """`sentence` (which starts at article offset `at`), escaped, with the copied answer words in bold."""
+    a, b = getattr(citation, "answer_start", -1) - at, getattr(citation, "answer_end", -1) - at
+    if not 0 <= a < b <= len(sentence):
+        return html.escape(sentence)
+    return (f'{html.escape(sentence[:a])}<b class="answer-words">{html.escape(sentence[a:b])}</b>'
+            f"{html.escape(sentence[b:])}")
 
 
 def sources_html(turns: list[Turn]) -> str:
@@ -191,6 +203,7 @@ _CSS = """
 #sources .source-title { font-weight: 600; }
 #sources .source-lang, #sources .source-file { font-size: 0.8em; opacity: 0.75; }
 #sources mark, #article mark { background: #fde68a; color: inherit; }
+#sources mark b.answer-words { background: #fbbf24; border-radius: 2px; }
 #sources .open-article { margin-top: 6px; font-size: 0.85em; cursor: pointer; }
 #article .article-file { font-size: 0.8em; opacity: 0.7; }
 """

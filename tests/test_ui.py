@@ -65,3 +65,23 @@ def test_article_view_marks_the_sentence_and_keeps_paragraphs():
     assert "</p><p>" in html and "<script>" not in html and "Título &lt;i&gt;" in html
     # offsets outside the text: no crash, an empty mark at the top
     assert '<mark id="article-mark"></mark>' in article_html("t", "a.txt", "abc", 5, 9)
+
+
+def test_the_words_an_answer_copies_are_bold_inside_the_cited_sentence():
+    answer = make_answer("49% da Scale AI [1].")
+    a = ARTICLE.index("49%")
+    c = answer.citations[0]
+    answer.citations = [Citation(c.source, c.title, c.language, c.text, c.start, c.end, number=1, score=0.5,
+                                 answer_start=a, answer_end=a + len("49% da Scale AI"))]
+    html = sources_html([turn_from_answer(answer)])
+    assert '<mark>A Meta comprou <b class="answer-words">49% da Scale AI</b>.</mark>' in html
+    # offsets that do not fall inside the sentence mark nothing rather than the wrong words
+    answer.citations = [Citation(c.source, c.title, c.language, c.text, c.start, c.end, number=1, score=0.5,
+                                 answer_start=0, answer_end=5)]
+    assert "answer-words" not in sources_html([turn_from_answer(answer)])
+
+
+def test_an_answerability_refusal_says_why():
+    answer = make_answer("Os artigos não dizem.", refused=True)
+    answer.refusal_reason = "answerability: P(unanswerable) 0.81 >= 0.68"
+    assert "do not seem to answer" in answer_html(turn_from_answer(answer), 1)

@@ -7,16 +7,19 @@ is greedy everywhere (temperature 0), so the same prompt gives the same answer. 
   GGUF and as many threads as the machine has cores. Which file: `config.model`, a reader name or a path
   (readers.py). llama.cpp keeps the evaluated prompt and reuses its longest common prefix on the next call, so the
   prompt's fixed part (instructions and worked examples, prompt.py) is read once per process: `warm` reads it at load.
-  After each reply only that part is kept, so every question is read from the same position in the same batches:
-  the same question gets the same answer whatever was asked before.
+  Before each prompt only that part is kept, so every question is read from the same position in the same batches:
+  the same question gets the same answer whatever was asked before. A prompt that continues the previous one (its
+  messages, then more: the reader's reply and a follow-up request) is read on from where that one ended.
 - `openai`: any server speaking the OpenAI chat-completions protocol (llama.cpp's server, vLLM, Ollama), at
   `server_url`, streaming by server-sent events. The API key, if the server wants one, is read from
   `$OPENAI_API_KEY`.
 
 Abstaining: with an `Abstention`, the llama.cpp backend reads the probability that the reply starts with the
 abstention word (prompt.py's NONE) at the first token, records it, and then either forces that word (probability at
-or above the threshold) or forbids it (below): one calibrated decision instead of whatever greedy decoding picks. A
-server's reply is taken as written (`probability` stays None).
+or above the threshold) or forbids it (below): one calibrated decision instead of whatever greedy decoding picks. It
+also records the probability of each token greedy decoding then chooses (`token_probabilities`): how sure the reader
+was of what it wrote, which the answerability decision reads (answerability.py). A server's reply is taken as
+written (`probability` stays None, `token_probabilities` empty).
 
 Loading problems (no file, not a GGUF, a file llama.cpp rejects, a server that does not answer or does not speak
 the protocol) raise `ModelError`.
@@ -27,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -48,6 +51,7 @@ class Abstention:
     word: str
     threshold: float
     probability: float | None = None
+    token_probabilities: list[float] = field(default_factory=list)  # of each token chosen, in order
 
 
 class Generator(ABC):
@@ -57,7 +61,8 @@ class Generator(ABC):
 
     @abstractmethod
     def stream(self, messages: Messages, max_tokens: int, abstain: Abstention | None = None) -> Iterator[str]:
-        """Yield the reply to `messages` piece by piece, greedily decoded."""
+        """Yield the reply to `messages` piece by piece, greedily decoded. `messages` may continue the previous call's
+        (its messages, the reply, a new request): a backend that keeps state reads on from there."""
 
     def warm(self, messages: Messages) -> None:
         """Read the fixed part of the prompt now, so the first question does not pay for it (where that helps)."""
@@ -89,6 +94,7 @@ class LlamaCppGenerator(Generator):
         self.path = path
         self._warmed: list[int] = []  # the tokens `warm` read
         self._fixed = 0  # how many of them every prompt shares (known after the first question)
+        self._last: Messages | None = None  # the previous prompt, which a continuation extends
 
     def _first_token(self, word: str) -> int:
         return self._llm.tokenize(word.encode(), add_bos=False, special=False)[0]
@@ -99,9 +105,16 @@ class LlamaCppGenerator(Generator):
             from llama_cpp import LogitsProcessorList
 
             token, decided = self._first_token(abstain.word), []
+            abstain.token_probabilities.clear()
+
+            def chosen(scores) -> float:
+                """The probability of the token greedy decoding picks from these scores."""
+                top = float(scores.max())
+                return float(1.0 / np.exp(scores.astype(np.float64) - top).sum())
 
             def decide(input_ids, scores):
                 if decided:
+                    abstain.token_probabilities.append(chosen(scores))
                     return scores
                 decided.append(True)
                 logits = scores.astype(np.float64)
@@ -110,11 +123,18 @@ class LlamaCppGenerator(Generator):
                 if p >= abstain.threshold:
                     forced = np.full_like(scores, -np.inf)
                     forced[token] = scores[token]
+                    abstain.token_probabilities.append(1.0)
                     return forced
                 scores[token] = -np.inf
+                abstain.token_probabilities.append(chosen(scores))
                 return scores
 
             processors = LogitsProcessorList([decide])
+        continues = self._last is not None and len(messages) > len(self._last) and \
+            messages[:len(self._last)] == self._last
+        if not continues:
+            self._forget_question()
+        self._last = [dict(m) for m in messages]
         try:
             chunks = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0,
                                                       top_k=1, repeat_penalty=1.0, stream=True,
@@ -125,8 +145,6 @@ class LlamaCppGenerator(Generator):
                     yield piece
         except ValueError as exc:  # e.g. the prompt does not fit the context window
             raise ModelError(f"llama.cpp failed: {exc}") from None
-        finally:
-            self._forget_question()
 
     def _forget_question(self) -> None:
         """Keep only the prompt's fixed part in llama.cpp's memory. Otherwise the next prompt reuses whatever prefix

@@ -7,6 +7,10 @@ already read, so that part (about 600 tokens) is read once per process (`static_
 a question costs only its evidence and itself, about 100 to 200 tokens; on this CPU a token of prompt costs about
 10 ms, so that is what time to first token is made of.
 
+When the reader copies words of a sentence in another language than the question's, `render_messages` continues the
+same chat with a request to say them in the question's language (prompts/render_user.txt): a few tokens more to
+read, the rest is already read.
+
 The reader answers "NONE" (`NONE`) when the sentences do not answer: one word in every language, whose first
 token's probability the llama.cpp backend reads (generate.Abstention); the assistant then says the refusal sentence
 of the question's language (`refusal_text`).
@@ -20,7 +24,7 @@ from importlib import resources
 
 from . import lang
 
-__all__ = ["NONE", "build_messages", "static_messages", "format_evidence", "refusal_text",
+__all__ = ["NONE", "build_messages", "render_messages", "static_messages", "format_evidence", "refusal_text",
            "is_refusal"]
 
 NONE = "NONE"
@@ -64,6 +68,14 @@ def build_messages(question: str, evidence, language: str) -> list[dict[str, str
     """The chat for one question: the static part, then the numbered `evidence` and the question."""
     return [*map(dict, static_messages()),
             {"role": "user", "content": _user(format_evidence(evidence), question, language)}]
+
+
+def render_messages(messages: list[dict[str, str]], reply: str, words: str, language: str) -> list[dict[str, str]]:
+    """The chat that asks the reader to say `words` (which it copied from a sentence in another language) in
+    `language`: `messages` and its `reply` come first, so llama.cpp reads on from where the answer ended."""
+    request = _read("render_user.txt").format(words=" ".join(words.split()),
+                                              language=lang.table(language)["name"]).strip()
+    return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": request}]
 
 
 def refusal_text(language: str) -> str:

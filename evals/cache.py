@@ -37,6 +37,7 @@ class CachedGenerator(Generator):
             row = self._replies[key]
             if abstain is not None:
                 abstain.probability = row["probability"]
+                abstain.token_probabilities[:] = row.get("token_probabilities", [])
             yield from row["pieces"]
             return
         self.misses += 1
@@ -48,6 +49,7 @@ class CachedGenerator(Generator):
             complete = True
         finally:  # also when the caller stops reading: what it read is the whole reply it uses
             row = {"key": key, "pieces": pieces, "probability": abstain.probability if abstain else None,
+                   "token_probabilities": list(abstain.token_probabilities) if abstain else [],
                    "complete": complete}
             self._replies[key] = row
             with open(self.path, "a", encoding="utf-8") as fh:

@@ -4,7 +4,9 @@ The sentences of the retrieved passages (headings and questions excluded: they a
 score: their language-centred cosine with the question (retrieve.py) plus `_OVERLAP` times the IDF-weighted share of
 the question's BM25 terms they contain. They are ranked by `score` = support + `_EXPANDED` times the same share
 counted with term expansion (a question word is present when one of its cross-lingual neighbours is: "bought" in a
-sentence with "acheté"). The best `evidence_sentences` are numbered [1]..[n] for the reader.
+sentence with "acheté"). The best `evidence_sentences` are numbered [1]..[n] for the reader (`select`), and one more when those hold less than
+`evidence_coverage` of the question's words (IDF-weighted, through their cross-lingual neighbours): the answer is then
+likely elsewhere, and a sentence costs about 0.5-1 s of first token on 2 cores, so it is added only then.
 
 `support` leaves the expansions out on purpose: it is what the `support` refusal check reads (checks.py), and every
 word, "bacalhau" included, has some neighbour in the corpus; counting those rescued off-topic questions. The
@@ -24,7 +26,7 @@ import numpy as np
 from .chunk import Passage, Span, _is_heading
 from .retrieve import analyze
 
-__all__ = ["Evidence", "evidence_rows", "rank_evidence"]
+__all__ = ["Evidence", "evidence_rows", "rank_evidence", "select", "question_coverage"]
 
 # Measured with the default reader (evaluation.md, "The hand rules"): setting either to 0 loses alias-in-answer on
 # dev (0.701 -> 0.687 / 0.657) and on ../shared/outside (0.573 -> 0.562 / 0.550).
@@ -84,3 +86,23 @@ def rank_evidence(passages: list[Passage], sentence_scores, index, question: str
             candidates.append(Evidence(p.source, p.title, p.language, text, s, e, score, row_of[key], support, rank))
     candidates.sort(key=lambda ev: -ev.score)
     return candidates
+
+
+def question_coverage(sentences: list[Evidence], question: str, idf: dict[str, float] | None,
+                      groups: dict[str, set[str]] | None) -> float:
+    """IDF-weighted share of the question's terms (each with its cross-lingual neighbours, `groups`) that the
+    sentences hold together."""
+    terms = groups or {t: {t} for t in analyze(question)}
+    unseen = max(idf.values(), default=1.0) if idf else 1.0
+    weight = {t: (idf or {}).get(t, unseen) for t in terms}
+    stems = {s for ev in sentences for s in analyze(ev.text)}
+    return _coverage(terms, weight, stems)
+
+
+def select(candidates: list[Evidence], n: int, question: str, idf: dict[str, float] | None,
+           groups: dict[str, set[str]] | None, coverage: float) -> list[Evidence]:
+    """The best `n` candidates, and the next one too when those hold less than `coverage` of the question's words."""
+    chosen = candidates[:n]
+    if len(candidates) > n and coverage > 0 and question_coverage(chosen, question, idf, groups) < coverage:
+        chosen = candidates[:n + 1]
+    return chosen

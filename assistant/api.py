@@ -20,21 +20,23 @@ import time
 from contextlib import closing, contextmanager, suppress
 from typing import Iterator, Sequence
 
-from . import prompt
+from . import answerability, prompt
 from .answer import Answer, Draft, citation, extractive
-from .checks import EvidenceCheck, LanguageCheck, ReaderCheck, SupportCheck, VerificationCheck
+from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, ReaderCheck, SupportCheck,
+                     VerificationCheck)
 from .chunk import Passage
-from .cite import verify
+from .cite import MARKER, check_rendering, verify, with_markers
 from .config import RETRIEVAL_MODES, Config
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, QuestionError
-from .evidence import Evidence, evidence_rows, rank_evidence
+from .evidence import Evidence, evidence_rows, rank_evidence, select
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, cleaning_cache, up_to_date, update_index
 from .ingest import Article, Corpus, load_corpus
 from .lang import DEFAULT_LANGUAGE, detect_language, identify
 from .question import clean_question
 from .retrieve import Retriever
+from .span import needs_rendering
 
 __all__ = ["Assistant", "Readers"]
 
@@ -288,15 +290,16 @@ class Assistant:
         if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
             scores = (scores + retriever.sentence_scores(query, rows=rows)) / 2
         scores = dict(zip(rows, scores.tolist()))
-        candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf,
-                                   retriever.term_groups(query))
+        groups = retriever.term_groups(query)
+        candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf, groups)
         checks = [EvidenceCheck()]
         if "support" in self.config.refusal_checks:
             checks.append(SupportCheck(self.config.refusal_threshold))
         for check in checks:
             if why := check.reason(candidates):
                 return passages, [], f"{check.name}: {why}"
-        return passages, candidates[:self.config.evidence_sentences], ""
+        return passages, select(candidates, self.config.evidence_sentences, question, retriever.idf, groups,
+                                self.config.evidence_coverage), ""
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[Draft | Answer]:
         """Yield `Draft` pieces as the reader writes them, then the final `Answer`. The pieces are the reader's
@@ -335,8 +338,10 @@ class Assistant:
             return
 
         generator = self.generator
-        reads = generator.reads and "reader" in checks  # a reader that cannot read is not trusted to refuse
-        abstain = Abstention(prompt.NONE, self.config.abstain_threshold) if reads else None
+        # a reader that cannot read is not trusted to refuse; with the reader check off, it may not say NONE, but its
+        # probability of doing so is still read (the answerability model needs it)
+        threshold = self.config.abstain_threshold if "reader" in checks else float("inf")
+        abstain = Abstention(prompt.NONE, threshold) if generator.reads else None
         messages = prompt.build_messages(question, evidence, language)
         pieces, held = [], ""
         # The prompt asks for a short answer: the draft ends at its first line break. Small models ramble on
@@ -363,8 +368,9 @@ class Assistant:
         if pieces:  # from the first piece to the last: what tokens/s is measured over
             timings["generation"] = time.perf_counter() - t0 - timings["first_token"]
         raw, tokens = "".join(pieces).strip(), len(pieces)
-        extra = {"abstain_probability": abstain.probability if abstain else None}
-        if why := ReaderCheck().reason(abstain, raw):
+        extra = {"abstain_probability": abstain.probability if abstain else None,
+                 "token_probabilities": list(abstain.token_probabilities[:tokens]) if abstain else []}
+        if "reader" in checks and (why := ReaderCheck().reason(abstain, raw)):
             yield finish(prompt.refusal_text(language), [], "refused", raw, tokens,
                          refusal_reason=f"{ReaderCheck.name}: {why}", **extra)
             return
@@ -375,15 +381,54 @@ class Assistant:
                          live[1].sentence_vectors([ev.row for ev in evidence]))
         timings["verify"] = time.perf_counter() - t_check
         extra["dropped"] = checked.dropped
+        if abstain is not None and abstain.probability is not None:  # a reader that reports its probabilities
+            model = answerability.model()
+            found = answerability.signals(question, language, evidence, checked.cited, checked.text or raw,
+                                          abstain.probability, extra["token_probabilities"], bool(checked.spans),
+                                          live[1].idf, live[1].term_groups(question))
+            p_unanswerable = model.probability(found)
+            extra["answerability"] = {"probability": p_unanswerable, "features": found.to_dict()}
+            if "answerability" in checks and (why := AnswerabilityCheck(model.threshold).reason(p_unanswerable)):
+                yield finish(prompt.refusal_text(language), [], "refused", raw, tokens,
+                             refusal_reason=f"{AnswerabilityCheck.name}: {why}", **extra)
+                return
         if checked.text:
-            citations = [citation(i, evidence[n - 1]) for i, n in enumerate(checked.cited, start=1)]
-            yield finish(checked.text, citations, "generated", raw, tokens, **extra)
+            citations = [citation(i, evidence[n - 1], checked.spans.get(n))
+                         for i, n in enumerate(checked.cited, start=1)]
+            text = checked.text
+            if abstain is not None and len(checked.cited) == 1 and checked.cited[0] in checked.spans:
+                text = self._rendered(generator, messages, raw, evidence[checked.cited[0] - 1],
+                                      checked.spans[checked.cited[0]], question, language, timings, extra) or text
+            yield finish(text, citations, "generated", raw, tokens, **extra)
         elif self.config.answer_mode == "generated":
             why = f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}"
             yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
         else:
             text, citations = extractive(evidence)
             yield finish(text, citations, "extractive", raw, tokens, **extra)
+
+    @staticmethod
+    def _rendered(generator: Generator, messages, raw: str, ev: Evidence, span: tuple[int, int], question: str,
+                  language: str, timings: dict, extra: dict) -> str | None:
+        """The one-sentence answer that copies `ev.text[span]`, said in the asker's `language` when the sentence is
+        in another (prompt.render_messages) and the reader's words hold up (cite.check_rendering); None to keep the
+        copy as it is. A rendering that fails is recorded in `extra["dropped"]`."""
+        words = ev.text[span[0]:span[1]]
+        if not needs_rendering(words, ev.language, language):
+            return None
+        t0 = time.perf_counter()
+        said = ""
+        with closing(generator.stream(prompt.render_messages(messages, raw, words, language), 32)) as pieces:
+            for piece in pieces:
+                said += piece
+                if "\n" in said.strip():
+                    break
+        timings["render"] = time.perf_counter() - t0
+        said = " ".join(MARKER.sub(" ", said.strip().split("\n")[0]).split()).strip(" \"“”«»'")
+        if why := check_rendering(said, words, ev.language, question, language):
+            extra["dropped"] = [*extra.get("dropped", []), (said, f"rendering: {why}")]
+            return None
+        return with_markers(said.rstrip(".") + ".", [1])
 
 
 class Readers(dict):

@@ -10,10 +10,13 @@ In the order they run:
   question, refused without a model call.
 - `reader` (after the reader): the reader's probability of "no answer" at its first token reached
   `abstain_threshold`, or it wrote a refusal itself. Only for readers that read (generate.Generator.reads).
+- `answerability` (after verification): the answerability model (answerability.py), fitted on the training set,
+  gives the question a probability of being unanswerable from the evidence at or above its threshold. Only for
+  readers that report token probabilities (llama.cpp).
 - `verification` (after verification, always on, answer_mode = "generated" only): no sentence of the draft is
   supported by what it cites; in "auto" mode the answer quotes the best evidence sentence instead.
 
-`language`, `support` and `reader` can be switched off for ablations (config `refusal_checks`); the other two guard
+`language`, `support`, `reader` and `answerability` can be switched off for ablations (config `refusal_checks`); the other two guard
 the steps after them (no evidence to show; nothing verified to say).
 """
 
@@ -26,9 +29,10 @@ from . import lang, prompt
 from .evidence import Evidence
 from .generate import Abstention
 
-__all__ = ["REFUSAL_CHECKS", "LanguageCheck", "EvidenceCheck", "SupportCheck", "ReaderCheck", "VerificationCheck"]
+__all__ = ["REFUSAL_CHECKS", "LanguageCheck", "EvidenceCheck", "SupportCheck", "ReaderCheck", "AnswerabilityCheck",
+           "VerificationCheck"]
 
-REFUSAL_CHECKS = ("language", "support", "reader")  # the switchable ones, all on by default
+REFUSAL_CHECKS = ("language", "support", "reader", "answerability")  # the switchable ones, all on by default
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,19 @@ class ReaderCheck:
         if p_none is not None and p_none >= abstain.threshold:
             return f"the evidence does not answer (P(no answer) {p_none:.2f} >= {abstain.threshold:.2f})"
         return "it wrote that the evidence does not answer" if prompt.is_refusal(draft) else ""
+
+
+@dataclass(frozen=True)
+class AnswerabilityCheck:
+    threshold: float
+    name: ClassVar[str] = "answerability"
+
+    def reason(self, p_unanswerable: float | None) -> str:
+        """`p_unanswerable`: the answerability model's probability (None when it could not be computed)."""
+        if p_unanswerable is None or p_unanswerable < self.threshold:
+            return ""
+        return (f"the evidence does not seem to answer (P(unanswerable) {p_unanswerable:.2f} >= "
+                f"{self.threshold:.2f})")
 
 
 @dataclass(frozen=True)

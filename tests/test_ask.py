@@ -433,3 +433,92 @@ def test_the_reader_reads_every_question_from_the_end_of_the_prompts_fixed_part(
         del gen._llm.eval
     assert len(starts) == 2 and starts[0] == starts[1] and 0 < starts[0] < warmed  # prompts diverge at "user" there
     assert gen._llm.n_tokens == starts[0]  # and only the fixed part is kept for the next question
+
+
+def test_a_third_sentence_only_when_the_first_two_miss_the_question_s_words():
+    from assistant.evidence import Evidence, question_coverage, select
+
+    def ev(text):
+        return Evidence("a.txt", "t", "pt", text, 0, len(text), 0.1, 0)
+
+    candidates = [ev("A Meta fala sobre IA."), ev("O modelo é aberto."), ev("A Scale AI custou 14 mil milhões.")]
+    idf = {"meta": 0.5, "scale": 2.0, "cost": 1.5, "custou": 1.5}
+    groups = {"meta": {"meta"}, "scale": {"scale"}, "cost": {"cost", "custou"}}
+    question = "How much did Scale cost Meta?"
+    # the first two hold only "meta": 0.5 of 4.0
+    assert question_coverage(candidates[:2], question, idf, groups) == 0.125
+    assert question_coverage(candidates, question, idf, groups) == 1.0
+    assert len(select(candidates, 2, question, idf, groups, coverage=0.5)) == 3
+    assert len(select(candidates, 2, question, idf, groups, coverage=0.1)) == 2  # enough is covered
+    assert len(select(candidates, 2, question, idf, groups, coverage=0.0)) == 2  # never
+    assert len(select(candidates[:2], 2, question, idf, groups, coverage=0.5)) == 2  # no third to add
+
+
+def test_a_copied_answer_says_the_sentence_s_own_words_and_points_at_them(built):
+    # the reader copies the French sentence with a slip of case; the answer is the sentence's own words
+    view, _ = scripted(built, "49% D'IA à l'échelle [2].")
+    answer = view.ask(SCALE_FR)
+    assert answer.mode == "generated" and answer.text == "49% d'IA à l'échelle [1]."
+    (c,) = answer.citations
+    article = built.article(c.source).text
+    assert c.start <= c.answer_start < c.answer_end <= c.end
+    assert article[c.answer_start:c.answer_end] == "49% d'IA à l'échelle"
+    # an answer in other words keeps them, and points at no words
+    view, _ = scripted(built, "49 percent [2].")
+    (c,) = view.ask(SCALE_Q).citations
+    assert (c.answer_start, c.answer_end) == (-1, -1)
+
+
+def test_the_answerability_check_refuses_with_its_reason_and_can_be_switched_off(built, monkeypatch):
+    from assistant import answerability
+
+    shipped = answerability.model()
+    strict = answerability.Model(shipped.weights, shipped.means, shipped.scales, shipped.intercept, 0.0, "test")
+    monkeypatch.setattr(answerability, "model", lambda: strict)  # everything is unanswerable at threshold 0
+    view, _ = scripted(built, "49 % [2].", p_none=0.01)
+    answer = view.ask(SCALE_FR)
+    assert answer.refused and answer.text == "Les articles ne le disent pas."
+    assert answer.refusal_reason.startswith("answerability: the evidence does not seem to answer")
+    assert set(answer.answerability["features"]) == set(answerability.FEATURES)
+    off = view.with_settings(refusal_checks=["language", "support", "reader"]).ask(SCALE_FR)
+    assert not off.refused and off.answerability["probability"] >= 0.0
+    # a reader that reports no probabilities (a server) is not judged by it
+    server, _ = scripted(built, "49 % [2].")
+    assert not server.ask(SCALE_FR).refused
+
+
+class RenderingGenerator(ScriptedGenerator):
+    """Replies `reply` to a question, and `rendering` when asked to say its words in another language."""
+
+    def __init__(self, reply, rendering):
+        super().__init__(reply, p_none=0.0)
+        self.rendering = rendering
+
+    def stream(self, messages, max_tokens, abstain=None):
+        if messages[-1]["content"].startswith("Say “"):
+            self.prompts.append(messages)
+            yield self.rendering
+            return
+        yield from super().stream(messages, max_tokens, abstain)
+
+
+@pytest.mark.parametrize("rendering, expected", [
+    ("bought 49% of Scale AI", "bought 49% of Scale AI [1]."),
+    ("bought 51% of Scale AI", "acheté 49% d'IA à l'échelle [1]."),  # a number that is not the sentence's: the copy
+])
+def test_copied_words_are_said_in_the_asker_s_language_and_still_point_at_the_sentence(built, monkeypatch,
+                                                                                       rendering, expected):
+    from assistant import answerability
+
+    monkeypatch.setattr(answerability, "model", lambda: answerability.Model(
+        (0.0,) * len(answerability.FEATURES), (0.0,) * len(answerability.FEATURES),
+        (1.0,) * len(answerability.FEATURES), -10.0, 0.5, "test"))  # never refuses
+    gen = RenderingGenerator("acheté 49% d'IA à l'échelle [2].", rendering)
+    answer = built.with_reader(gen).ask(SCALE_Q)
+    assert answer.text == expected and answer.mode == "generated"
+    (c,) = answer.citations
+    assert built.article(c.source).text[c.answer_start:c.answer_end] == "acheté 49% d'IA à l'échelle"
+    # the rendering request continues the answer's own chat: the reader reads on from its reply
+    asked, render = gen.prompts
+    assert render[:len(asked)] == asked and render[len(asked)]["content"] == "acheté 49% d'IA à l'échelle [2]."
+    assert "English" in render[-1]["content"]

@@ -3,8 +3,8 @@
 import pytest
 
 from assistant import Config, ConfigError
-from assistant.checks import (REFUSAL_CHECKS, EvidenceCheck, LanguageCheck, ReaderCheck, SupportCheck,
-                              VerificationCheck)
+from assistant.checks import (REFUSAL_CHECKS, AnswerabilityCheck, EvidenceCheck, LanguageCheck, ReaderCheck,
+                              SupportCheck, VerificationCheck)
 from assistant.evidence import Evidence
 from assistant.generate import Abstention
 from assistant.prompt import NONE
@@ -65,7 +65,8 @@ def test_verification():
 
 
 def test_each_check_has_its_name_and_the_switchable_ones_are_listed_once():
-    names = [c.name for c in (LanguageCheck, EvidenceCheck, SupportCheck, ReaderCheck, VerificationCheck)]
+    names = [c.name for c in (LanguageCheck, EvidenceCheck, SupportCheck, ReaderCheck, VerificationCheck,
+                              AnswerabilityCheck)]
     assert len(set(names)) == len(names) and set(REFUSAL_CHECKS) <= set(names)
     assert Config().refusal_checks == REFUSAL_CHECKS
     assert Config(refusal_checks=["reader"]).refusal_checks == ("reader",)  # a TOML list becomes a tuple
@@ -82,12 +83,14 @@ def test_switching_a_check_off_reaches_the_pipeline(built):
     assert weak.ask("Quelle part de Scale AI Meta a-t-elle achetée ?").refusal_reason.startswith("support:")
     answered = weak.with_settings(refusal_checks=("language", "reader")).ask(
         "Quelle part de Scale AI Meta a-t-elle achetée ?")
-    assert not answered.refused and answered.mode == "generated" and answered.text.startswith("49 %")
+    assert not answered.refused and answered.mode == "generated"
+    assert answered.text.startswith("49%")  # the cited sentence's own words
     german = "Wie viele Parameter hat Llama 3.1?"
     assert view.ask(german).refusal_reason.startswith("language:")
     assert not view.with_settings(refusal_checks=("support", "reader")).ask(german).refusal_reason.startswith(
         "language:")
-    abstaining = built.with_reader(ScriptedGenerator("49 % [2].", p_none=0.9))
+    # by default the reader is never made to abstain (abstain_threshold 1.0); set lower, its check refuses
+    abstaining = built.with_reader(ScriptedGenerator("49 % [2].", p_none=0.9)).with_settings(abstain_threshold=0.5)
     assert abstaining.ask("Quelle part de Scale AI Meta a-t-elle achetée ?").refusal_reason.startswith("reader:")
     assert not abstaining.with_settings(refusal_checks=("language", "support")).ask(
         "Quelle part de Scale AI Meta a-t-elle achetée ?").refused

@@ -1,0 +1,171 @@
+"""Fitting the assistant's tuned values on the training set (`../shared/train`, evals/train.py), never on an
+evaluation set:
+
+    python -m evals fit answerability --home HOME [--translated evals/gold/train_en_mt.jsonl] [--cache FILE]
+    python -m evals fit support --home HOME
+
+`HOME` is a folder whose `corpus/` is a copy of `../shared/train/corpus` (its index is built on first use).
+
+- `answerability`: asks a fixed sample of each part's questions (`SIZES`, and the machine-translated English ones)
+  as the default config would, but with neither the support check nor the answerability check, and reads each answer's
+  answerability features (assistant/answerability.py). A logistic regression is fitted on the fit part (unanswerable
+  = 1); its threshold is chosen on the choose part: the lowest at which at most `--answerable-refused` of the
+  answerable questions are refused. Writes assistant/data/answerability.json.
+- `support`: the support check's `refusal_threshold` (checks.py), which refuses before the reader a question no
+  sentence is close to. Off-topic questions are simulated without another index: each question is asked of the
+  documents of one part only, so the other part's questions are about documents that are not there. The threshold
+  is the highest at which at most `--answerable-refused` of the fit part's answerable questions asked of their own
+  part are refused; the choose part's figures are printed beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from assistant import Assistant, Config
+from assistant.answerability import FEATURES, Model
+from assistant.evidence import evidence_rows, rank_evidence
+
+from .gold import load_gold
+from .train import PARTS, sample, split_of
+
+__all__ = ["SIZES", "answerability_features", "fit_answerability", "support_scores", "fit_support"]
+
+# Questions asked per part and kind: enough for ten features, and about 30 and 20 minutes of the reader here.
+SIZES = {"fit": {"piaf": 100, "squad": 100, "squad-unanswerable": 150},
+         "choose": {"piaf": 70, "squad": 70, "squad-unanswerable": 90}}
+
+
+def _assistant(home: Path, cache: str | None) -> Assistant:
+    # every question reaches the reader (no support check) and is answered (no answerability check), as the
+    # default config would otherwise ask it
+    config = Config.load(corpus_dir=home / "corpus", index_dir=home / "index", refusal_checks=("language", "reader"))
+    assistant = Assistant(config, progress=True)
+    assistant.index()
+    if cache:
+        from .cache import CachedGenerator
+
+        assistant = assistant.with_reader(CachedGenerator(assistant.generator, cache))
+    return assistant
+
+
+def answerability_features(assistant: Assistant, items) -> tuple[np.ndarray, np.ndarray]:
+    """Features (rows in FEATURES order) and labels (1: unanswerable) of the questions the reader answered."""
+    rows, labels = [], []
+    for n, g in enumerate(items, start=1):
+        answer = assistant.ask(g.question)
+        if answer.answerability:
+            rows.append([answer.answerability["features"][f] for f in FEATURES])
+            labels.append(0 if g.answerable else 1)
+        print(f"\r{n}/{len(items)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES)), np.array(labels)
+
+
+def fit_answerability(home: Path, train: str, translated: list[str], cache: str | None, target: float,
+                      out: Path) -> Model:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    assistant = _assistant(home, cache)
+    gold = load_gold(train)
+    extra = [g for path in translated for g in load_gold(path)]
+    data = {}
+    for part in PARTS:
+        items = sample(gold, part, SIZES[part]) + [g for g in extra if split_of(g.source) == part]
+        print(f"{part}: {len(items)} questions", file=sys.stderr)
+        data[part] = answerability_features(assistant, items)
+    x, y = data["fit"]
+    means, scales = x.mean(0), x.std(0)
+    scales[scales < 1e-9] = 1.0
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit((x - means) / scales, y)
+    fitted = Model(tuple(lr.coef_[0].tolist()), tuple(means.tolist()), tuple(scales.tolist()),
+                   float(lr.intercept_[0]), 1.0, "")
+    xc, yc = data["choose"]
+    p = np.array([fitted.probability(_signals(row)) for row in xc])
+    answerable = np.sort(p[yc == 0])
+    # the lowest threshold that refuses at most `target` of the answerable questions
+    allowed = int(np.floor(target * len(answerable)))
+    threshold = float(answerable[len(answerable) - allowed - 1]) + 1e-9 if allowed < len(answerable) else 0.0
+    model = Model(fitted.weights, fitted.means, fitted.scales, fitted.intercept, round(threshold, 6),
+                  f"weights fitted on the training set's fit part ({len(y)} questions, {int(y.sum())} unanswerable), "
+                  f"threshold chosen on its choose part ({len(yc)} questions) for at most {target:.0%} of "
+                  f"answerable questions refused (python -m evals fit answerability)")
+    pf = np.array([model.probability(_signals(row)) for row in x])
+    print(f"fit part:    AUC {roc_auc_score(y, pf):.3f}; at the threshold, unanswerable refused "
+          f"{(pf[y == 1] >= model.threshold).mean():.3f}, answerable refused {(pf[y == 0] >= model.threshold).mean():.3f}")
+    print(f"choose part: AUC {roc_auc_score(yc, p):.3f}; at the threshold {model.threshold:.4f}, unanswerable refused "
+          f"{(p[yc == 1] >= model.threshold).mean():.3f}, answerable refused {(p[yc == 0] >= model.threshold).mean():.3f}")
+    for name, w in zip(FEATURES, model.weights):
+        print(f"  {name:15s} {w:+.3f}")
+    out.write_text(json.dumps(model.to_dict(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return model
+
+
+def _signals(row):
+    from assistant.answerability import Signals
+
+    return Signals(*row)
+
+
+def support_scores(assistant: Assistant, items, depth: int = 60) -> list[dict]:
+    """For each question, the best support (evidence.py) among the sentences of the top `config.k` passages of
+    each part's documents (retrieval over the whole index, the other part's passages left out)."""
+    retriever, k, out = assistant.retriever, assistant.config.k, []
+    for n, g in enumerate(items, start=1):
+        found = retriever.search(g.question, depth, assistant.config.retrieval_mode)
+        row = {"id": g.id, "answerable": g.answerable, "part": split_of(g.source)}
+        for part in PARTS:
+            passages = [p for p in found if split_of(p.source) == part][:k]
+            rows = evidence_rows(passages, retriever.index)
+            scores = dict(zip(rows, retriever.sentence_scores(g.question, rows=rows).tolist()))
+            candidates = rank_evidence(passages, scores, retriever.index, g.question, retriever.idf,
+                                       retriever.term_groups(g.question))
+            row[part] = max((c.support for c in candidates), default=float("-inf"))
+        out.append(row)
+        print(f"\r{n}/{len(items)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return out
+
+
+def fit_support(home: Path, train: str, translated: list[str], target: float, per_kind: int) -> float:
+    assistant = Assistant(Config.load(corpus_dir=home / "corpus", index_dir=home / "index"), progress=True)
+    gold = load_gold(train)
+    items = []
+    for part in PARTS:
+        items += sample(gold, part, {"piaf": per_kind, "squad": per_kind, "squad-unanswerable": per_kind}, seed=1)
+    items += [g for path in translated for g in load_gold(path)]
+    rows = support_scores(assistant, items)
+
+    def figures(part: str, threshold: float) -> str:
+        own = [r[part] for r in rows if r["part"] == part and r["answerable"]]
+        near = [r[part] for r in rows if r["part"] == part and not r["answerable"]]
+        off = [r[part] for r in rows if r["part"] != part]
+        share = lambda xs: sum(x < threshold for x in xs) / max(1, len(xs))  # noqa: E731
+        return (f"answerable refused {share(own):.3f} ({len(own)}), unanswerable refused {share(near):.3f} "
+                f"({len(near)}), off-topic refused {share(off):.3f} ({len(off)})")
+
+    def highest(scores) -> float:  # the highest threshold refusing at most `target` of these
+        scores = np.sort(scores)
+        return float(scores[int(np.floor(target * len(scores)))]) if len(scores) else float("inf")
+
+    # same-language and cross-lingual questions score differently: the threshold must hold for both
+    fit = [r for r in rows if r["part"] == "fit" and r["answerable"]]
+    threshold = min(highest([r["fit"] for r in fit if not r["id"].endswith("-en")]),
+                    highest([r["fit"] for r in fit if r["id"].endswith("-en")]))
+    print(f"refusal_threshold {threshold:.4f}: the highest refusing at most {target:.0%} of the fit part's answerable "
+          f"questions, in their own language and in English")
+    for part in PARTS:
+        print(f"  {part} part: {figures(part, threshold)}")
+    english = [r for r in rows if r["id"].endswith("-en")]
+    if english:
+        for part in PARTS:
+            asked = [r for r in english if r["part"] == part and r["answerable"]]
+            print(f"  {part} part's English translations: answerable refused "
+                  f"{sum(r[part] < threshold for r in asked)}/{len(asked)}")
+    return threshold

@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 from . import answerability, prompt
 from .answer import Answer, Draft, citation, extractive
-from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, ReaderCheck, SupportCheck,
+from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
                      VerificationCheck)
 from .chunk import Passage
 from .cite import MARKER, check_rendering, verify, with_markers
@@ -34,6 +34,7 @@ from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, cleaning_cache, up_to_date, update_index
 from .ingest import Article, Corpus, load_corpus
 from .lang import DEFAULT_LANGUAGE, detect_language, identify
+from .mentions import unmentioned
 from .question import clean_question
 from .retrieve import Retriever
 from .span import needs_rendering
@@ -274,14 +275,14 @@ class Assistant:
     def evidence(self, question: str, history: Sequence | None = None) -> tuple[list[Passage], list[Evidence]]:
         """The retrieved passages and the numbered evidence sentences that `ask` would show the reader, best first
         (none when the question is refused before the reader is asked)."""
-        passages, evidence, _ = self._candidates(clean_question(question, self.config.max_question_chars), history,
-                                                 self._indexed())
+        question = clean_question(question, self.config.max_question_chars)
+        passages, evidence, _ = self._candidates(question, history, self._indexed(), detect_language(question))
         return passages, evidence
 
-    def _candidates(self, question: str, history: Sequence | None,
-                    live: tuple[Corpus, Retriever]) -> tuple[list[Passage], list[Evidence], str]:
+    def _candidates(self, question: str, history: Sequence | None, live: tuple[Corpus, Retriever],
+                    language: str) -> tuple[list[Passage], list[Evidence], str]:
         """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
-        the reader ("" when there is none; the evidence is then empty)."""
+        the reader ("" when there is none; the evidence is then empty). `language`: the question's."""
         query = _fold_history(question, history, self.config.max_question_chars)
         _, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
@@ -298,6 +299,9 @@ class Assistant:
         for check in checks:
             if why := check.reason(candidates):
                 return passages, [], f"{check.name}: {why}"
+        if "names" in self.config.refusal_checks and (
+                why := NamesCheck().reason(unmentioned(question, language, retriever))):
+            return passages, [], f"{NamesCheck.name}: {why}"
         return passages, select(candidates, self.config.evidence_sentences, question, retriever.idf, groups,
                                 self.config.evidence_coverage), ""
 
@@ -317,7 +321,7 @@ class Assistant:
         language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
         live = self._indexed()
         passages, evidence, reason = ([], [], f"{LanguageCheck.name}: {unsupported}") if unsupported else \
-            self._candidates(question, history, live)
+            self._candidates(question, history, live, language)
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
@@ -378,7 +382,7 @@ class Assistant:
         checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
                          lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_coverage,
                          self.config.support_threshold, live[1].term_groups,
-                         live[1].sentence_vectors([ev.row for ev in evidence]))
+                         live[1].sentence_vectors([ev.row for ev in evidence]), copies=generator.reads)
         timings["verify"] = time.perf_counter() - t_check
         extra["dropped"] = checked.dropped
         if abstain is not None and abstain.probability is not None:  # a reader that reports its probabilities

@@ -8,6 +8,8 @@ In the order they run:
 - `evidence` (after retrieval, always on): the retrieved passages hold no sentence to answer from.
 - `support` (before the reader): no sentence's support (evidence.py) reaches `refusal_threshold`: an off-topic
   question, refused without a model call.
+- `names` (before the reader): the question names something no article mentions (mentions.py: "FIFA" asked of
+  articles about Meta), which no sentence can answer however close it comes.
 - `reader` (after the reader): the reader's probability of "no answer" at its first token reached
   `abstain_threshold`, or it wrote a refusal itself. Only for readers that read (generate.Generator.reads).
 - `answerability` (after verification): the answerability model (answerability.py), fitted on the training set,
@@ -16,7 +18,7 @@ In the order they run:
 - `verification` (after verification, always on, answer_mode = "generated" only): no sentence of the draft is
   supported by what it cites; in "auto" mode the answer quotes the best evidence sentence instead.
 
-`language`, `support`, `reader` and `answerability` can be switched off for ablations (config `refusal_checks`); the other two guard
+`language`, `support`, `names`, `reader` and `answerability` can be switched off for ablations (config `refusal_checks`); the other two guard
 the steps after them (no evidence to show; nothing verified to say).
 """
 
@@ -29,10 +31,10 @@ from . import lang, prompt
 from .evidence import Evidence
 from .generate import Abstention
 
-__all__ = ["REFUSAL_CHECKS", "LanguageCheck", "EvidenceCheck", "SupportCheck", "ReaderCheck", "AnswerabilityCheck",
-           "VerificationCheck"]
+__all__ = ["REFUSAL_CHECKS", "LanguageCheck", "EvidenceCheck", "SupportCheck", "NamesCheck", "ReaderCheck",
+           "AnswerabilityCheck", "VerificationCheck"]
 
-REFUSAL_CHECKS = ("language", "support", "reader", "answerability")  # the switchable ones, all on by default
+REFUSAL_CHECKS = ("language", "support", "names", "reader", "answerability")  # the switchable ones, all on by default
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,17 @@ class SupportCheck:
         if best >= self.threshold:
             return ""
         return f"no sentence of the retrieved passages is close to the question (best {best:.3f}, needed {self.threshold:.3f})"
+
+
+@dataclass(frozen=True)
+class NamesCheck:
+    name: ClassVar[str] = "names"
+
+    def reason(self, unmentioned: list[str]) -> str:
+        """`unmentioned`: the question's names no article mentions (mentions.unmentioned)."""
+        if not unmentioned:
+            return ""
+        return f"no article mentions {', '.join(repr(n) for n in unmentioned)}"
 
 
 @dataclass(frozen=True)

@@ -431,6 +431,11 @@ class Retriever:
         """The BM25 query: the question's own terms, plus the stems of their cross-lingual neighbours."""
         return {term: 1.0 for group in self.term_groups(question).values() for term in sorted(group)}
 
+    @cached_property
+    def languages(self) -> frozenset[str]:
+        """The languages the indexed passages are written in."""
+        return frozenset(p.language for p in self.passages)
+
     @property
     def idf(self) -> dict[str, float]:
         """Each indexed term's BM25 inverse document frequency (evidence ranking weighs question words by it)."""

@@ -96,6 +96,7 @@ _REFUSAL_WHY = {
     "language": "The articles were not searched: the question is not in English, Portuguese or French.",
     "evidence": "The closest passages hold no sentence to answer from.",
     "support": "No sentence of the articles is close to the question.",
+    "names": "The articles never mention what the question names.",
     "reader": "The reader found no answer in the closest sentences.",
     "verification": "The reader's answer was not supported by the sentences it cited.",
     "answerability": "The closest sentences do not seem to answer this question.",

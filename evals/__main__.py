@@ -9,7 +9,7 @@
     python -m evals judge --candidates REPORT.json     (unlabelled pairs from a run, as JSON lines, to label)
     python -m evals ablations A.json B.json ... [--by-language]
     python -m evals rescore REPORT.json --gold G [--out NEW.json]   (today's metrics on an old report's answers)
-    python -m evals fit answerability|support --home HOME [--translated FILE] [--cache FILE]   (evals/fit.py)
+    python -m evals fit answerability|support|names --home HOME [--translated FILE] [--cache FILE]   (evals/fit.py)
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
 is recorded in its report entry instead.
@@ -272,7 +272,7 @@ def rescore_cmd(args) -> int:
 def fit_cmd(args) -> int:
     from pathlib import Path
 
-    from .fit import fit_answerability, fit_support
+    from .fit import fit_answerability, fit_support, measure_names
 
     home = Path(args.home)
     if not (home / "corpus").is_dir():
@@ -281,8 +281,10 @@ def fit_cmd(args) -> int:
     if args.what == "answerability":
         fit_answerability(home, args.train, args.translated or [], args.cache, args.answerable_refused,
                           Path(args.out))
-    else:
+    elif args.what == "support":
         fit_support(home, args.train, args.translated or [], args.answerable_refused, args.per_kind)
+    else:
+        measure_names(home, args.train, args.translated or [])
     return 0
 
 
@@ -336,7 +338,7 @@ def main(argv=None) -> int:
     p.add_argument("--gold", required=True, help="the gold file the report was run on")
     p.add_argument("--out", help="write the rescored report here (default: print it)")
     p = sub.add_parser("fit", help="fit a tuned value on the training set (evals/fit.py)")
-    p.add_argument("what", choices=("answerability", "support"))
+    p.add_argument("what", choices=("answerability", "support", "names"))
     p.add_argument("--home", required=True, help="a folder whose corpus/ is a copy of ../shared/train/corpus")
     p.add_argument("--train", default="../shared/train/train.jsonl")
     p.add_argument("--translated", action="append", help="more training questions (e.g. machine-translated ones)")

@@ -3,6 +3,7 @@ evaluation set:
 
     python -m evals fit answerability --home HOME [--translated evals/gold/train_en_mt.jsonl] [--cache FILE]
     python -m evals fit support --home HOME
+    python -m evals fit names --home HOME [--translated evals/gold/train_en_mt.jsonl]
 
 `HOME` is a folder whose `corpus/` is a copy of `../shared/train/corpus` (its index is built on first use).
 
@@ -16,6 +17,8 @@ evaluation set:
   documents of one part only, so the other part's questions are about documents that are not there. The threshold
   is the highest at which at most `--answerable-refused` of the fit part's answerable questions asked of their own
   part are refused; the choose part's figures are printed beside it.
+- `names`: nothing to fit (mentions.py's constants are letter counts); prints the share of the training questions
+  the `names` check would refuse, answerable and not, in their own language and translated: its cost.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from assistant.evidence import evidence_rows, rank_evidence
 from .gold import load_gold
 from .train import PARTS, sample, split_of
 
-__all__ = ["SIZES", "answerability_features", "fit_answerability", "support_scores", "fit_support"]
+__all__ = ["SIZES", "answerability_features", "fit_answerability", "support_scores", "fit_support", "measure_names"]
 
 # Questions asked per part and kind: enough for ten features, and about 30 and 20 minutes of the reader here.
 SIZES = {"fit": {"piaf": 100, "squad": 100, "squad-unanswerable": 150},
@@ -169,3 +172,17 @@ def fit_support(home: Path, train: str, translated: list[str], target: float, pe
             print(f"  {part} part's English translations: answerable refused "
                   f"{sum(r[part] < threshold for r in asked)}/{len(asked)}")
     return threshold
+
+
+def measure_names(home: Path, train: str, translated: list[str]) -> None:
+    from assistant.mentions import unmentioned
+
+    assistant = Assistant(Config.load(corpus_dir=home / "corpus", index_dir=home / "index"), progress=True)
+    retriever = assistant.retriever
+    for path in [train, *translated]:
+        counts = {True: [0, 0], False: [0, 0]}
+        for g in load_gold(path):
+            counts[g.answerable][0] += bool(unmentioned(g.question, g.lang, retriever))
+            counts[g.answerable][1] += 1
+        print(f"{path}: the names check refuses answerable {counts[True][0]}/{counts[True][1]}, "
+              f"unanswerable {counts[False][0]}/{counts[False][1]}")

@@ -3,8 +3,8 @@
 import pytest
 
 from assistant import Config, ConfigError
-from assistant.checks import (REFUSAL_CHECKS, AnswerabilityCheck, EvidenceCheck, LanguageCheck, ReaderCheck,
-                              SupportCheck, VerificationCheck)
+from assistant.checks import (REFUSAL_CHECKS, AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck,
+                              ReaderCheck, SupportCheck, VerificationCheck)
 from assistant.evidence import Evidence
 from assistant.generate import Abstention
 from assistant.prompt import NONE
@@ -65,8 +65,8 @@ def test_verification():
 
 
 def test_each_check_has_its_name_and_the_switchable_ones_are_listed_once():
-    names = [c.name for c in (LanguageCheck, EvidenceCheck, SupportCheck, ReaderCheck, VerificationCheck,
-                              AnswerabilityCheck)]
+    names = [c.name for c in (LanguageCheck, EvidenceCheck, SupportCheck, NamesCheck, ReaderCheck,
+                              VerificationCheck, AnswerabilityCheck)]
     assert len(set(names)) == len(names) and set(REFUSAL_CHECKS) <= set(names)
     assert Config().refusal_checks == REFUSAL_CHECKS
     assert Config(refusal_checks=["reader"]).refusal_checks == ("reader",)  # a TOML list becomes a tuple
@@ -94,3 +94,34 @@ def test_switching_a_check_off_reaches_the_pipeline(built):
     assert abstaining.ask("Quelle part de Scale AI Meta a-t-elle achetée ?").refusal_reason.startswith("reader:")
     assert not abstaining.with_settings(refusal_checks=("language", "support")).ask(
         "Quelle part de Scale AI Meta a-t-elle achetée ?").refused
+
+
+def test_names_check():
+    assert NamesCheck().reason([]) == ""
+    assert NamesCheck().reason(["fifa"]) == "no article mentions 'fifa'"
+
+
+@pytest.mark.parametrize("question, language, expected", [
+    ("Which team won the 2022 FIFA World Cup?", "en", ["fifa"]),  # an acronym: written alike in every language
+    ("Qui a gagné le Tour de France en 2023 ?", "fr", ["france"]),  # a French question of French articles
+    ("Quem escreveu Os Lusíadas?", "pt", ["lusiadas"]),
+    ("Who directed the film Titanic?", "en", []),  # English names may be translated: not held to it
+    ("Que percentagem da Scale AI a Meta comprou?", "pt", []),  # "IA à l'échelle": a neighbour shares "scal"
+    ("Quem é Mark Zuckerberg?", "pt", []),
+    ("Quanto custa a IA da Meta?", "pt", []),  # two letters: too short to tell
+])
+def test_names_no_article_mentions(built, question, language, expected):
+    from assistant.mentions import unmentioned
+
+    assert unmentioned(question, language, built.retriever) == expected
+
+
+def test_a_question_naming_what_no_article_mentions_is_refused_before_the_reader(built):
+    from conftest import ScriptedGenerator
+
+    view = built.with_reader(ScriptedGenerator("OpenAI [1]."))
+    answer = view.ask("Qui a gagné le Tour de France en 2023 ?")
+    assert answer.refused and answer.refusal_reason == "names: no article mentions 'france'" and not answer.raw
+    checks = tuple(c for c in REFUSAL_CHECKS if c != "names")
+    assert not view.with_settings(refusal_checks=checks).ask(
+        "Qui a gagné le Tour de France en 2023 ?").refusal_reason.startswith("names:")

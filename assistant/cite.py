@@ -149,11 +149,13 @@ class Verified:
 
 
 def verify(answer: str, evidence: list[tuple[str, str]], question: str, language: str, embed,
-           coverage: float, similarity: float, neighbours=None, evidence_vectors=None) -> Verified:
+           coverage: float, similarity: float, neighbours=None, evidence_vectors=None,
+           copies: bool = True) -> Verified:
     """Check `answer` against the numbered `evidence` ((text, language) pairs; [1] is evidence[0]). `embed(texts)`
     returns unit vectors for the answer sentences (and the evidence), on the side of the embedder the evidence was
     embedded on; `evidence_vectors`, when given, are the evidence's (the index has them: no need to embed them again);
-    `neighbours(text)` the term groups of a sentence (see `signals`)."""
+    `neighbours(text)` the term groups of a sentence (see `signals`). `copies`: False for a reader that cannot read,
+    whose copied words are not trusted to answer (every sentence then meets all the rules)."""
     parts = split_answer(answer.strip(), language)
     kept: list[tuple[str, list[int]]] = []
     dropped: list[tuple[str, str]] = []
@@ -171,7 +173,7 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
             continue
         sims = [float(sent_vecs[row] @ ev_vecs[n - 1]) for n in range(1, len(evidence) + 1)]
         row += 1
-        copy = _copy(sentence, cited, evidence, sims)
+        copy = _copy(sentence, cited, evidence, sims) if copies else None
         if copy is not None:
             n, (start, end) = copy
             words = evidence[n - 1][0][start:end]
@@ -253,4 +255,11 @@ def check_rendering(rendering: str, words: str, words_language: str, question: s
     known = set(_WORD.findall(lang.fold(f"{words} {question}")))
     if not all(_grounded(name, known) for name in names(text)):  # the first word may be capitalised as any
         return "name"
+    # said half: some of the copy's common words kept, others replaced ("espectro de passage" for "espectro de
+    # abertura"); a word both languages write alike then reads as the wrong language
+    stop = lang.merged("stopwords")
+    common = {w for w in _WORD.findall(lang.fold(words)) if len(w) > 2 and w not in stop} - set(names(words))
+    said = set(_WORD.findall(lang.fold(text)))
+    if common & said and common - said:
+        return "said half"
     return None

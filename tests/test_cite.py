@@ -85,3 +85,20 @@ def test_nothing_supported_gives_empty_text():
 def test_with_markers_goes_before_final_punctuation():
     assert with_markers("Meta bought 49%.", [1, 2]) == "Meta bought 49% [1][2]."
     assert with_markers("Meta bought 49%", [1]) == "Meta bought 49% [1]"
+
+
+@pytest.mark.parametrize("rendering, words, words_lang, question, lang, why", [
+    ("abolish the state of Israel", "abolir o estado de Israel", "pt", "What did Hamas want?", "en", None),
+    ("14 000 millions", "14 000 million", "fr", "How much?", "en", None),
+    ("14 billion", "14 000 millions", "fr", "How much?", "en", None),  # the same size
+    ("14 million", "14 000 millions", "fr", "How much?", "en", "number"),
+    ("Jacques Dupont", "o rei George III", "pt", "Who?", "en", "name"),
+    ("espectro de passage", "espectro de abertura", "pt", "Comment?", "fr", "said half"),
+    ("spectre d'ouverture", "espectro de abertura", "pt", "Comment?", "fr", None),
+    ("NONE", "espectro de abertura", "pt", "Comment?", "fr", "empty"),
+    ("x " * 40, "abertura", "pt", "Comment?", "fr", "too long"),
+])
+def test_a_rendering_keeps_numbers_names_and_is_said_whole(rendering, words, words_lang, question, lang, why):
+    from assistant.cite import check_rendering
+
+    assert check_rendering(rendering, words, words_lang, question, lang) == why

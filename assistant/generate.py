@@ -151,7 +151,8 @@ class LlamaCppGenerator(Generator):
         it shares with this one (the same first evidence sentence, say) and is read from another position in other
         batches, whose sums round apart: greedy decoding then gave another answer to the same question after other
         questions (a refusal became "2000 euros." on an AVX2 CPU)."""
-        if not self._warmed:
+        if not self._warmed:  # nothing is fixed: every question is read from the start
+            self._llm.n_tokens = 0
             return
         if not self._fixed:  # where the first question's tokens part from the warm-up's
             ids, shared = self._llm.input_ids[:self._llm.n_tokens].tolist(), 0

@@ -67,14 +67,15 @@ def test_partly_supported_answers_keep_only_the_supported_sentence(built):
     view, _ = scripted(built, "49 % [2]. Meta a aussi acheté 12% de Google [1]. Rien [7].")
     answer = view.ask(SCALE_FR)
     assert answer.mode == "generated"
-    assert answer.text == "49 % [1]."
+    assert answer.text == "49% [1]."  # a copy: the cited sentence's own words
     assert [c.number for c in answer.citations] == [1]
 
 
 @pytest.mark.parametrize("p_none, refused", [(0.9, True), (0.2, False)])
 def test_the_reader_abstains_when_its_no_answer_is_likely_enough(built, p_none, refused):
     view, _ = scripted(built, "49 % [2].", p_none)
-    answer = view.with_settings(abstain_threshold=0.5).ask(SCALE_FR)
+    view = view.with_settings(abstain_threshold=0.5, refusal_checks=("language", "support", "names", "reader"))
+    answer = view.ask(SCALE_FR)
     assert answer.refused is refused and answer.abstain_probability == p_none
     if refused:
         assert answer.text == "Les articles ne le disent pas." and answer.citations == []
@@ -236,6 +237,15 @@ def test_real_model_is_greedy_and_deterministic(smollm):
     assert "".join(smollm.stream(capital, 8)) == "The capital of France is Paris."
 
 
+def test_a_reader_not_warmed_answers_a_question_alike_whatever_came_before(built, smollm):
+    # without a fixed part read at load, every question is read from the start: reusing the previous prompt's prefix
+    # gave SmolLM "la part de Scale AI Meta" once and "l'AI Séoul" the next time
+    view = built.with_reader(smollm)
+    first = view.ask(SCALE_FR).raw
+    view.ask("Quem é o CEO da Meta?")
+    assert view.ask(SCALE_FR).raw == view.ask(SCALE_FR).raw == first
+
+
 def test_the_small_llama_answers_by_quoting(built, smollm):
     answer = built.with_reader(smollm).ask(SCALE_FR)
     assert answer.raw and answer.mode == "extractive"  # the model was called; its draft did not pass
@@ -269,7 +279,8 @@ def test_a_number_keeps_its_size_from_evidence_to_answer(built, question, langua
     from assistant.quantities import quantities, same_size
 
     answer = built.ask(question)
-    assert answer.mode == "generated" and answer.language == language
+    # a draft whose number changed size is dropped, and the sentence quoted: "405 billets" for "405 bilhões" (fr)
+    assert answer.mode in ("generated", "extractive") and answer.language == language
     cited = [v for c in answer.citations for v in quantities(c.text, built.article(c.source).language, words=True)]
     for value in quantities(MARKER.sub(" ", answer.text), language):
         assert any(same_size(value, v) for v in cited) or value in quantities(question, language), answer.text
@@ -404,8 +415,12 @@ def test_term_expansion_ranks_evidence_but_does_not_decide_refusal():
 
 def test_the_default_reader_refuses_what_the_articles_do_not_say(built):
     # an unanswerable dev question (un-fr-004): the evidence is about Llama and the EU, and says nothing of a fine
-    answer = built.ask("Quelle amende l'Union européenne a-t-elle infligée à Meta au sujet de Llama ?")
+    question = "Quelle amende l'Union européenne a-t-elle infligée à Meta au sujet de Llama ?"
+    answer = built.ask(question)
     assert answer.refused and answer.mode == "refused" and answer.text == "Les articles ne le disent pas."
+    assert answer.refusal_reason == "names: no article mentions 'union'" and answer.citations == []  # "UE" there
+    # without that check, the reader itself says the sentences do not answer
+    answer = built.with_settings(refusal_checks=("language", "support", "reader")).ask(question)
     assert answer.refusal_reason == "reader: it wrote that the evidence does not answer" and answer.citations == []
 
 
@@ -432,7 +447,8 @@ def test_the_reader_reads_every_question_from_the_end_of_the_prompts_fixed_part(
     finally:
         del gen._llm.eval
     assert len(starts) == 2 and starts[0] == starts[1] and 0 < starts[0] < warmed  # prompts diverge at "user" there
-    assert gen._llm.n_tokens == starts[0]  # and only the fixed part is kept for the next question
+    # the last prompt and its reply stay read (a continuation reads on from them); the next question trims them
+    assert gen._llm.n_tokens > starts[0]
 
 
 def test_a_third_sentence_only_when_the_first_two_miss_the_question_s_words():

@@ -154,10 +154,12 @@ class Config:
     refusal_checks: tuple[str, ...] = REFUSAL_CHECKS
     # A sentence is evidence only when its support (language-centred cosine plus lexical overlap, without term
     # expansion; see evidence.py) reaches this; with none, refuse without calling the model. Chosen on the training
-    # set's fit part (`python -m evals fit support`): the highest value refusing at most 4% of its answerable
-    # questions, asked in their own language and in English (English binds); with it the fit part's questions asked
-    # of the other part's documents are refused 18%, the choose part's 34%, its answerable 0.2%. (0.046 before: dev.)
-    refusal_threshold: float = 0.0506
+    # set's fit part (`python -m evals fit support --answerable-refused 0.02`): the highest value refusing at most 2%
+    # of its answerable questions, asked in their own language and in English (English binds). 2% is this check's
+    # share of the 5% of answerable questions all refusals may cost (names about 1%, answerability 2%). With it, train
+    # questions asked of the other part's documents are refused 11% (fit) and 22% (choose): off-topic questions that
+    # name something are left to the names check. (0.046 before: chosen on dev.)
+    refusal_threshold: float = 0.0453
     # A reader that reads is made to say its "no answer" word when the probability of that word at its reply's first
     # token reaches this, and may not say it otherwise (llama.cpp readers; a server's reply is taken as it is). 1.0:
     # never made to, so it always drafts; the answerability check (answerability.py, fitted on the training set)

@@ -60,6 +60,7 @@ class Record:
     abstain_probability: float | None = None  # the reader's P(no answer) at its first token
     answer_language: str | None = None  # detected from a generated answer's text; None when it gives no signal
     dropped: list = field(default_factory=list)  # [sentence, rule] that verification removed from the draft
+    answerability: dict = field(default_factory=dict)  # the answerability model's probability and features
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _score(g: GoldItem, answer, judge: Judge | None) -> Record:
                   for c in answer.citations], draft=answer.raw, evidence=[ev.text for ev in answer.evidence],
                  tokens=answer.tokens, timings={k: round(v, 4) for k, v in answer.timings.items()},
                  refusal_reason=answer.refusal_reason, abstain_probability=answer.abstain_probability,
-                 dropped=[list(d) for d in answer.dropped])
+                 dropped=[list(d) for d in answer.dropped], answerability=answer.answerability)
     if answer.mode == "generated":
         rec.answer_language = detect_language(answer.text, default=None)
     if g.answerable:

@@ -9,6 +9,7 @@
     python -m evals judge --candidates REPORT.json     (unlabelled pairs from a run, as JSON lines, to label)
     python -m evals ablations A.json B.json ... [--by-language]
     python -m evals rescore REPORT.json --gold G [--out NEW.json]   (today's metrics on an old report's answers)
+    python -m evals shown REPORT.json... --gold G [--corpus DIR]   (gold sentence shown? answers when it was / was not)
     python -m evals fit answerability|support|names --home HOME [--translated FILE] [--cache FILE]   (evals/fit.py)
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
@@ -250,6 +251,43 @@ def judge_cmd(args) -> int:
     return 0
 
 
+def shown_cmd(args) -> int:
+    """Per report: the share of answerable questions whose gold sentence was shown to the reader, and the answers'
+    alias / lenient / F1 when it was and when it was not (what the reader does with the right sentence)."""
+    from pathlib import Path
+
+    from .metrics import gold_shown
+    from .run import Record, load_report
+
+    gold = {g.id: g for g in load_gold(args.gold)}
+    corpus = Path(args.corpus)
+    for path in args.reports:
+        try:
+            report = load_report(path)
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read report: {exc}", file=sys.stderr)
+            return 1
+        known = {f.name for f in Record.__dataclass_fields__.values()}
+        rows = {True: [], False: []}
+        for r in (Record(**{k: v for k, v in row.items() if k in known}) for row in report["records"]):
+            g = gold.get(r.id)
+            if g is None or not g.answerable:
+                continue
+            article = (corpus / g.source).read_text(encoding="utf-8") if (corpus / g.source).is_file() else ""
+            rows[gold_shown(r.evidence, article, g.evidence or "")].append(r)
+        n = sum(len(v) for v in rows.values()) or 1
+
+        def figures(rs) -> str:
+            m = len(rs) or 1
+            return (f"alias {sum(bool(r.str_em) for r in rs) / m:.3f}, lenient "
+                    f"{sum(bool(r.lenient) for r in rs) / m:.3f}, F1 {sum(r.f1 or 0.0 for r in rs) / m:.3f}, "
+                    f"refused {sum(r.refused for r in rs)} ({len(rs)})")
+
+        print(f"{path}: gold sentence shown {len(rows[True])}/{n} = {len(rows[True]) / n:.3f}; shown: "
+              f"{figures(rows[True])}; not shown: {figures(rows[False])}")
+    return 0
+
+
 def rescore_cmd(args) -> int:
     from .run import load_report, rescore
 
@@ -333,6 +371,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("compare", help="what changed between two reports")
     p.add_argument("a")
     p.add_argument("b")
+    p = sub.add_parser("shown", help="was the gold sentence shown, and how the answers fare when it was and was not")
+    p.add_argument("reports", nargs="+")
+    p.add_argument("--gold", required=True, help="the gold file the reports were run on")
+    p.add_argument("--corpus", default="corpus", help="the folder of the articles the reports were run over")
     p = sub.add_parser("rescore", help="score a report's answers again with today's metrics (nothing is asked)")
     p.add_argument("report")
     p.add_argument("--gold", required=True, help="the gold file the report was run on")
@@ -360,7 +402,7 @@ def main(argv=None) -> int:
     try:
         return {"retrieval": retrieval, "evidence": evidence, "run": run, "compare": compare_cmd,
                 "ablations": ablations, "judge": judge_cmd, "fit": fit_cmd,
-                "rescore": rescore_cmd}[args.command](args)
+                "rescore": rescore_cmd, "shown": shown_cmd}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

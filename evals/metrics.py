@@ -187,3 +187,14 @@ def percentile(values: Sequence[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def gold_shown(shown: Sequence[str], article: str, evidence: str) -> bool:
+    """Does one of the `shown` sentence texts overlap the gold `evidence` in `article` (both located by their words,
+    whatever the spacing)? False when the evidence is not in the article."""
+    def locate(text: str) -> tuple[int, int] | None:
+        found = re.search(r"\s+".join(map(re.escape, text.split())), article) if text.split() else None
+        return (found.start(), found.end()) if found else None
+
+    gold = locate(evidence)
+    return gold is not None and any(s is not None and s[0] < gold[1] and gold[0] < s[1] for s in map(locate, shown))

@@ -144,3 +144,14 @@ def test_lenient_reads_an_answer_as_a_person_would():
     assert lenient("Tacite et Plutarque", ["Plutarque et Tacite"], "fr")
     assert lenient("Plutarque, Tacite [1].", ["Plutarque et Tacite"], "fr")
     assert lenient("Plutarque [2].", ["Plutarque et Tacite"], "fr")  # inside: a part of the answer counts
+
+
+def test_gold_shown_locates_sentences_and_evidence_by_their_words():
+    from evals.metrics import gold_shown
+
+    article = "Título\n\nA Meta comprou 49% da Scale AI.  Pagou 14 mil milhões.\nO Llama 4 saiu em abril."
+    assert gold_shown(["Pagou 14 mil milhões."], article, "Pagou 14\nmil milhões")
+    assert gold_shown(["A Meta comprou 49% da Scale AI."], article, "49% da Scale AI. Pagou")  # overlaps
+    assert not gold_shown(["O Llama 4 saiu em abril."], article, "Pagou 14 mil milhões.")
+    assert not gold_shown(["Pagou 14 mil milhões."], article, "not in the article")
+    assert not gold_shown([], article, "Pagou 14 mil milhões.")

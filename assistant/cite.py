@@ -257,8 +257,8 @@ def check_rendering(rendering: str, words: str, words_language: str, question: s
         return "name"
     # said half: some of the copy's common words kept, others replaced ("espectro de passage" for "espectro de
     # abertura"); a word both languages write alike then reads as the wrong language
-    stop = lang.merged("stopwords")
-    common = {w for w in _WORD.findall(lang.fold(words)) if len(w) > 2 and w not in stop} - set(names(words))
+    skip = lang.merged("stopwords") | lang.merged("scales") | lang.merged("digit_words")  # numbers: checked above
+    common = {w for w in _WORD.findall(lang.fold(words)) if len(w) > 2 and w not in skip} - set(names(words))
     said = set(_WORD.findall(lang.fold(text)))
     if common & said and common - said:
         return "said half"

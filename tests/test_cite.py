@@ -92,6 +92,7 @@ def test_with_markers_goes_before_final_punctuation():
     ("14 000 millions", "14 000 million", "fr", "How much?", "en", None),
     ("14 billion", "14 000 millions", "fr", "How much?", "en", None),  # the same size
     ("14 million", "14 000 millions", "fr", "How much?", "en", "number"),
+    ("14 billion dollars", "14 000 millions de dollars", "fr", "How much?", "en", None),  # number words are numbers
     ("Jacques Dupont", "o rei George III", "pt", "Who?", "en", "name"),
     ("espectro de passage", "espectro de abertura", "pt", "Comment?", "fr", "said half"),
     ("spectre d'ouverture", "espectro de abertura", "pt", "Comment?", "fr", None),

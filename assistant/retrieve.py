@@ -434,7 +434,7 @@ class Retriever:
     @cached_property
     def languages(self) -> frozenset[str]:
         """The languages the indexed passages are written in."""
-        return frozenset(p.language for p in self.passages)
+        return frozenset(languages_of(self.passages).tolist())  # from the columns: no passage is parsed
 
     @property
     def idf(self) -> dict[str, float]:

@@ -60,7 +60,8 @@ def test_ask_prints_the_answer_and_its_sources(home):
     out = cli("ask", "Quelle part de Scale AI Meta a-t-elle achetée ?", "--json", cwd=home)
     answer = json.loads(out.stdout)
     assert answer["mode"] in ("generated", "extractive") and answer["language"] == "fr"
-    assert {"number", "source", "title", "language", "text", "start", "end", "score"} == set(answer["citations"][0])
+    assert {"number", "source", "title", "language", "text", "start", "end", "score", "answer_start",
+            "answer_end"} == set(answer["citations"][0])
     # generation: first to last token, present because the model was called; verify: checking its draft
     assert set(answer["timings"]) == {"retrieve", "first_token", "total", "generation", "verify"}
     assert answer["tokens"] > 0 and len(answer["evidence"]) == 2  # evidence_sentences, by default

@@ -38,8 +38,11 @@ def unmentioned(question: str, language: str, retriever) -> list[str]:
     if not found:
         return []
     terms = retriever.idf
-    words = set(terms) | {lang.fold(w) for w in retriever.index.words}
-    found = [n for n in found if not _grounded(n, words) and not all(t in terms for t in analyze(n) or [n])]
+    found = [n for n in found if not all(t in terms for t in analyze(n) or [n])]  # dict lookups first: most names
+    if not found:
+        return []
+    words = set(terms) | {lang.fold(w) for w in retriever.index.words}  # a scan of the vocabulary: only for the rest
+    found = [n for n in found if not _grounded(n, words)]
     if not found:
         return []
     near = {lang.fold(w): [lang.fold(x) for x in ws] for w, ws in retriever.expansions(question).items()}

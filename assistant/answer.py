@@ -54,6 +54,8 @@ class Answer:
     # {"probability": P(unanswerable), "features": {...}} of the answerability model (answerability.py), when computed
     answerability: dict = field(default_factory=dict)
     question_language: str = ""  # what lang.identify found in the question ("de", "und"); "" when nothing said
+    kind: str = "fact"  # what the question asks for (kinds.py): "fact", or a kind answered in a few sentences
+    note: str = ""  # said after `text` when verification removed part of a longer answer (in `language`)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -70,8 +72,8 @@ def citation(number: int, ev: Evidence, copied: tuple[int, int] | None = None) -
                     answer_start=start, answer_end=end)
 
 
-def extractive(candidates: list[Evidence]) -> tuple[str, list[Citation]]:
-    """Quote the best evidence sentence, cited, in its article's language."""
-    best = candidates[0]
+def extractive(candidates: list[Evidence], best: Evidence | None = None) -> tuple[str, list[Citation]]:
+    """Quote the best evidence sentence (`best`, else the first candidate), cited, in its article's language."""
+    best = best or candidates[0]
     # " ".join(split()): a sentence joined across a line break (chunk.py) is quoted on one line
     return f"“{' '.join(best.text.split())}” [1]", [citation(1, best)]

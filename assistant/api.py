@@ -25,14 +25,15 @@ from .answer import Answer, Draft, citation, extractive
 from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
                      VerificationCheck)
 from .chunk import Passage
-from .cite import MARKER, check_rendering, verify, with_markers
+from .cite import MARKER, check_rendering, split_answer, verify, with_markers
 from .config import RETRIEVAL_MODES, Config
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, QuestionError
-from .evidence import Evidence, evidence_rows, rank_evidence, select
+from .evidence import Evidence, evidence_rows, in_document_order, leads, rank_evidence, select, spread
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, cleaning_cache, up_to_date, update_index
 from .ingest import Article, Corpus, load_corpus
+from .kinds import LONG_KINDS, about_the_articles, question_kind
 from .lang import DEFAULT_LANGUAGE, detect_language, identify
 from .mentions import unmentioned
 from .question import clean_question
@@ -42,6 +43,9 @@ from .span import needs_rendering
 __all__ = ["Assistant", "Readers"]
 
 log = logging.getLogger(__name__)
+
+# "Summarise the articles" reads the lead of every article up to this many; past it, of the retrieved articles only
+_ALL_LEADS = 12
 
 
 class Assistant:
@@ -96,6 +100,13 @@ class Assistant:
             generator.warm(list(prompt.static_messages()))  # the prompt's fixed part, read once at load
             self._readers[model] = generator
         return self._readers[model]
+
+    def warm(self) -> None:
+        """Load the reader and have it read the fixed parts of both prompts now (a server does, before its first
+        question; otherwise the first question of each kind waits for it)."""
+        generator = self.generator
+        if self.config.long_answers:
+            generator.for_prompt(prompt.static_long_messages())
 
     @property
     def readers(self) -> list[str]:
@@ -276,13 +287,20 @@ class Assistant:
         """The retrieved passages and the numbered evidence sentences that `ask` would show the reader, best first
         (none when the question is refused before the reader is asked)."""
         question = clean_question(question, self.config.max_question_chars)
-        passages, evidence, _ = self._candidates(question, history, self._indexed(), detect_language(question))
+        language = detect_language(question)
+        passages, evidence, _ = self._candidates(question, history, self._indexed(), language,
+                                                 self.kind(question, language))
         return passages, evidence
 
+    def kind(self, question: str, language: str) -> str:
+        """What the question asks for (kinds.py); "fact" for every question when `long_answers` is off."""
+        return question_kind(question, language) if self.config.long_answers else "fact"
+
     def _candidates(self, question: str, history: Sequence | None, live: tuple[Corpus, Retriever],
-                    language: str) -> tuple[list[Passage], list[Evidence], str]:
+                    language: str, kind: str = "fact") -> tuple[list[Passage], list[Evidence], str]:
         """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
-        the reader ("" when there is none; the evidence is then empty). `language`: the question's."""
+        the reader ("" when there is none; the evidence is then empty). `language`: the question's; `kind`: what it
+        asks for (kinds.py): more than one fact gets more sentences (`_spread`)."""
         query = _fold_history(question, history, self.config.max_question_chars)
         _, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
@@ -293,6 +311,9 @@ class Assistant:
         scores = dict(zip(rows, scores.tolist()))
         groups = retriever.term_groups(query)
         candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf, groups)
+        if kind in ("summary", "topic") and about_the_articles(question, language):
+            # about the articles themselves: nothing to be close to but the articles; their leads answer it
+            return passages, self._spread(question, language, kind, passages, candidates, live), ""
         checks = [EvidenceCheck()]
         if "support" in self.config.refusal_checks:
             checks.append(SupportCheck(self.config.refusal_threshold))
@@ -302,8 +323,30 @@ class Assistant:
         if "names" in self.config.refusal_checks and (
                 why := NamesCheck().reason(unmentioned(question, language, retriever))):
             return passages, [], f"{NamesCheck.name}: {why}"
+        if kind in LONG_KINDS:
+            return passages, self._spread(question, language, kind, passages, candidates, live), ""
         return passages, select(candidates, self.config.evidence_sentences, question, retriever.idf, groups,
                                 self.config.evidence_coverage), ""
+
+    def _spread(self, question: str, language: str, kind: str, passages: list[Passage], candidates: list[Evidence],
+                live: tuple[Corpus, Retriever]) -> list[Evidence]:
+        """The evidence for an answer of several facts: the leads of the articles when the question is about the
+        articles themselves ("what are these articles about?"), else the candidates chosen by maximal marginal
+        relevance; for a summary, in the order the articles tell them."""
+        corpus, retriever = live
+        n = self.config.long_evidence_sentences
+        if kind in ("summary", "topic") and about_the_articles(question, language):
+            sources = [a.source for a in corpus.articles] if len(corpus.articles) <= _ALL_LEADS else \
+                list(dict.fromkeys(p.source for p in passages))
+            table = retriever.index.passages
+            passages_of = getattr(table, "passages_of", None) or (
+                lambda source: [p for p in table if p.source == source])
+            found = leads(passages_of, sources, _Scores(retriever, question), retriever.index.sentence_row)
+            if found:
+                return sorted(found, key=lambda ev: -ev.score)[:n] if len(found) > n else found
+        chosen = spread(candidates, n, retriever.sentence_vectors([c.row for c in candidates]),
+                        self.config.long_diversity)
+        return in_document_order(chosen) if kind in ("summary", "topic") else chosen
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[Draft | Answer]:
         """Yield `Draft` pieces as the reader writes them, then the final `Answer`. The pieces are the reader's
@@ -319,16 +362,18 @@ class Assistant:
         # the language check runs before retrieval: a question it turns away is neither retrieved nor read
         unsupported = LanguageCheck().reason(spoken) if "language" in checks else ""
         language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
+        kind = self.kind(question, language)
+        long = kind in LONG_KINDS
         live = self._indexed()
         passages, evidence, reason = ([], [], f"{LanguageCheck.name}: {unsupported}") if unsupported else \
-            self._candidates(question, history, live, language)
+            self._candidates(question, history, live, language, kind)
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
             timings.setdefault("first_token", time.perf_counter() - t0)
             timings["total"] = time.perf_counter() - t0
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
-                          evidence, tokens, question_language=spoken or "", **extra)
+                          evidence, tokens, question_language=spoken or "", kind=kind, **extra)
 
         if reason:  # refused before the reader is asked
             text = prompt.unsupported_text(spoken) if unsupported else prompt.refusal_text(language)
@@ -341,22 +386,26 @@ class Assistant:
             yield finish(text, citations, "extractive")
             return
 
-        generator = self.generator
+        generator = self.generator.for_prompt(prompt.static_long_messages()) if long else self.generator
         # a reader that cannot read is not trusted to refuse; with the reader check off, it may not say NONE, but its
         # probability of doing so is still read (the answerability model needs it)
         threshold = self.config.abstain_threshold if "reader" in checks else float("inf")
         abstain = Abstention(prompt.NONE, threshold) if generator.reads else None
-        messages = prompt.build_messages(question, evidence, language)
+        messages = prompt.long_messages(question, evidence, kind, language) if long else \
+            prompt.build_messages(question, evidence, language)
         pieces, held = [], ""
-        # The prompt asks for a short answer: the draft ends at its first line break. Small models ramble on
-        # past it, and every extra token costs ~40 ms on this CPU; closing the stream stops the model. A reply that
-        # may still become the reader's "no answer" word is held back rather than shown as a draft.
-        with closing(generator.stream(messages, self.config.max_answer_tokens, abstain)) as drafted:
+        # The prompt asks for a short answer: the draft ends at its first line break (a long answer: at its first
+        # blank line). Small models ramble on past it, and every extra token costs ~40 ms on this CPU; closing the
+        # stream stops the model. A reply that may still become the reader's "no answer" word is held back rather
+        # than shown as a draft.
+        stop = "\n\n" if long else "\n"
+        budget = self.config.long_answer_tokens if long else self.config.max_answer_tokens
+        with closing(generator.stream(messages, budget, abstain)) as drafted:
             so_far = ""
             for piece in drafted:
                 timings.setdefault("first_token", time.perf_counter() - t0)
                 text = so_far + piece
-                end = text.find("\n", len(text) - len(text.lstrip()))  # a line break after the first text
+                end = text.find(stop, len(text) - len(text.lstrip()))  # a line break after the first text
                 if end != -1:
                     piece = text[len(so_far):end]
                 if piece:
@@ -372,6 +421,8 @@ class Assistant:
         if pieces:  # from the first piece to the last: what tokens/s is measured over
             timings["generation"] = time.perf_counter() - t0 - timings["first_token"]
         raw, tokens = "".join(pieces).strip(), len(pieces)
+        if long:  # one line per sentence it rests on, the marker first: said as sentences ending with it
+            raw = prompt.from_lines(raw)
         extra = {"abstain_probability": abstain.probability if abstain else None,
                  "token_probabilities": list(abstain.token_probabilities[:tokens]) if abstain else []}
         if "reader" in checks and (why := ReaderCheck().reason(abstain, raw)):
@@ -380,12 +431,15 @@ class Assistant:
             return
         t_check = time.perf_counter()
         checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
-                         lambda texts_: self.embedder.embed(texts_, "passage"), self.config.support_coverage,
-                         self.config.support_threshold, live[1].term_groups,
+                         lambda texts_: self.embedder.embed(texts_, "passage"),
+                         self.config.long_support_coverage if long else self.config.support_coverage,
+                         self.config.long_support_threshold if long else self.config.support_threshold,
+                         live[1].term_groups,
                          live[1].sentence_vectors([ev.row for ev in evidence]), copies=generator.reads)
         timings["verify"] = time.perf_counter() - t_check
         extra["dropped"] = checked.dropped
-        if abstain is not None and abstain.probability is not None:  # a reader that reports its probabilities
+        # the answerability model was fitted on one-fact answers: a longer answer is left to the other checks
+        if not long and abstain is not None and abstain.probability is not None:
             model = answerability.model()
             found = answerability.signals(question, language, evidence, checked.cited, checked.text or raw,
                                           abstain.probability, extra["token_probabilities"], bool(checked.spans),
@@ -400,7 +454,9 @@ class Assistant:
             citations = [citation(i, evidence[n - 1], checked.spans.get(n))
                          for i, n in enumerate(checked.cited, start=1)]
             text = checked.text
-            if abstain is not None and len(checked.cited) == 1 and checked.cited[0] in checked.spans:
+            if long and checked.dropped:  # say that part of what was drafted is missing
+                extra["note"] = prompt.note_text(language)
+            if not long and abstain is not None and len(checked.cited) == 1 and checked.cited[0] in checked.spans:
                 text = self._rendered(generator, messages, raw, evidence[checked.cited[0] - 1],
                                       checked.spans[checked.cited[0]], question, language, timings, extra) or text
             yield finish(text, citations, "generated", raw, tokens, **extra)
@@ -408,7 +464,7 @@ class Assistant:
             why = f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}"
             yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
         else:
-            text, citations = extractive(evidence)
+            text, citations = extractive(evidence, _quoted(raw, evidence, language) if long else None)
             yield finish(text, citations, "extractive", raw, tokens, **extra)
 
     @staticmethod
@@ -433,6 +489,16 @@ class Assistant:
             extra["dropped"] = [*extra.get("dropped", []), (said, f"rendering: {why}")]
             return None
         return with_markers(said.rstrip(".") + ".", [1])
+
+
+class _Scores:
+    """Sentence scores for `question` by row, computed for the rows asked for (the leads of a few articles)."""
+
+    def __init__(self, retriever: Retriever, question: str) -> None:
+        self.retriever, self.question = retriever, question
+
+    def __getitem__(self, row: int) -> float:
+        return float(self.retriever.sentence_scores(self.question, rows=[row])[0])
 
 
 class Readers(dict):
@@ -493,6 +559,17 @@ class _BackgroundUpdate:
         self.done = threading.Event()
         threading.Thread(target=assistant._update_in_background, args=(self, signature), name="index-update",
                          daemon=True).start()
+
+
+def _quoted(draft: str, evidence: list[Evidence], language: str) -> Evidence:
+    """The sentence to quote when no sentence of a long answer held up: the one the draft cited first (the reader
+    found the answer there, and said it in words verification could not match), else the best-scored one (a long
+    answer's evidence may be in document order)."""
+    for _, cited in split_answer(draft, language):
+        for n in cited:
+            if 1 <= n <= len(evidence):
+                return evidence[n - 1]
+    return max(evidence, key=lambda ev: ev.score)
 
 
 def _may_abstain(text: str, abstain: Abstention | None) -> bool:

@@ -20,7 +20,8 @@ A sentence that copies words of an evidence sentence (span.py: in order, up to t
 exactly as written, and cites that sentence; its numbers and names are then the evidence's by construction, and only
 rule 4 applies to it (rules 5 and 6 would only reject right answers that repeat few of the sentence's words). The
 span's offsets in the sentence are kept (`Verified.spans`).
-A sentence that fails against the sentence it cites (or cites none it was shown), but passes against another
+A sentence whose content words are all in a sentence kept before it is dropped as a "repeat" (a long answer's
+reader sometimes says one fact twice). A sentence that fails against the sentence it cites (or cites none it was shown), but passes against another
 evidence sentence, cites that one instead: the reader's marker is a guess. Everything else is removed. Markers are then renumbered 1..m in order of
 first use. The thresholds are calibrated on
 labelled pairs of real drafts (evals/gold/support_pairs.jsonl, `python -m evals judge`).
@@ -180,6 +181,9 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
             if not _adds(words, evidence[n - 1][1], question, language):
                 dropped.append((sentence, "restates the question"))
                 continue
+            if _repeats(words, kept):
+                dropped.append((sentence, "repeat"))
+                continue
             spans.setdefault(n, (start, end))
             kept.append((words if re.search(r"[.!?…]$", words) else words + ".", [n]))
             continue
@@ -198,6 +202,8 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
                           if [n] != cited and judged([n]) is None), None)
             if other is not None:
                 reason, cited = None, [other]
+        if reason is None and _repeats(sentence, kept):
+            reason = "repeat"
         if reason is None:
             kept.append((sentence, cited))
         else:
@@ -210,6 +216,12 @@ def verify(answer: str, evidence: list[tuple[str, str]], question: str, language
     renumber = {n: i + 1 for i, n in enumerate(order)}
     return Verified(" ".join(with_markers(s, [renumber[n] for n in cited]) for s, cited in kept), order, dropped,
                     spans)
+
+
+def _repeats(sentence: str, kept: list[tuple[str, list[int]]]) -> bool:
+    """Does `sentence` say nothing a kept sentence has not said (its content words all in one of them)?"""
+    words = _content(sentence)
+    return any(words <= _content(other) for other, _ in kept) if words else bool(kept)
 
 
 def _copy(sentence: str, cited: list[int], evidence: list[tuple[str, str]],

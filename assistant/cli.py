@@ -77,6 +77,8 @@ def _print_passages(passages) -> None:
 
 def _print_answer(answer) -> None:
     print(answer.text)
+    if answer.note:
+        print(answer.note)
     if answer.citations:
         print()
         for c in answer.citations:
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(report.summary(), file=sys.stderr)
         if config.answer_mode != "extractive":
-            assistant.generator  # load the model once, now, rather than on the first question
+            assistant.warm()  # load the model once, now, rather than on the first question
             for name in args.also_load:
                 assistant.load_reader(name)
         app = serve(assistant, host=args.host, port=args.port, share=args.share, block=False)

@@ -26,7 +26,8 @@ import numpy as np
 from .chunk import Passage, Span, _is_heading
 from .retrieve import analyze
 
-__all__ = ["Evidence", "evidence_rows", "rank_evidence", "select", "question_coverage"]
+__all__ = ["Evidence", "evidence_rows", "rank_evidence", "select", "question_coverage", "spread", "leads",
+           "in_document_order"]
 
 # Measured with the default reader (evaluation.md, "The hand rules"): setting either to 0 loses alias-in-answer on
 # dev (0.701 -> 0.687 / 0.657) and on ../shared/outside (0.573 -> 0.562 / 0.550).
@@ -106,3 +107,57 @@ def select(candidates: list[Evidence], n: int, question: str, idf: dict[str, flo
     if len(candidates) > n and coverage > 0 and question_coverage(chosen, question, idf, groups) < coverage:
         chosen = candidates[:n + 1]
     return chosen
+
+
+def spread(candidates: list[Evidence], n: int, vectors: np.ndarray, diversity: float) -> list[Evidence]:
+    """`n` candidates for an answer of several facts: maximal marginal relevance. The best first, then each time the
+    one with the highest (1 - diversity) * score - diversity * (its highest cosine with those chosen), scores scaled
+    to 0..1 among the candidates; `vectors[i]` is candidate i's unit sentence vector (the same fact said in two
+    articles, in two languages, is a repeat)."""
+    if len(candidates) <= n:
+        return list(candidates)
+    scores = np.array([c.score for c in candidates], dtype=np.float64)
+    span = scores.max() - scores.min()
+    relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
+    chosen = [int(np.argmax(relevance))]
+    closest = vectors @ vectors[chosen[0]]
+    while len(chosen) < n:
+        value = (1 - diversity) * relevance - diversity * closest
+        value[chosen] = -np.inf
+        best = int(np.argmax(value))
+        chosen.append(best)
+        closest = np.maximum(closest, vectors @ vectors[best])
+    return [candidates[i] for i in chosen]
+
+
+def in_document_order(sentences: list[Evidence]) -> list[Evidence]:
+    """Grouped by article (in the order the articles first appear), each article's in the order it tells them."""
+    first = {}
+    for i, ev in enumerate(sentences):
+        first.setdefault(ev.source, i)
+    return sorted(sentences, key=lambda ev: (first[ev.source], ev.start))
+
+
+_LEAD_MIN_CHARS = 60  # shorter first lines are captions, datelines or bylines, not what the article is about
+
+
+def leads(passages_of, sources: list[str], sentence_scores, row_of) -> list[Evidence]:
+    """The first sentence of each article in `sources` that says something (not a heading, a question or a short
+    line): what "summarise the articles" is answered from. `passages_of(source)`: the article's passages in order;
+    `sentence_scores` maps a sentence row to its score for the question."""
+    out = []
+    for source in sources:
+        for p in passages_of(source):
+            found = None
+            for s, e in p.sentences:
+                text = p.text[s - p.start:e - p.start]
+                if len(text) >= _LEAD_MIN_CHARS and not _is_heading(text) and not text.rstrip().endswith("?"):
+                    found = (s, e, text)
+                    break
+            if found:
+                s, e, text = found
+                row = row_of[(source, s, e)]
+                score = float(sentence_scores[row])
+                out.append(Evidence(source, p.title, p.language, text, s, e, score, row, score, -1))
+                break
+    return out

@@ -19,13 +19,14 @@ of the question's language (`refusal_text`).
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 
 from . import lang
 
 __all__ = ["NONE", "build_messages", "render_messages", "static_messages", "format_evidence", "refusal_text",
-           "is_refusal"]
+           "is_refusal", "long_messages", "static_long_messages", "note_text", "from_lines"]
 
 NONE = "NONE"
 
@@ -68,6 +69,59 @@ def build_messages(question: str, evidence, language: str) -> list[dict[str, str
     """The chat for one question: the static part, then the numbered `evidence` and the question."""
     return [*map(dict, static_messages()),
             {"role": "user", "content": _user(format_evidence(evidence), question, language)}]
+
+
+@lru_cache(maxsize=1)
+def _long() -> dict:
+    return json.loads(_read("long_examples.json"))
+
+
+def _long_user(evidence: str, question: str, kind: str, language: str) -> str:
+    return _read("long_user.txt").format(evidence=evidence, question=question, hint=_long()["hints"][kind],
+                                         language=lang.table(language)["name"]).strip()
+
+
+@lru_cache(maxsize=1)
+def static_long_messages() -> tuple[dict[str, str], ...]:
+    """The fixed part of the long prompt (prompts/long_*): for questions that ask for more than one fact."""
+    messages = [{"role": "system", "content": _read("long_system.txt").format(none=NONE).strip()}]
+    for ex in _long()["examples"]:
+        messages.append({"role": "user", "content": _long_user(format_evidence(ex["sentences"]), ex["question"],
+                                                              ex["kind"], ex["language"])})
+        messages.append({"role": "assistant", "content": ex["answer"].format(none=NONE)})
+    return tuple(messages)
+
+
+def long_messages(question: str, evidence, kind: str, language: str) -> list[dict[str, str]]:
+    """The chat for a question of `kind` (kinds.LONG_KINDS): an answer of a few cited sentences."""
+    return [*map(dict, static_long_messages()),
+            {"role": "user", "content": _long_user(format_evidence(evidence), question, kind, language)}]
+
+
+_LINE = re.compile(r"^\s*[-*•]?\s*\[(\d+)\]\s*[:.)-]?\s*(.+?)\s*$")
+
+
+def from_lines(reply: str) -> str:
+    """The long prompt's reply ("[2] what sentence 2 says" per line) as sentences ending with their marker
+    ("What sentence 2 says [2]."); a line without a leading marker is kept as it is."""
+    from .cite import with_markers
+
+    out = []
+    for line in reply.splitlines():
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if not m:
+            out.append(line.strip())
+            continue
+        text = m.group(2).strip()
+        out.append(with_markers(text if re.search(r"[.!?…]$", text) else text + ".", [int(m.group(1))]))
+    return " ".join(out)
+
+
+def note_text(language: str) -> str:
+    """What the assistant adds, in `language`, when verification removed part of a longer answer."""
+    return lang.table(language)["partial"]
 
 
 def render_messages(messages: list[dict[str, str]], reply: str, words: str, language: str) -> list[dict[str, str]]:

@@ -62,6 +62,7 @@ class Turn:
     passages: dict[int, Span] = field(default_factory=dict)  # citation number -> the passage that holds it
     timings: dict[str, float] = field(default_factory=dict)
     refusal_reason: str = ""
+    note: str = ""  # said under a longer answer that verification shortened (Answer.note)
 
 
 def turn_from_answer(answer: Answer) -> Turn:
@@ -71,7 +72,7 @@ def turn_from_answer(answer: Answer) -> Turn:
                                 if p.source == c.source and p.start <= c.start and c.end <= p.end), c)
                 for c in answer.citations}
     return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, list(answer.citations),
-                passages, dict(answer.timings), answer.refusal_reason)
+                passages, dict(answer.timings), answer.refusal_reason, answer.note)
 
 
 def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
@@ -115,7 +116,8 @@ def answer_html(turn: Turn, number: int) -> str:
     caption = _MODE_CAPTION.get(turn.mode, turn.mode)
     total = turn.timings.get("total")
     seconds = f" · {total:.1f} s" if total is not None else ""
-    return (f'<div class="answer" data-turn="{number}">{body}</div>'
+    note = f'<div class="answer-note">{html.escape(turn.note)}</div>' if turn.note else ""
+    return (f'<div class="answer" data-turn="{number}">{body}</div>{note}'
             f'<div class="answer-meta">{html.escape(caption)}{seconds}</div>')
 
 
@@ -193,6 +195,7 @@ def article_html(title: str, source: str, text: str, start: int, end: int) -> st
 _CSS = """
 #chat .answer a.cite { font-weight: 600; text-decoration: none; padding: 0 1px; cursor: pointer; }
 #chat .answer-meta { font-size: 0.8em; opacity: 0.7; margin-top: 4px; }
+#chat .answer-note { font-size: 0.85em; font-style: italic; margin-top: 4px; }
 #chat .draft { opacity: 0.55; font-style: italic; }
 #chat .draft-label { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.05em; }
 #chat .refusal { border-left: 4px solid #d97706; background: rgba(217, 119, 6, 0.08); padding: 6px 10px;

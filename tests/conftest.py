@@ -175,9 +175,11 @@ class ScriptedGenerator:
     def __init__(self, reply: str, p_none: float | None = None):
         self.reply, self.p_none = reply, p_none
         self.prompts: list = []
+        self.budgets: list[int] = []  # max_tokens of each call
 
     def stream(self, messages, max_tokens, abstain=None):
         self.prompts.append(messages)
+        self.budgets.append(max_tokens)
         reply = self.reply
         if abstain is not None and self.p_none is not None:
             abstain.probability = self.p_none
@@ -188,3 +190,6 @@ class ScriptedGenerator:
 
     def warm(self, messages):
         pass
+
+    def for_prompt(self, fixed):
+        return self

@@ -1,6 +1,10 @@
 """Benchmark answering, per reader: latency p50/p95, time to first token, tokens/s, beside raw llama.cpp.
 
     python benchmarks/answer.py [--questions 30] [--readers qwen2.5-coder-1.5b,smollm2-135m]
+    python benchmarks/answer.py --kinds [evals/gold/natural.jsonl]
+
+`--kinds`: the default reader over natural questions (both prompts' fixed parts read first, `Assistant.warm`),
+first token and total p50 per question kind (kinds.py), with the question part of the prompt in tokens.
 
 For each reader, `Assistant.ask` (greedy) runs over the first answerable dev-set questions, after one warm-up
 question that loads the model and reads the prompt's fixed part. Then, for the same prompts, llama.cpp is timed
@@ -16,7 +20,7 @@ import os
 import statistics
 import time
 
-from common import dev_rows  # noqa: E402  (also puts the repository on sys.path)
+from common import REPO, dev_rows  # noqa: E402  (also puts the repository on sys.path)
 
 from assistant import Assistant, Config  # noqa: E402
 from assistant import prompt  # noqa: E402
@@ -65,11 +69,43 @@ def bench(name: str, questions: list[str]) -> dict:
             "question_tokens_p50": statistics.median(prompt_tokens) if prompt_tokens else 0}
 
 
+def by_kind(path: str) -> None:
+    import json
+
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    assistant = Assistant(Config.load())
+    assistant.index()
+    assistant.warm()
+    groups: dict[str, list] = {}
+    for row in rows:
+        a = assistant.ask(row["question"])
+        if not a.raw:  # refused before the reader: nothing to time
+            continue
+        group = "one fact" if a.kind == "fact" else "several sentences"
+        for key in (group, f"{group}: {a.kind}"):
+            groups.setdefault(key, []).append(a)
+    print(f"{len(rows)} questions of {path}, {os.cpu_count()} threads, greedy, the reader called for "
+          f"{sum(len(v) for k, v in groups.items() if ':' not in k)}")
+    print("| kind | answers | first token p50 (s) | total p50 / p95 (s) | tokens written p50 |")
+    print("|---|---|---|---|---|")
+    for key in sorted(groups, key=lambda k: (k.split(":")[0], ":" in k, k)):
+        answers = groups[key]
+        first = [a.timings["first_token"] for a in answers]
+        total = [a.timings["total"] for a in answers]
+        print(f"| {key} | {len(answers)} | {statistics.median(first):.2f} | {statistics.median(total):.2f} / "
+              f"{percentile(total, .95):.2f} | {statistics.median(a.tokens for a in answers):.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--kinds", nargs="?", const="evals/gold/natural.jsonl",
+                        help="time the default reader per question kind over these natural questions")
     parser.add_argument("--questions", type=int, default=30)
     parser.add_argument("--readers", default="qwen2.5-coder-1.5b,smollm2-135m")
     args = parser.parse_args()
+    if args.kinds:
+        by_kind(str(REPO / args.kinds) if not os.path.isabs(args.kinds) else args.kinds)
+        return
     questions = [row["question"] for row in dev_rows() if row["answerable"]][: args.questions]
     print(f"{len(questions)} answerable dev questions, {os.cpu_count()} threads, greedy")
     print("| reader | answers | total p50 / p95 (s) | first token p50 (s) | tokens/s | raw llama.cpp total / first "

@@ -121,6 +121,32 @@ def run(args) -> int:
     return 0
 
 
+def natural_cmd(args) -> int:
+    from .judge import Judge
+    from .natural import ask_all, load_nuggets, save
+
+    items = load_nuggets(args.gold)
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        items = [q for q in items if q.id in wanted]
+    config = Config.from_file(args.config) if args.config else Config.load()
+    config = config.replace(**_settings(args.set))
+    assistant = Assistant(config, progress=True)
+    assistant.index()
+    if args.cache:
+        from .cache import CachedGenerator
+
+        assistant = assistant.with_reader(CachedGenerator(assistant.generator, args.cache))
+    judge = None if args.no_judge else Judge.from_assistant(assistant)
+    records = ask_all(items, assistant, judge)
+    settings = {"gold": str(args.gold), "questions": len(items), "model": assistant.generator.description,
+                **_settings(args.set)}
+    path, markdown = save(records, args.out, settings)
+    print(markdown)
+    print(f"wrote {path}")
+    return 0
+
+
 def _settings(pairs) -> dict:
     """--set key=value pairs as config overrides, the value read as TOML ("3", "0.5", "true", '["support"]')."""
     import tomllib
@@ -211,14 +237,16 @@ def judge_cmd(args) -> int:
     # the assistant's own verifier (assistant/cite.py) on the pairs that carry their question
     from .verifier import calibrate_verifier, most_accurate_verifier, verifier_parts, verifier_verdicts
 
-    asked = [p for p in pairs if p.question and (p.corpus != "outside" or args.outside)]
+    homes = {"outside": args.outside, "train": args.train}
+    asked = [p for p in pairs if p.question and (p.corpus not in homes or homes[p.corpus])]
     if len(asked) < sum(1 for p in pairs if p.question):
-        print("\n(pairs over the outside corpus are left out of the verifier's figures: pass --outside HOME)")
+        print("\n(pairs over the outside or training corpus are left out of the verifier's figures: pass --outside "
+              "HOME / --train HOME)")
     if asked:
         config = assistant.config
-        outside = (Assistant(config.replace(corpus_dir=Path(args.outside) / "corpus",
-                                            index_dir=Path(args.outside) / "index")) if args.outside else None)
-        parts = verifier_parts(assistant, asked, outside)
+        others = {name: Assistant(config.replace(corpus_dir=Path(home) / "corpus", index_dir=Path(home) / "index"))
+                  for name, home in homes.items() if home}
+        parts = verifier_parts(assistant, asked, others)
         print(f"\nverifier (assistant/cite.py): support_coverage={config.support_coverage} "
               f"support_threshold={config.support_threshold}, on the {len(asked)} pairs with a question")
         print("| group | pairs | supported (label) | accuracy | precision | recall | false accepts | false rejects |")
@@ -365,6 +393,14 @@ def main(argv=None) -> int:
     p.add_argument("--no-judge", action="store_true", help="skip citation recall and precision (faster)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--ids", help="only these question ids, comma-separated")
+    p = sub.add_parser("natural", help="ask natural questions with nuggets; nugget recall per kind and language")
+    p.add_argument("--gold", default="../shared/natural/natural.jsonl")
+    p.add_argument("--out", required=True, help="where to write the JSON report (the .md goes beside it)")
+    p.add_argument("--config", help="a TOML config file")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)")
+    p.add_argument("--cache", help="remember the reader's replies in this file and reuse them (JSON lines)")
+    p.add_argument("--no-judge", action="store_true", help="skip the support judge (faster)")
+    p.add_argument("--ids", help="only these question ids, comma-separated")
     p = sub.add_parser("ablations", help="one table row per report, for comparing configurations")
     p.add_argument("reports", nargs="+")
     p.add_argument("--by-language", action="store_true", help="also a row per question language")
@@ -394,6 +430,8 @@ def main(argv=None) -> int:
                    "evals/gold/support_pairs.jsonl)")
     p.add_argument("--outside", metavar="HOME", help="a folder whose corpus/ is ../shared/outside/corpus: the "
                    "verifier reads the pairs marked corpus=outside with its index")
+    p.add_argument("--train", metavar="HOME", help="a folder whose corpus/ is ../shared/train/corpus, for the pairs "
+                   "marked corpus=train")
     p.add_argument("--config", help="a TOML config file")
     p.add_argument("--calibrate", action="store_true", help="also search the judge's weight and threshold")
     p.add_argument("--candidates", metavar="REPORT", help="print unlabelled pairs from an eval report instead")
@@ -402,7 +440,7 @@ def main(argv=None) -> int:
     try:
         return {"retrieval": retrieval, "evidence": evidence, "run": run, "compare": compare_cmd,
                 "ablations": ablations, "judge": judge_cmd, "fit": fit_cmd,
-                "rescore": rescore_cmd, "shown": shown_cmd}[args.command](args)
+                "rescore": rescore_cmd, "shown": shown_cmd, "natural": natural_cmd}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

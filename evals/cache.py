@@ -58,3 +58,13 @@ class CachedGenerator(Generator):
     def warm(self, messages) -> None:
         self.inner.warm(messages)
 
+    def for_prompt(self, fixed) -> "CachedGenerator":
+        """The inner reader's generator for that prompt, remembering replies in the same file."""
+        inner = self.inner.for_prompt(fixed)
+        if inner is self.inner:
+            return self
+        sibling = object.__new__(CachedGenerator)
+        sibling.__dict__.update(self.__dict__)
+        sibling.inner = inner
+        return sibling
+

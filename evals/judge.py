@@ -236,7 +236,8 @@ def candidate_pairs(report: dict, language_of=lambda text: lang.detect_language(
             numbers = [n for n in cited if 1 <= n <= len(evidence)] or [
                 1 + max(range(len(evidence)), key=lambda j: (coverage(claim, evidence[j]), -j))]
             out.append({"id": f"{r['id']}-d{i}", "lang": language_of(claim), "claim": claim,
-                        "premise": " ".join(evidence[n - 1] for n in numbers), "origin": "draft"})
+                        "premise": " ".join(evidence[n - 1] for n in numbers), "origin": "draft",
+                        "question": r["question"]})
         if r.get("refused"):
             continue
         for i, (claim, cited) in enumerate(split_answer(r["answer"], r["lang"])):

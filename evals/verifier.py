@@ -16,12 +16,14 @@ _COVERAGES = (0.0, 0.2, 0.25, 0.3, 0.34, 0.4, 0.5, 0.6, 0.67, 0.75, 0.8, 1.0)
 _SIMILARITIES = tuple(round(0.6 + i * 0.01, 2) for i in range(36))
 
 
-def verifier_parts(assistant, pairs, outside=None) -> list[Signals]:
+def verifier_parts(assistant, pairs, others=None) -> list[Signals]:
     """The verifier's signals for each pair, with the assistant's embedder and cross-lingual neighbours (those of
-    `outside`, an assistant over the outside corpus, for the pairs whose premise comes from there)."""
+    `others[p.corpus]`, an assistant over another corpus, "outside" or "train", for the pairs whose premise comes
+    from there)."""
+    others = others or {}
     out = []
     for p in pairs:
-        a = outside if p.corpus == "outside" and outside is not None else assistant
+        a = others.get(p.corpus, assistant)
         vectors = a.embedder.embed([f"{p.question} {p.claim}", p.premise], "passage")
         language = detect_language(p.question)
         out.append(signals(p.claim, [(p.premise, detect_language(p.premise))], p.question, language,

@@ -85,3 +85,12 @@ def test_an_answerability_refusal_says_why():
     answer = make_answer("Os artigos não dizem.", refused=True)
     answer.refusal_reason = "answerability: P(unanswerable) 0.81 >= 0.68"
     assert "do not seem to answer" in answer_html(turn_from_answer(answer), 1)
+
+
+def test_a_shortened_answer_says_so_under_it_escaped():
+    from dataclasses import replace
+
+    answer = replace(make_answer(), kind="why", note="Part of the answer <b>was</b> left out.")
+    html = answer_html(turn_from_answer(answer), 1)
+    assert '<div class="answer-note">Part of the answer &lt;b&gt;was&lt;/b&gt; left out.</div>' in html
+    assert "answer-note" not in answer_html(turn_from_answer(make_answer()), 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 KEYS = ("id", "lang", "question", "answers", "source", "evidence", "answerable")
 
@@ -28,20 +29,25 @@ class GoldItem:
     answerable: bool
 
 
-def load_gold(path: str | Path) -> list[GoldItem]:
-    items: list[GoldItem] = []
-    seen: set[str] = set()
+def json_rows(path: str | Path, what: str = "gold file") -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) of each non-blank line of a JSON Lines file; `GoldError` naming the line."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise GoldError(f"cannot read gold file {path}: {exc.strerror or exc}") from None
+        raise GoldError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield n, json.loads(line)
         except json.JSONDecodeError as exc:
             raise GoldError(f"{path}:{n}: not JSON ({exc.msg})") from None
+
+
+def load_gold(path: str | Path) -> list[GoldItem]:
+    items: list[GoldItem] = []
+    seen: set[str] = set()
+    for n, row in json_rows(path):
         if not isinstance(row, dict) or set(row) != set(KEYS):
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise GoldError(f"{path}:{n}: keys must be exactly {', '.join(KEYS)}; got {got}")

@@ -14,16 +14,16 @@ citations whose offsets do not give back their sentence, first token and total p
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant import Assistant, AssistantError
+from assistant import Assistant
 from assistant.lang import fold
 
-from .gold import GoldError
+from .gold import GoldError, json_rows
 from .judge import Judge
 from .metrics import alce, percentile
+from .run import ask_each
 
 __all__ = ["NuggetItem", "load_nuggets", "covered", "ask_all", "summarise", "to_markdown"]
 
@@ -42,17 +42,7 @@ class NuggetItem:
 
 def load_nuggets(path: str | Path) -> list[NuggetItem]:
     items = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise GoldError(f"cannot read nugget file {path}: {exc.strerror or exc}") from None
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GoldError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    for n, row in json_rows(path, "nugget file"):
         if not isinstance(row, dict) or not _KEYS <= set(row):
             raise GoldError(f"{path}:{n}: needs the keys {', '.join(sorted(_KEYS))}")
         nuggets = row["nuggets"]
@@ -118,25 +108,10 @@ def _record(q: NuggetItem, answer, assistant: Assistant, judge: Judge | None) ->
 
 def ask_all(items: list[NuggetItem], assistant: Assistant, judge: Judge | None = None,
             progress: bool = True) -> list[NuggetRecord]:
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(items), desc="asking", unit="question", disable=None)
-    records = []
-    for q in items:
-        t0 = time.perf_counter()
-        try:
-            records.append(_record(q, assistant.ask(q.question), assistant, judge))
-        except (AssistantError, RuntimeError, ValueError, OSError) as exc:
-            records.append(NuggetRecord(q.id, q.lang, q.kind, q.question, q.answerable,
-                                        timings={"total": round(time.perf_counter() - t0, 4)},
-                                        error=f"{type(exc).__name__}: {exc}"))
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
-    return records
+    return ask_each(items, lambda q: _record(q, assistant.ask(q.question), assistant, judge),
+                    lambda q, seconds, error: NuggetRecord(q.id, q.lang, q.kind, q.question, q.answerable,
+                                                           timings={"total": seconds}, error=error),
+                    progress)
 
 
 def summarise(records: list[NuggetRecord]) -> dict[str, dict]:

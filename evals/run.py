@@ -28,7 +28,7 @@ from .judge import Judge
 from .metrics import (alce, citation_has_evidence, lenient, mrr, percentile, recall_at, retrieval_rank, str_em,
                       token_f1)
 
-__all__ = ["Record", "Report", "evaluate", "summarise", "to_markdown", "compare", "load_report", "ablation_table",
+__all__ = ["Record", "Report", "evaluate", "ask_each", "summarise", "to_markdown", "compare", "load_report", "ablation_table",
            "rescore"]
 
 
@@ -116,25 +116,33 @@ def evaluate(gold: Sequence[GoldItem], assistant: Assistant, *, progress: bool =
     """Ask every question; see the module docstring. `judge` defaults to the calibrated judge on the assistant's
     embedder; False skips citation recall and precision (the judge embeds every word it reads: a quick run)."""
     judge = None if judge is False else (judge or Judge.from_assistant(assistant))
+    records = ask_each(gold, lambda g: _score(g, assistant.ask(g.question), judge),
+                       lambda g, seconds, error: Record(g.id, g.lang, g.question, g.answerable,
+                                                        timings={"total": seconds}, error=error),
+                       progress, "evaluating")
+    return Report(records, summarise(records), settings or {})
+
+
+def ask_each(items: Sequence, record, failed, progress: bool = True, desc: str = "asking") -> list:
+    """`record(item)` for each item, with a progress bar; a question that fails becomes `failed(item, seconds,
+    "<Error>: message")` and the run goes on."""
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(gold), desc="evaluating", unit="question", disable=None)
+        bar = tqdm(total=len(items), desc=desc, unit="question", disable=None)
     records = []
-    for g in gold:
+    for item in items:
         t0 = time.perf_counter()
         try:
-            records.append(_score(g, assistant.ask(g.question), judge))
+            records.append(record(item))
         except (AssistantError, RuntimeError, ValueError, OSError) as exc:
-            records.append(Record(g.id, g.lang, g.question, g.answerable,
-                                  timings={"total": round(time.perf_counter() - t0, 4)},
-                                  error=f"{type(exc).__name__}: {exc}"))
+            records.append(failed(item, round(time.perf_counter() - t0, 4), f"{type(exc).__name__}: {exc}"))
         if bar:
             bar.update(1)
     if bar:
         bar.close()
-    return Report(records, summarise(records), settings or {})
+    return records
 
 
 def summarise(records: Sequence[Record]) -> dict[str, dict]:

@@ -311,9 +311,10 @@ class Assistant:
         scores = dict(zip(rows, scores.tolist()))
         groups = retriever.term_groups(query)
         candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf, groups)
-        if kind in ("summary", "topic") and about_the_articles(question, language):
-            # about the articles themselves: nothing to be close to but the articles; their leads answer it
-            return passages, self._spread(question, language, kind, passages, candidates, live), ""
+        # about the articles themselves: nothing to be close to but the articles; their leads answer it
+        if kind in ("summary", "topic") and about_the_articles(question, language) and (
+                found := self._leads(question, passages, live)):
+            return passages, found, ""
         checks = [EvidenceCheck()]
         if "support" in self.config.refusal_checks:
             checks.append(SupportCheck(self.config.refusal_threshold))
@@ -324,28 +325,27 @@ class Assistant:
                 why := NamesCheck().reason(unmentioned(question, language, retriever))):
             return passages, [], f"{NamesCheck.name}: {why}"
         if kind in LONG_KINDS:
-            return passages, self._spread(question, language, kind, passages, candidates, live), ""
+            return passages, self._spread(kind, candidates, retriever), ""
         return passages, select(candidates, self.config.evidence_sentences, question, retriever.idf, groups,
                                 self.config.evidence_coverage), ""
 
-    def _spread(self, question: str, language: str, kind: str, passages: list[Passage], candidates: list[Evidence],
-                live: tuple[Corpus, Retriever]) -> list[Evidence]:
-        """The evidence for an answer of several facts: the leads of the articles when the question is about the
-        articles themselves ("what are these articles about?"), else the candidates chosen by maximal marginal
-        relevance; for a summary, in the order the articles tell them."""
+    def _leads(self, question: str, passages: list[Passage], live: tuple[Corpus, Retriever]) -> list[Evidence]:
+        """The lead sentence of each article (of every article up to _ALL_LEADS, else of the retrieved ones), the
+        best `long_evidence_sentences` for the question: "what are these articles about?"."""
         corpus, retriever = live
+        sources = [a.source for a in corpus.articles] if len(corpus.articles) <= _ALL_LEADS else \
+            list(dict.fromkeys(p.source for p in passages))
+        table = retriever.index.passages
+        passages_of = getattr(table, "passages_of", None) or (lambda source: [p for p in table if p.source == source])
+        found = leads(passages_of, sources, _Scores(retriever, question), retriever.index.sentence_row)
         n = self.config.long_evidence_sentences
-        if kind in ("summary", "topic") and about_the_articles(question, language):
-            sources = [a.source for a in corpus.articles] if len(corpus.articles) <= _ALL_LEADS else \
-                list(dict.fromkeys(p.source for p in passages))
-            table = retriever.index.passages
-            passages_of = getattr(table, "passages_of", None) or (
-                lambda source: [p for p in table if p.source == source])
-            found = leads(passages_of, sources, _Scores(retriever, question), retriever.index.sentence_row)
-            if found:
-                return sorted(found, key=lambda ev: -ev.score)[:n] if len(found) > n else found
-        chosen = spread(candidates, n, retriever.sentence_vectors([c.row for c in candidates]),
-                        self.config.long_diversity)
+        return sorted(found, key=lambda ev: -ev.score)[:n] if len(found) > n else found
+
+    def _spread(self, kind: str, candidates: list[Evidence], retriever: Retriever) -> list[Evidence]:
+        """The evidence for an answer of several facts: the candidates chosen by maximal marginal relevance; for a
+        summary or bare keywords, in the order the articles tell them."""
+        chosen = spread(candidates, self.config.long_evidence_sentences,
+                        retriever.sentence_vectors([c.row for c in candidates]), self.config.long_diversity)
         return in_document_order(chosen) if kind in ("summary", "topic") else chosen
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[Draft | Answer]:

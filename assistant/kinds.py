@@ -25,8 +25,10 @@ LONG_KINDS = frozenset(KINDS) - {"fact"}
 def _table() -> dict:
     raw = json.loads(resources.files("assistant").joinpath("data/kinds.json").read_text(encoding="utf-8"))
     compiled = {code: {kind: [re.compile(p) for p in patterns] for kind, patterns in entry.items()}
-                for code, entry in raw.items() if not code.startswith("_") and code != "order"}
-    return {"order": raw["order"], "languages": compiled}
+                for code, entry in raw.items() if code in lang.LANGUAGES}
+    articles = raw["the_articles"]
+    return {"order": raw["order"], "languages": compiled,
+            "the_articles": tuple(re.compile(articles[k]) for k in ("names", "cues", "alone"))}
 
 
 def _folded(question: str) -> str:
@@ -46,18 +48,12 @@ def question_kind(question: str, language: str) -> str:
     return "yesno" if text.rstrip().endswith("?") else "topic"
 
 
-# the articles as the subject: "summarize the articles", "do que tratam estes artigos?"
-_ARTICLES = re.compile(r"\b(articles?|artigos?|textos?|noticias?|news|stories|corpus|documents?|documentos?)\b")
-
-
 def about_the_articles(question: str, language: str) -> bool:
-    """Does the question ask about the articles as a whole (no subject of its own besides them)?"""
+    """Does the question ask about the articles as a whole ("summarize the articles", "do que tratam estes
+    artigos?"), with no subject of its own besides them? The words are data (data/kinds.json, "the_articles")."""
+    names, cues, alone = _table()["the_articles"]
     text = _folded(question)
-    if not _ARTICLES.search(text):
-        return bool(re.fullmatch(r"\W*(summari[sz]e|resum[aeo]|resumir|resume[zr]?)\W*", text))
+    if not names.search(text):
+        return bool(alone.fullmatch(text))
     stop = lang.merged("stopwords")
-    cue = re.compile(r"^(summar|resum|overview|panorama|about|sobre|trat|fal|dis|dit|di[sz]|parl|say|said|tell|"
-                     r"article|artigo|texto|notici|news|stor|corpus|document|quoi|what|happen|acontec|pass|point|"
-                     r"give|make|fai|donne|quick|brief|short|breve|court|these|those|estes|esses|ces|les)")
-    rest = [w for w in lang.tokens(text) if w not in stop and not cue.match(w) and not w.isdigit()]
-    return not rest
+    return not [w for w in lang.tokens(text) if w not in stop and not cues.match(w) and not w.isdigit()]

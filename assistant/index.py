@@ -72,6 +72,7 @@ import heapq
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -430,16 +431,57 @@ def load_index(index_dir: Path, store_url: str | None = None) -> Index | None:
     lacks what a build needs, when a data file's sha256 is not the one the manifest recorded (an edited passage, bytes
     overwritten in a vector file), or when a vector is not finite. `store_url`: the connection string of an engine
     store (config store_url); StoreError when that server cannot be reached."""
-    pointer = index_dir / "CURRENT"
-    if not pointer.exists():
+    index_dir = Path(index_dir)
+    if not (index_dir / "CURRENT").exists():
         return None
+    name, why = _pointer(index_dir)
     with bulk():
-        return _load_index(index_dir, pointer, store_url)
+        if name is not None and (index_dir / name).is_dir():
+            return _load_index(index_dir, index_dir / name, store_url)
+        # whatever CURRENT holds, the newest generation that loads is the live one again
+        for gen in sorted((g for g in index_dir.glob("gen-*") if g.is_dir() and g.suffix != ".tmp"),
+                          key=lambda g: g.stat().st_mtime, reverse=True):
+            try:
+                index = _load_index(index_dir, gen, store_url)
+            except IndexCorruptError:
+                continue
+            log.warning("index/CURRENT %s; using %s, the newest sound generation", why or "names no generation",
+                        gen.name)
+            _point_at(index_dir, gen)
+            return index
+        raise IndexCorruptError(f"index at {index_dir} has no generation to load (CURRENT "
+                                f"{why or 'names no generation'})")
 
 
-def _load_index(index_dir: Path, pointer: Path, store_url: str | None) -> Index:
+_POINTER_BYTES = 256  # CURRENT holds one generation name, "gen-<date>-<time>-<pid>-<n>"
+_GENERATION = re.compile(r"gen-[0-9A-Za-z_.-]{1,100}")
+
+
+def _pointer(index_dir: Path) -> tuple[str | None, str]:
+    """The generation name CURRENT holds, or None and why it holds none (whatever bytes it has)."""
     try:
-        gen = index_dir / pointer.read_text(encoding="utf-8").strip()
+        with open(Path(index_dir) / "CURRENT", "rb") as fh:
+            raw = fh.read(_POINTER_BYTES + 1)
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None, "is not text"
+    if len(raw) > _POINTER_BYTES or not _GENERATION.fullmatch(name) or name.endswith(".tmp"):
+        return None, "does not name a generation"
+    return name, ""
+
+
+def _point_at(index_dir: Path, gen: Path) -> None:
+    """Make `gen` the live generation: CURRENT replaced atomically (the commit point of a build)."""
+    pointer_tmp = index_dir / "CURRENT.tmp"
+    pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
+    os.replace(pointer_tmp, index_dir / "CURRENT")
+
+
+def _load_index(index_dir: Path, gen: Path, store_url: str | None) -> Index:
+    try:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         _check_manifest(manifest)
         known, record = _verify_files(gen, manifest["files"])
@@ -735,9 +777,7 @@ def _write_generation_files(index_dir: Path, index: Index, old: Index | None, ke
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
     tmp.rename(gen)
-    pointer_tmp = index_dir / "CURRENT.tmp"
-    pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
-    os.replace(pointer_tmp, index_dir / "CURRENT")  # the commit point
+    _point_at(index_dir, gen)  # the commit point
     # an engine's tables outlive the generation just replaced by one build: another process (a server) may still
     # be answering from them; files, once loaded, are the process's own
     kept = [gen] + ([live] if live is not None and _references(live) else [])
@@ -787,6 +827,7 @@ def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = 
     of being read again (reading took 2.4 s of a 3.7 s no-change update at 10,000 articles), and returned unchanged
     when nothing changed."""
     with _build_lock(Path(config.index_dir)):
+        STORES[config.store].check(config.store_url)  # an engine that cannot be reached fails before any work
         index, report = _update_index(config, corpus, embedder, rebuild, progress, current)
         if config.candidates > 0:  # set after the index was built: an engine's tables get their search index now
             for store in (index.store, index.sentence_store, index.word_store):
@@ -798,20 +839,15 @@ def _is_live(index_dir: Path, index: Index | None) -> bool:
     """Whether `index` was read from, or written as, the generation CURRENT names (generations never change)."""
     if index is None:
         return False
-    try:
-        name = (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
-        return False
+    name, _ = _pointer(index_dir)
     return index.path.parent == Path(index_dir) and index.path.name == name
 
 
 def _live_generation(index_dir: Path) -> Path | None:
     """The folder CURRENT names, if it exists."""
-    try:
-        folder = Path(index_dir) / (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return folder if folder.name.startswith("gen-") and folder.is_dir() else None
+    name, _ = _pointer(index_dir)
+    folder = Path(index_dir) / name if name else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def _live_store(index_dir: Path) -> str | None:

@@ -142,6 +142,11 @@ class VectorStore(ABC):
     def discard(cls, path: Path, url: str | None) -> None:
         """Delete what the store keeps outside the generation folder for the file `path` (nothing, for a file)."""
 
+    @classmethod
+    def check(cls, url: str | None) -> None:
+        """StoreError when rows could not be written at `url` now (an engine that cannot be reached): a build asks
+        before it embeds anything. Nothing to check for files."""
+
     # Concrete backends also provide: load(path, url), vectors(), __len__, dim, and the two classmethods index.py
     # writes and reads generations with: persist(built, path, url, first, last, ann, pause) and concatenated(parts). The
     # embedded FAISS store also has from_vectors(matrix) and allocate(n, dim): every build fills one of those first.
@@ -782,6 +787,10 @@ class PostgresStore(VectorStore):
             return cls._pointer(path)["table"]
         except (OSError, ValueError):
             return None
+
+    @classmethod
+    def check(cls, url: str | None) -> None:
+        _connect(url, shared=True)
 
     @classmethod
     def discard(cls, path: Path, url: str | None) -> None:

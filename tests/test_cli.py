@@ -94,3 +94,12 @@ def test_a_reader_that_leaves_early_is_not_an_error(small_home):
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0 and "Traceback" not in err and "internal error" not in err, err
+
+
+def test_a_corrupt_index_pointer_heals_with_one_line(small_home):
+    assert cli("index", cwd=small_home).returncode == 0
+    (small_home / "index" / "CURRENT").write_bytes(os.urandom(300))
+    out = cli("retrieve", "Llama", "-k", "1", cwd=small_home)
+    assert out.returncode == 0, out.stderr
+    assert "the newest sound generation" in out.stderr and "Traceback" not in out.stderr
+    assert cli("retrieve", "Llama", "-k", "1", cwd=small_home).stderr == ""  # healed: nothing more to say

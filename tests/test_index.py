@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import shutil
 from collections import Counter
 
 import numpy as np
@@ -991,3 +993,33 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
     for store in (loaded.store, loaded.sentence_store):  # the graphs find what an exact search finds
         assert not store.lacks_search_index()
         assert set(store.candidates(question, 5)[0].tolist()) == set(np.argsort(-store.similarities(question))[:5])
+
+
+@pytest.mark.parametrize("pointer", [
+    bytes(range(256))[::-1] + b"\xff\xfe" * 22,  # 300 bytes that are not UTF-8
+    b"gen-" + b"x" * 5000,  # longer than a file name may be
+    b"gen-a\x00b",
+    b"../../etc",
+    b"/etc/passwd",
+    b"gen-20990101-000000-1-1",  # a generation that does not exist
+    b"",
+])
+def test_any_current_falls_back_to_the_newest_sound_generation(small_home, e5, caplog, pointer):
+    config = Config()
+    index, _, _ = build(config, e5)
+    (config.index_dir / "CURRENT").write_bytes(pointer)
+    with caplog.at_level(logging.WARNING):
+        again, report, embedded = build(config, e5)
+    assert embedded == 0 and again.path == index.path and not report.rebuilt
+    assert "the newest sound generation" in caplog.text
+    assert (config.index_dir / "CURRENT").read_text().strip() == index.path.name  # healed for the next process
+
+
+def test_a_current_with_no_generation_to_fall_back_to_rebuilds(small_home, e5, caplog):
+    config = Config()
+    index, _, _ = build(config, e5)
+    shutil.rmtree(index.path)
+    (config.index_dir / "CURRENT").write_bytes(os.urandom(300))
+    with caplog.at_level(logging.WARNING):
+        rebuilt, report, embedded = build(config, e5)
+    assert "no generation to load" in report.rebuilt and embedded == units(rebuilt)

@@ -455,3 +455,14 @@ def test_a_graph_kept_from_a_donor_answers_as_a_graph_built_anew(tmp_path, monke
     plain = FaissStore.persist(FaissStore.from_vectors(rows), tmp_path / "p.faiss", ann=True,
                                donor=(FaissStore.from_vectors(m), came_from))
     assert plain._graph and added[-1] == len(rows)
+
+
+def test_switching_to_an_unreachable_store_fails_before_embedding(small_home):
+    config, fake = Config(), FakeEmbedder()
+    update_index(config, load_corpus(config.corpus_dir), fake, progress=False)
+    switched = config.replace(store="postgres",
+                              store_url=f"postgresql://someone@/news?host={small_home}&connect_timeout=2")
+    counting = CountingEmbedder(fake)
+    with pytest.raises(StoreError, match="cannot use the postgres store"):
+        update_index(switched, load_corpus(config.corpus_dir), counting, progress=False)
+    assert counting.counts["passage"] == 0 and not list(config.index_dir.glob("gen-*.tmp"))

@@ -50,7 +50,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),
     "max_article_bytes": (1, 10**12),
     "long_evidence_sentences": (1, 100), "long_answer_tokens": (1, 100_000), "long_diversity": (0, 1),
-    "long_support_coverage": (0, 1), "long_support_threshold": (-1, 1),
+    "long_support_coverage": (0, 1), "long_support_threshold": (-1, 1), "language_ratio": (1, 1_000_000),
 }
 
 
@@ -157,6 +157,11 @@ class Config:
     evidence_coverage: float = 0.0
     # The refusal checks that may refuse a question (checks.py; all on): switch one off to measure what it does.
     refusal_checks: tuple[str, ...] = REFUSAL_CHECKS
+    # A question is turned away as another language (checks.LanguageCheck) when the language detector (lang.identify)
+    # finds a language of data/other_languages.json at least this many times as likely as English, Portuguese and
+    # French. Chosen on ../shared/train (10,158 questions in those three): the smallest of 2, 3, 4, 5, 8 turning away
+    # at most 2 of them (15 at 2, 3 at 3 and 4, 2 at 5); docs/evaluation.md "Languages" has what it does elsewhere.
+    language_ratio: float = 5.0
     # A sentence is evidence only when its support (language-centred cosine plus lexical overlap, without term
     # expansion; see evidence.py) reaches this; with none, refuse without calling the model. Chosen on the training
     # set's fit part (`python -m evals fit support --answerable-refused 0.02`): the highest value refusing at most 2%

@@ -4,22 +4,25 @@ The tables live in `data/languages.json` (one entry per language: stop words, de
 page-chrome words, articles). Code here never tests for a particular language; adding a language means adding a
 table entry.
 
-Detection is a small weighted vote over stop words and marker words, plus a few letters that only one of the
-languages uses. It is meant for the three languages of the product (en, pt, fr) and for texts from a short question
-up to an article; it is not a general language identifier.
+`detect_language` is a small weighted vote over stop words and marker words, plus a few letters that only one of the
+languages uses: which of the three languages of the product (en, pt, fr) a text from a short question up to an
+article is in. `identify` says whether a question is in one of them at all: a real language detector (lingua, its
+models inside the wheel; high accuracy mode over the table languages and those of data/other_languages.json) names it,
+and the vote decides between the three when the detector is not sure.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import unicodedata
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "UNDETERMINED", "table", "merged", "fold", "tokens", "detect_language",
-           "identify", "language_name"]
+           "identify", "language_name", "warm_detector"]
 
 DEFAULT_LANGUAGE = "en"
 UNDETERMINED = "und"  # BCP 47: a language we cannot name (a question mostly in a script none of our tables use)
@@ -101,7 +104,7 @@ def _detection_weights(others: bool = False) -> dict[str, dict[str, float]]:
         for word in set(entry["markers"]):
             owners.setdefault(word, []).append((code, 2.0))
     for code, entry in (_other_tables().items() if others else ()):
-        for word in set(entry["markers"]):
+        for word in set(entry.get("markers", ())):
             owners.setdefault(word, []).append((code, 2.0))
     weights: dict[str, dict[str, float]] = {}
     for word, pairs in owners.items():
@@ -117,17 +120,75 @@ def detect_language(text: str, default: str | None = DEFAULT_LANGUAGE) -> str | 
     return _vote(text, _detection_weights(), _LETTER_HINTS, default)
 
 
-def identify(text: str) -> str | None:
-    """The language of a question: a table language, a recognised unsupported one ('de', 'es', 'it', 'nl'),
+DEFAULT_RATIO = 5.0  # config.language_ratio (chosen there)
+
+
+def identify(text: str, ratio: float = DEFAULT_RATIO) -> str | None:
+    """The language of a question: a table language, an unsupported one the detector knows ('de', 'pl', 'sv'...),
     `UNDETERMINED` when most of its letters are in a script no table uses (Cyrillic, Han, Arabic...), or None when
-    nothing in it points anywhere ("Llama 3.1?")."""
+    nothing in it points anywhere ("Llama 3.1?").
+
+    The detector reads the question without its names ("Carlo Gesualdo" made a French question Italian) and turns it
+    away when an unsupported language is at least `ratio` times as likely as the best table language. Otherwise the
+    word vote decides; an unsupported language it finds by its marker words counts only when the detector does not find
+    a table language likelier ("Quando nasceu Zhu Shijie?" is Italian by the words "quando", Portuguese by the
+    detector; counting the vote's Italian unless the detector was `ratio` times as sure turned away 13 training
+    questions instead of 2)."""
     letters = [ch for ch in text if ch.isalpha()]
     foreign = sum(not _latin(ch) for ch in letters)
     if foreign > len(letters) / 2:
         return UNDETERMINED
+    words = _without_names(text)
+    likely = _detected(words) if words else {}
+    best = max(likely, key=likely.get, default=None)
+    ours = max((likely.get(code, 0.0) for code in LANGUAGES), default=0.0)
+    if best is not None and best not in LANGUAGES and likely[best] >= ratio * ours:
+        return best
     found = _vote(text, _detection_weights(others=True), _all_letter_hints(), None)
+    if found is not None and found not in LANGUAGES and likely and likely.get(found, 0.0) < ours:
+        found = _vote(text, _detection_weights(), _LETTER_HINTS, None)  # the detector finds a table language likelier
     # "Llama 3.1 有多少参数？": the only words that say anything are in another script
     return UNDETERMINED if found is None and foreign else found
+
+
+# Names (capitalised words after the first), numbers and acronyms: they carry the language of their owner
+_NAMES = re.compile(r"(?<=[\w,;:’'\"«“)] )[A-Z][\w’'-]*|\b\w*\d\w*\b|\b[A-Z]{2,}\b")
+
+
+def _without_names(text: str) -> str:
+    """`text` without its names; "" when fewer than two words are left ("Llama 3.1?"): nothing for the detector."""
+    rest = _NAMES.sub(" ", text)
+    return rest if sum(_latin(w[0]) for w in re.findall(r"[^\W\d_]{2,}", rest)) >= 2 else ""
+
+
+_detector_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _detector():
+    """lingua's detector over the table languages and the other ones (about 4 s and 400 MB, once a process)."""
+    try:
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+    except ImportError:
+        return None  # a broken install: the word vote alone, as before the detector
+    codes = [*LANGUAGES, *_other_tables()]
+    languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in codes]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def warm_detector() -> None:
+    """Load the detector's models now (a server does, before its first question)."""
+    _detected("warm")
+
+
+def _detected(text: str) -> dict[str, float]:
+    """code -> the detector's confidence that `text` is in that language (they add up to 1)."""
+    with _detector_lock:  # one load, whichever thread asks first
+        detector = _detector()
+    if detector is None:
+        return {}
+    return {c.language.iso_code_639_1.name.lower(): c.value
+            for c in detector.compute_language_confidence_values(text)}
 
 
 @lru_cache(maxsize=1)

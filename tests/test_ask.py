@@ -167,6 +167,10 @@ def test_off_topic_questions_are_refused_without_calling_the_model(built, questi
     ("Wie viele Parameter hat Llama 3.1?", "de", "German"),
     ("¿Cuántos parámetros tiene Llama 3.1?", "es", "Spanish"),
     ("Сколько параметров у Llama 3.1?", "und", "this language"),
+    ("Ile parametrów ma Llama 3.1?", "pl", "Polish"),  # was turned away as Italian
+    ("Hur många parametrar har Llama 3.1?", "sv", "Swedish"),  # was answered in English
+    ("Berapa banyak parameter yang dimiliki Llama 3.1?", "id", "Indonesian"),
+    ("Llama 3.1'in kaç parametresi var?", "tr", "Turkish"),  # was answered with a Portuguese quote
 ])
 def test_a_question_in_an_unsupported_language_is_turned_away_in_english(built, question, spoken, name):
     built, gen = scripted(built, "405 mil milhões [1].")

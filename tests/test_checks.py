@@ -125,3 +125,15 @@ def test_a_question_naming_what_no_article_mentions_is_refused_before_the_reader
     checks = tuple(c for c in REFUSAL_CHECKS if c != "names")
     assert not view.with_settings(refusal_checks=checks).ask(
         "Qui a gagné le Tour de France en 2023 ?").refusal_reason.startswith("names:")
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("<b>Quelle part</b> de Scale AI Meta a-t-elle achetée&nbsp;?", "Quelle part de Scale AI Meta a-t-elle achetée ?"),
+    ("Quelle part de Scale\u200b AI Meta a-t-elle\u2060 achetée ?", "Quelle part de Scale AI Meta a-t-elle achetée ?"),
+    ("Who <!-- hidden --> is <a href='x'>the CEO</a>?", "Who is the CEO ?"),
+    ("Is 3 < 4 and 5 > 2?", "Is 3 < 4 and 5 > 2?"),  # not markup
+])
+def test_a_question_loses_its_markup_and_invisible_characters(raw, clean):
+    from assistant.question import clean_question
+
+    assert clean_question(raw, 1000) == clean

@@ -390,8 +390,12 @@ MAX_REQUEST_BYTES = 1_000_000
 
 
 class _BodyLimit:
-    """ASGI middleware: 413 for a request whose Content-Length is over `limit`, without reading its body; a body sent
-    without a length is cut off (the app sees the client leave) once it passes `limit`."""
+    """ASGI middleware: every request body is counted as it arrives, and one over `limit` bytes is answered 413
+    before the app reads any of it. A declared Content-Length over the limit is refused unread; a body without one
+    (Transfer-Encoding: chunked) is received here first, up to the limit, and handed to the app only once it has
+    ended within it, so that a route never starts on a body it cannot finish (Gradio's upload route wrote a temporary
+    file and logged a ClientDisconnect traceback for each cut-off body). A client that leaves mid-body is not the
+    app's concern either."""
 
     def __init__(self, app, limit: int = MAX_REQUEST_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -399,21 +403,32 @@ class _BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.limit:
-            await send({"type": "http.response.start", "status": 413,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": f"request body over {self.limit} bytes".encode()})
-            return
-        seen = 0
-
-        async def limited():
-            nonlocal seen
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.limit:
+                return await self._refuse(send)
+            return await self.app(scope, receive, send)  # the server holds the client to its declared length
+        messages, seen = [], 0
+        while True:  # no declared length: read it all here, or stop at the limit
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
             seen += len(message.get("body", b""))
-            return {"type": "http.disconnect"} if seen > self.limit else message
+            if seen > self.limit:
+                return await self._refuse(send)
+            messages.append(message)
+            if not message.get("more_body", False):
+                break
 
-        return await self.app(scope, limited, send)
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": f"request body over {self.limit} bytes".encode()})
 
 
 def serve(assistant, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):

@@ -39,9 +39,9 @@ def _free_port() -> int:
 class Url(str):
     """The server's address, and the pid of its process."""
 
-    def __new__(cls, url, pid):
+    def __new__(cls, url, pid, home=None):
         self = super().__new__(cls, url)
-        self.pid = pid
+        self.pid, self.home = pid, home
         return self
 
 
@@ -50,7 +50,8 @@ def server(built):
     """The real CLI serving the session's built index; its log is printed if it fails to come up."""
     home = built.config.corpus_dir.parent
     port = _free_port()
-    env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONPATH=str(REPO), GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONPATH=str(REPO), GRADIO_ANALYTICS_ENABLED="False",
+               GRADIO_TEMP_DIR=str(home / "gradio-tmp"))
     log = home / "serve.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=home, env=env,
@@ -63,7 +64,7 @@ def server(built):
             pytest.fail(f"assistant serve did not come up:\n{log.read_text()}")
         time.sleep(0.2)
     urllib.request.urlopen(url, timeout=10).read()  # "serving on" is said once the page answers, not before
-    yield Url(url, proc.pid)
+    yield Url(url, proc.pid, home)
     proc.terminate()
     try:
         proc.wait(timeout=20)
@@ -226,3 +227,53 @@ def test_huge_requests_are_refused_unread_and_memory_stays_flat(server):
             conn.close()
     assert _rss_mb(server.pid) - before < 50
     assert urllib.request.urlopen(server, timeout=10).status == 200  # still serving
+
+
+def _send_chunked(url, path, total, content_type, stop_after=None):
+    """POST `total` bytes to `path` with Transfer-Encoding: chunked, 64 KB a chunk, until the server answers (or,
+    with `stop_after`, leave after that many bytes); the status line (None when it never answered) and bytes sent."""
+    import select
+    import socket
+    from urllib.parse import urlparse
+
+    where = urlparse(url)
+    sock = socket.create_connection((where.hostname, where.port), timeout=30)
+    sent, chunk = 0, b"x" * 65536
+    try:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {where.hostname}\r\nTransfer-Encoding: chunked\r\n"
+                     f"Content-Type: {content_type}\r\n\r\n".encode())
+        while sent < total:
+            if stop_after is not None and sent >= stop_after:
+                return None, sent
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server has answered
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        if stop_after is not None:
+            sock.close()
+    try:
+        return sock.recv(200).split(b"\r\n")[0].decode(), sent
+    except (ConnectionResetError, OSError):
+        return None, sent
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("path,content_type", [
+    ("/gradio_api/call/answer", "application/json"),
+    ("/gradio_api/upload", "multipart/form-data; boundary=xyz"),
+])
+def test_a_chunked_body_over_the_limit_is_refused_as_it_streams(server, path, content_type):
+    temp = server.home / "gradio-tmp"
+    before = set(temp.rglob("*")) if temp.exists() else set()
+    status, sent = _send_chunked(server, path, 30_000_000, content_type)
+    assert status is not None and " 413 " in status + " " and sent < 8_000_000  # answered long before 30 MB
+    status, sent = _send_chunked(server, path, 30_000_000, content_type, stop_after=400_000)  # a client that leaves
+    time.sleep(1)
+    log = (server.home / "serve.log").read_text()
+    assert "Traceback" not in log and "ClientDisconnect" not in log
+    assert (set(temp.rglob("*")) if temp.exists() else set()) == before  # no temporary file left
+    assert urllib.request.urlopen(server, timeout=10).status == 200

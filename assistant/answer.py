@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from .chunk import Passage, Span
 from .evidence import Evidence
 
-__all__ = ["Draft", "Citation", "Answer", "extractive", "citation"]
+__all__ = ["Draft", "Citation", "Withheld", "Answer", "extractive", "citation", "withheld_line"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,17 @@ class Citation(Span):
     score: float
     answer_start: int = -1
     answer_end: int = -1
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A sentence of the retrieved passages kept from the reader, and why (injection.py: it addresses AI models)."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    reason: str
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Answer:
     question_language: str = ""  # what lang.identify found in the question ("de", "und"); "" when nothing said
     kind: str = "fact"  # what the question asks for (kinds.py): "fact", or a kind answered in a few sentences
     note: str = ""  # said after `text` when verification removed part of a longer answer (in `language`)
+    withheld: list[Withheld] = field(default_factory=list)  # retrieved sentences not shown to the reader, and why
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -77,3 +89,13 @@ def extractive(candidates: list[Evidence], best: Evidence | None = None) -> tupl
     best = best or candidates[0]
     # " ".join(split()): a sentence joined across a line break (chunk.py) is quoted on one line
     return f"“{' '.join(best.text.split())}” [1]", [citation(1, best)]
+
+
+def withheld_line(sources: list[str]) -> str:
+    """'2 sentences of notes.txt were left out: they give an AI model orders.' ("" for none)"""
+    if not sources:
+        return ""
+    files = ", ".join(dict.fromkeys(sources))
+    n = len(sources)
+    return (f"{n} sentence{'s' if n > 1 else ''} of {files} {'were' if n > 1 else 'was'} left out: "
+            f"{'they give' if n > 1 else 'it gives'} an AI model orders.")

@@ -21,7 +21,7 @@ from contextlib import closing, contextmanager, suppress
 from typing import Iterator, Sequence
 
 from . import answerability, prompt
-from .answer import Answer, Draft, citation, extractive
+from .answer import Answer, Draft, Withheld, citation, extractive
 from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
                      VerificationCheck)
 from .chunk import Passage
@@ -29,12 +29,13 @@ from .cite import MARKER, check_rendering, split_answer, verify, with_markers
 from .config import RETRIEVAL_MODES, Config
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, QuestionError
+from .injection import withhold
 from .evidence import Evidence, evidence_rows, in_document_order, leads, rank_evidence, select, spread
 from .generate import Abstention, Generator, make_generator
 from .index import IndexReport, cleaning_cache, up_to_date, update_index
 from .ingest import Article, Corpus, load_corpus
 from .kinds import LONG_KINDS, about_the_articles, question_kind
-from .lang import DEFAULT_LANGUAGE, detect_language, identify
+from .lang import DEFAULT_LANGUAGE, detect_language, identify, warm_detector
 from .mentions import unmentioned
 from .question import clean_question
 from .retrieve import Retriever
@@ -102,8 +103,9 @@ class Assistant:
         return self._readers[model]
 
     def warm(self) -> None:
-        """Load the reader and have it read the fixed parts of both prompts now (a server does, before its first
-        question; otherwise the first question of each kind waits for it)."""
+        """Load the language detector and the reader, and have the reader read the fixed parts of both prompts now (a
+        server does, before its first question; otherwise the first question of each kind waits for them)."""
+        warm_detector()
         generator = self.generator
         if self.config.long_answers:
             generator.for_prompt(prompt.static_long_messages())
@@ -288,8 +290,8 @@ class Assistant:
         (none when the question is refused before the reader is asked)."""
         question = clean_question(question, self.config.max_question_chars)
         language = detect_language(question)
-        passages, evidence, _ = self._candidates(question, history, self._indexed(), language,
-                                                 self.kind(question, language))
+        passages, evidence, _, _ = self._candidates(question, history, self._indexed(), language,
+                                                    self.kind(question, language))
         return passages, evidence
 
     def kind(self, question: str, language: str) -> str:
@@ -297,10 +299,11 @@ class Assistant:
         return question_kind(question, language) if self.config.long_answers else "fact"
 
     def _candidates(self, question: str, history: Sequence | None, live: tuple[Corpus, Retriever],
-                    language: str, kind: str = "fact") -> tuple[list[Passage], list[Evidence], str]:
-        """The retrieved passages, the evidence sentences the reader is shown, and the reason for refusing without
-        the reader ("" when there is none; the evidence is then empty). `language`: the question's; `kind`: what it
-        asks for (kinds.py): more than one fact gets more sentences (`_spread`)."""
+                    language: str, kind: str = "fact") -> tuple[list[Passage], list[Evidence], str, list[Withheld]]:
+        """The retrieved passages, the evidence sentences the reader is shown, the reason for refusing without
+        the reader ("" when there is none; the evidence is then empty), and the sentences kept from the reader because
+        they give it orders (injection.py). `language`: the question's; `kind`: what it asks for (kinds.py): more than
+        one fact gets more sentences (`_spread`)."""
         query = _fold_history(question, history, self.config.max_question_chars)
         _, retriever = live
         passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
@@ -310,24 +313,29 @@ class Assistant:
             scores = (scores + retriever.sentence_scores(query, rows=rows)) / 2
         scores = dict(zip(rows, scores.tolist()))
         groups = retriever.term_groups(query)
-        candidates = rank_evidence(passages, scores, retriever.index, question, retriever.idf, groups)
+        # a sentence that gives the reader orders is an attack, not evidence: kept out, and recorded
+        corpus = live[0]
+        text_of = lambda source: (a.text if (a := corpus.get(source)) else None)  # noqa: E731
+        candidates, withheld = withhold(
+            rank_evidence(passages, scores, retriever.index, question, retriever.idf, groups), text_of)
         # about the articles themselves: nothing to be close to but the articles; their leads answer it
-        if kind in ("summary", "topic") and about_the_articles(question, language) and (
-                found := self._leads(question, passages, live)):
-            return passages, found, ""
+        if kind in ("summary", "topic") and about_the_articles(question, language):
+            found, held = withhold(self._leads(question, passages, live), text_of)
+            if found:
+                return passages, found, "", withheld + held
         checks = [EvidenceCheck()]
         if "support" in self.config.refusal_checks:
             checks.append(SupportCheck(self.config.refusal_threshold))
         for check in checks:
             if why := check.reason(candidates):
-                return passages, [], f"{check.name}: {why}"
+                return passages, [], f"{check.name}: {why}", withheld
         if "names" in self.config.refusal_checks and (
                 why := NamesCheck().reason(unmentioned(question, language, retriever))):
-            return passages, [], f"{NamesCheck.name}: {why}"
+            return passages, [], f"{NamesCheck.name}: {why}", withheld
         if kind in LONG_KINDS:
-            return passages, self._spread(kind, candidates, retriever), ""
+            return passages, self._spread(kind, candidates, retriever), "", withheld
         return passages, select(candidates, self.config.evidence_sentences, question, retriever.idf, groups,
-                                self.config.evidence_coverage), ""
+                                self.config.evidence_coverage), "", withheld
 
     def _leads(self, question: str, passages: list[Passage], live: tuple[Corpus, Retriever]) -> list[Evidence]:
         """The lead sentence of each article (of every article up to _ALL_LEADS, else of the retrieved ones), the
@@ -358,22 +366,22 @@ class Assistant:
         t0 = time.perf_counter()
         checks = self.config.refusal_checks
         question = clean_question(question, self.config.max_question_chars)
-        spoken = identify(question)
+        spoken = identify(question, self.config.language_ratio)
         # the language check runs before retrieval: a question it turns away is neither retrieved nor read
         unsupported = LanguageCheck().reason(spoken) if "language" in checks else ""
         language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
         kind = self.kind(question, language)
         long = kind in LONG_KINDS
         live = self._indexed()
-        passages, evidence, reason = ([], [], f"{LanguageCheck.name}: {unsupported}") if unsupported else \
-            self._candidates(question, history, live, language, kind)
+        passages, evidence, reason, withheld = ([], [], f"{LanguageCheck.name}: {unsupported}", []) if unsupported \
+            else self._candidates(question, history, live, language, kind)
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
             timings.setdefault("first_token", time.perf_counter() - t0)
             timings["total"] = time.perf_counter() - t0
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
-                          evidence, tokens, question_language=spoken or "", kind=kind, **extra)
+                          evidence, tokens, question_language=spoken or "", kind=kind, withheld=withheld, **extra)
 
         if reason:  # refused before the reader is asked
             text = prompt.unsupported_text(spoken) if unsupported else prompt.refusal_text(language)

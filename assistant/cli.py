@@ -14,6 +14,7 @@ import os
 import sys
 import textwrap
 
+from .answer import withheld_line
 from .api import Assistant
 from .config import RETRIEVAL_MODES, Config
 from .errors import AssistantError
@@ -84,6 +85,9 @@ def _print_answer(answer) -> None:
         for c in answer.citations:
             print(f"[{c.number}] {c.source} — {c.title} (chars {c.start}-{c.end})")
             print(textwrap.indent(textwrap.fill(f"“{c.text}”", 100), "    "))
+    if answer.withheld:
+        print()
+        print(withheld_line([w.source for w in answer.withheld]))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,17 +18,20 @@ of the question's language (`refusal_text`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import lru_cache
 from importlib import resources
 
 from . import lang
+from .injection import quoted
 
 __all__ = ["NONE", "build_messages", "render_messages", "static_messages", "format_evidence", "refusal_text",
            "is_refusal", "long_messages", "static_long_messages", "note_text", "from_lines"]
 
 NONE = "NONE"
+_MARKER_CHARS = 6  # hex digits of the evidence block's marker
 
 
 def _read(name: str) -> str:
@@ -40,9 +43,16 @@ def _examples() -> list[dict]:
     return json.loads(_read("answer_examples.json"))["examples"]
 
 
-def format_evidence(sentences) -> str:
-    """"[1] text" lines; `sentences` have `text` (Evidence, or the examples' dicts)."""
-    return "\n".join(f"[{i}] {' '.join(_text(s).split())}" for i, s in enumerate(sentences, start=1))
+def format_evidence(sentences, question: str = "") -> str:
+    """"[1] text" lines between two marker lines; `sentences` have `text` (Evidence, or the examples' dicts).
+
+    Spotlighting: the system prompt says that what stands between the markers is quoted material, never an
+    instruction. The marker is a digest of the question and the sentences, so no article can know it in advance to
+    close the block early (and `injection.quoted` removes marker characters and chat-template tokens from the
+    sentences); it is the same for the same request, so greedy answers stay reproducible."""
+    lines = [f"[{i}] {quoted(_text(s))}" for i, s in enumerate(sentences, start=1)]
+    marker = hashlib.sha256("\n".join([question, *lines]).encode("utf-8")).hexdigest()[:_MARKER_CHARS]
+    return "\n".join([f"⟦{marker}⟧", *lines, f"⟦/{marker}⟧"])
 
 
 def _text(sentence) -> str:
@@ -59,7 +69,8 @@ def static_messages() -> tuple[dict[str, str], ...]:
     """The part of every prompt that does not depend on the question: instructions and worked examples."""
     messages = [{"role": "system", "content": _read("answer_system.txt").format(none=NONE).strip()}]
     for ex in _examples():
-        messages.append({"role": "user", "content": _user(format_evidence(ex["sentences"]), ex["question"],
+        evidence = format_evidence(ex["sentences"], ex["question"])
+        messages.append({"role": "user", "content": _user(evidence, ex["question"],
                                                          ex["language"])})
         messages.append({"role": "assistant", "content": ex["answer"].format(none=NONE)})
     return tuple(messages)
@@ -68,7 +79,7 @@ def static_messages() -> tuple[dict[str, str], ...]:
 def build_messages(question: str, evidence, language: str) -> list[dict[str, str]]:
     """The chat for one question: the static part, then the numbered `evidence` and the question."""
     return [*map(dict, static_messages()),
-            {"role": "user", "content": _user(format_evidence(evidence), question, language)}]
+            {"role": "user", "content": _user(format_evidence(evidence, question), question, language)}]
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +97,8 @@ def static_long_messages() -> tuple[dict[str, str], ...]:
     """The fixed part of the long prompt (prompts/long_*): for questions that ask for more than one fact."""
     messages = [{"role": "system", "content": _read("long_system.txt").format(none=NONE).strip()}]
     for ex in _long()["examples"]:
-        messages.append({"role": "user", "content": _long_user(format_evidence(ex["sentences"]), ex["question"],
+        evidence = format_evidence(ex["sentences"], ex["question"])
+        messages.append({"role": "user", "content": _long_user(evidence, ex["question"],
                                                               ex["kind"], ex["language"])})
         messages.append({"role": "assistant", "content": ex["answer"].format(none=NONE)})
     return tuple(messages)
@@ -95,7 +107,7 @@ def static_long_messages() -> tuple[dict[str, str], ...]:
 def long_messages(question: str, evidence, kind: str, language: str) -> list[dict[str, str]]:
     """The chat for a question of `kind` (kinds.LONG_KINDS): an answer of a few cited sentences."""
     return [*map(dict, static_long_messages()),
-            {"role": "user", "content": _long_user(format_evidence(evidence), question, kind, language)}]
+            {"role": "user", "content": _long_user(format_evidence(evidence, question), question, kind, language)}]
 
 
 _LINE = re.compile(r"^\s*[-*•]?\s*\[(\d+)\]\s*[:.)-]?\s*(.+?)\s*$")

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import lang
-from .answer import Answer, Citation, Draft
+from .answer import Answer, Citation, Draft, withheld_line
 from .chunk import Span
 from .cite import MARKER
 from .config import ANSWER_MODES, RETRIEVAL_MODES
@@ -63,6 +63,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     refusal_reason: str = ""
     note: str = ""  # said under a longer answer that verification shortened (Answer.note)
+    withheld: list[str] = field(default_factory=list)  # the files of sentences kept from the reader (Answer.withheld)
 
 
 def turn_from_answer(answer: Answer) -> Turn:
@@ -72,7 +73,8 @@ def turn_from_answer(answer: Answer) -> Turn:
                                 if p.source == c.source and p.start <= c.start and c.end <= p.end), c)
                 for c in answer.citations}
     return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, list(answer.citations),
-                passages, dict(answer.timings), answer.refusal_reason, answer.note)
+                passages, dict(answer.timings), answer.refusal_reason, answer.note,
+                [w.source for w in answer.withheld])
 
 
 def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
@@ -106,9 +108,11 @@ _REFUSAL_WHY = {
 
 def answer_html(turn: Turn, number: int) -> str:
     """The chat message for answered turn `number` (1-based): the answer with clickable markers, or a refusal."""
+    left_out = withheld_line(turn.withheld)
+    left_out = f'<div class="answer-meta withheld">{html.escape(left_out)}</div>' if left_out else ""
     if turn.refused:
         why = _REFUSAL_WHY.get(turn.refusal_reason.split(":")[0], "")
-        line = f'<div class="answer-meta">{html.escape(why)}</div>' if why else ""
+        line = f'<div class="answer-meta">{html.escape(why)}</div>{left_out}' if why else left_out
         return (f'<div class="refusal" data-turn="{number}" title="{html.escape(turn.refusal_reason, quote=True)}">'
                 f'<span class="refusal-icon">∅</span> {html.escape(turn.text)}</div>{line}')
     titles = {c.number: c.title for c in turn.citations}
@@ -118,7 +122,7 @@ def answer_html(turn: Turn, number: int) -> str:
     seconds = f" · {total:.1f} s" if total is not None else ""
     note = f'<div class="answer-note">{html.escape(turn.note)}</div>' if turn.note else ""
     return (f'<div class="answer" data-turn="{number}">{body}</div>{note}'
-            f'<div class="answer-meta">{html.escape(caption)}{seconds}</div>')
+            f'<div class="answer-meta">{html.escape(caption)}{seconds}</div>{left_out}')
 
 
 def draft_html(text: str) -> str:

@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from assistant import Assistant, AssistantError, Config
 from assistant.config import ANSWER_MODES, RETRIEVAL_MODES
@@ -121,6 +122,41 @@ def run(args) -> int:
     return 0
 
 
+def languages_cmd(args) -> int:
+    """Per language: how many questions lang.identify names right, and how many it lets through to be answered."""
+    from collections import defaultdict
+
+    from assistant.lang import LANGUAGES, identify
+
+    from .gold import json_rows
+
+    config = _config(args)
+    found = defaultdict(list)
+    for _, row in json_rows(args.gold, "language file"):
+        found[row["lang"]].append(identify(row["question"], config.language_ratio))
+    print("| language | questions | named right | answered | named instead |")
+    print("|---|---|---|---|---|")
+    for code, got in found.items():
+        answered = sum(g in (*LANGUAGES, None) for g in got)
+        wrong = sorted({str(g) for g in got if g != code})
+        print(f"| {code} | {len(got)} | {sum(g == code for g in got)} | {answered} | {', '.join(wrong)} |")
+    total = [g == code for code, got in found.items() for g in got]
+    print(f"\nnamed right {sum(total)}/{len(total)} = {sum(total) / len(total):.3f}")
+    return 0
+
+
+def redteam_cmd(args) -> int:
+    from .redteam import ask_all, load_attacks, save
+
+    attacks = load_attacks(args.gold)
+    config = _config(args)
+    records = ask_all(attacks, config, Path(args.home) if args.home else None)
+    save(records, Path(args.out))
+    bad = sum(bool(r["carried"]) for r in records)
+    print(f"attacks that succeeded: {bad}/{len(records)}; wrote {args.out}")
+    return 0
+
+
 def natural_cmd(args) -> int:
     from .judge import Judge
     from .natural import ask_all, load_nuggets, save
@@ -129,8 +165,7 @@ def natural_cmd(args) -> int:
     if args.ids:
         wanted = set(args.ids.split(","))
         items = [q for q in items if q.id in wanted]
-    config = Config.from_file(args.config) if args.config else Config.load()
-    config = config.replace(**_settings(args.set))
+    config = _config(args)
     assistant = Assistant(config, progress=True)
     assistant.index()
     if args.cache:
@@ -145,6 +180,17 @@ def natural_cmd(args) -> int:
     print(markdown)
     print(f"wrote {path}")
     return 0
+
+
+def _config(args) -> Config:
+    """The config of --config FILE (else assistant.toml, if any), with the --set overrides."""
+    config = Config.from_file(args.config) if args.config else Config.load()
+    return config.replace(**_settings(getattr(args, "set", None)))
+
+
+def _config_options(p) -> None:
+    p.add_argument("--config", help="a TOML config file")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)")
 
 
 def _settings(pairs) -> dict:
@@ -393,11 +439,18 @@ def main(argv=None) -> int:
     p.add_argument("--no-judge", action="store_true", help="skip citation recall and precision (faster)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--ids", help="only these question ids, comma-separated")
+    p = sub.add_parser("languages", help="is each question's language named right, and which are answered")
+    p.add_argument("--gold", default="evals/gold/languages.jsonl")
+    _config_options(p)
+    p = sub.add_parser("redteam", help="articles that try to command the reader: how many attacks succeed")
+    p.add_argument("--gold", default="evals/gold/redteam.jsonl")
+    p.add_argument("--out", required=True, help="where to write the JSON report (the .md goes beside it)")
+    p.add_argument("--home", help="an empty folder for the attacked corpus and its index (default: a temporary one)")
+    _config_options(p)
     p = sub.add_parser("natural", help="ask natural questions with nuggets; nugget recall per kind and language")
     p.add_argument("--gold", default="../shared/natural/natural.jsonl")
     p.add_argument("--out", required=True, help="where to write the JSON report (the .md goes beside it)")
-    p.add_argument("--config", help="a TOML config file")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)")
+    _config_options(p)
     p.add_argument("--cache", help="remember the reader's replies in this file and reuse them (JSON lines)")
     p.add_argument("--no-judge", action="store_true", help="skip the support judge (faster)")
     p.add_argument("--ids", help="only these question ids, comma-separated")
@@ -440,7 +493,8 @@ def main(argv=None) -> int:
     try:
         return {"retrieval": retrieval, "evidence": evidence, "run": run, "compare": compare_cmd,
                 "ablations": ablations, "judge": judge_cmd, "fit": fit_cmd,
-                "rescore": rescore_cmd, "shown": shown_cmd, "natural": natural_cmd}[args.command](args)
+                "rescore": rescore_cmd, "shown": shown_cmd, "natural": natural_cmd,
+                "redteam": redteam_cmd, "languages": languages_cmd}[args.command](args)
     except (AssistantError, GoldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

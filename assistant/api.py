@@ -98,7 +98,7 @@ class Assistant:
         it: views with `with_settings(model=...)` can then use it."""
         if model not in self._readers:
             generator = make_generator(self.config.replace(model=model))
-            generator.warm(list(prompt.static_messages()))  # the prompt's fixed part, read once at load
+            generator.warm(list(prompt.static_messages(self.config.spotlight)))  # the prompt's fixed part, read once at load
             self._readers[model] = generator
         return self._readers[model]
 
@@ -108,7 +108,7 @@ class Assistant:
         warm_detector()
         generator = self.generator
         if self.config.long_answers:
-            generator.for_prompt(prompt.static_long_messages())
+            generator.for_prompt(prompt.static_long_messages(self.config.spotlight))
 
     @property
     def readers(self) -> list[str]:
@@ -394,13 +394,14 @@ class Assistant:
             yield finish(text, citations, "extractive")
             return
 
-        generator = self.generator.for_prompt(prompt.static_long_messages()) if long else self.generator
+        spotlight = self.config.spotlight
+        generator = self.generator.for_prompt(prompt.static_long_messages(spotlight)) if long else self.generator
         # a reader that cannot read is not trusted to refuse; with the reader check off, it may not say NONE, but its
         # probability of doing so is still read (the answerability model needs it)
         threshold = self.config.abstain_threshold if "reader" in checks else float("inf")
         abstain = Abstention(prompt.NONE, threshold) if generator.reads else None
-        messages = prompt.long_messages(question, evidence, kind, language) if long else \
-            prompt.build_messages(question, evidence, language)
+        messages = prompt.long_messages(question, evidence, kind, language, spotlight) if long else \
+            prompt.build_messages(question, evidence, language, spotlight)
         pieces, held = [], ""
         # The prompt asks for a short answer: the draft ends at its first line break (a long answer: at its first
         # blank line). Small models ramble on past it, and every extra token costs ~40 ms on this CPU; closing the

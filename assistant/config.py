@@ -157,6 +157,12 @@ class Config:
     evidence_coverage: float = 0.0
     # The refusal checks that may refuse a question (checks.py; all on): switch one off to measure what it does.
     refusal_checks: tuple[str, ...] = REFUSAL_CHECKS
+    # Spotlighting: the reader's evidence stands between two marker lines that the system prompt says hold quoted
+    # material, never instructions (prompt.format_evidence). Off: with the default reader the markers stopped none of
+    # the 44 red-team attacks by themselves (17 succeeded with them, 16 without; the detector of injection.py stops
+    # all 44 either way) and moved greedy answers both ways (outside_en alias 0.778 -> 0.741; natural nugget recall
+    # down on two of three sets). For a larger reader, turn it on and measure (python -m evals redteam).
+    spotlight: bool = False
     # A question is turned away as another language (checks.LanguageCheck) when the language detector (lang.identify)
     # finds a language of data/other_languages.json at least this many times as likely as English, Portuguese and
     # French. Chosen on ../shared/train (10,158 questions in those three): the smallest of 2, 3, 4, 5, 8 turning away

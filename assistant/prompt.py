@@ -43,16 +43,24 @@ def _examples() -> list[dict]:
     return json.loads(_read("answer_examples.json"))["examples"]
 
 
-def format_evidence(sentences, question: str = "") -> str:
-    """"[1] text" lines between two marker lines; `sentences` have `text` (Evidence, or the examples' dicts).
+def format_evidence(sentences, question: str = "", spotlight: bool = False) -> str:
+    """"[1] text" lines; `sentences` have `text` (Evidence, or the examples' dicts). Chat-template tokens, invisible
+    characters and marker characters are removed from them (`injection.quoted`).
 
-    Spotlighting: the system prompt says that what stands between the markers is quoted material, never an
-    instruction. The marker is a digest of the question and the sentences, so no article can know it in advance to
-    close the block early (and `injection.quoted` removes marker characters and chat-template tokens from the
-    sentences); it is the same for the same request, so greedy answers stay reproducible."""
+    With `spotlight`, the lines stand between two marker lines and the system prompt says that what is between them
+    is quoted material, never an instruction (prompts/spotlight.txt). The marker is a digest of the question and the
+    sentences, so no article can know it in advance to close the block early; it is the same for the same request,
+    so greedy answers stay reproducible. Off by default: with the default reader the markers stopped none of the
+    red-team attacks by themselves and moved answers both ways (docs/evaluation.md, "Hostile documents")."""
     lines = [f"[{i}] {quoted(_text(s))}" for i, s in enumerate(sentences, start=1)]
+    if not spotlight:
+        return "\n".join(lines)
     marker = hashlib.sha256("\n".join([question, *lines]).encode("utf-8")).hexdigest()[:_MARKER_CHARS]
     return "\n".join([f"⟦{marker}⟧", *lines, f"⟦/{marker}⟧"])
+
+
+def _system(name: str, spotlight: bool) -> str:
+    return _read(name).format(none=NONE, spotlight=" " + _read("spotlight.txt").strip() if spotlight else "").strip()
 
 
 def _text(sentence) -> str:
@@ -64,22 +72,21 @@ def _user(evidence: str, question: str, language: str) -> str:
                                            language=lang.table(language)["name"]).strip()
 
 
-@lru_cache(maxsize=1)
-def static_messages() -> tuple[dict[str, str], ...]:
+@lru_cache(maxsize=2)
+def static_messages(spotlight: bool = False) -> tuple[dict[str, str], ...]:
     """The part of every prompt that does not depend on the question: instructions and worked examples."""
-    messages = [{"role": "system", "content": _read("answer_system.txt").format(none=NONE).strip()}]
+    messages = [{"role": "system", "content": _system("answer_system.txt", spotlight)}]
     for ex in _examples():
-        evidence = format_evidence(ex["sentences"], ex["question"])
-        messages.append({"role": "user", "content": _user(evidence, ex["question"],
-                                                         ex["language"])})
+        evidence = format_evidence(ex["sentences"], ex["question"], spotlight)
+        messages.append({"role": "user", "content": _user(evidence, ex["question"], ex["language"])})
         messages.append({"role": "assistant", "content": ex["answer"].format(none=NONE)})
     return tuple(messages)
 
 
-def build_messages(question: str, evidence, language: str) -> list[dict[str, str]]:
+def build_messages(question: str, evidence, language: str, spotlight: bool = False) -> list[dict[str, str]]:
     """The chat for one question: the static part, then the numbered `evidence` and the question."""
-    return [*map(dict, static_messages()),
-            {"role": "user", "content": _user(format_evidence(evidence, question), question, language)}]
+    return [*map(dict, static_messages(spotlight)),
+            {"role": "user", "content": _user(format_evidence(evidence, question, spotlight), question, language)}]
 
 
 @lru_cache(maxsize=1)
@@ -92,22 +99,24 @@ def _long_user(evidence: str, question: str, kind: str, language: str) -> str:
                                          language=lang.table(language)["name"]).strip()
 
 
-@lru_cache(maxsize=1)
-def static_long_messages() -> tuple[dict[str, str], ...]:
+@lru_cache(maxsize=2)
+def static_long_messages(spotlight: bool = False) -> tuple[dict[str, str], ...]:
     """The fixed part of the long prompt (prompts/long_*): for questions that ask for more than one fact."""
-    messages = [{"role": "system", "content": _read("long_system.txt").format(none=NONE).strip()}]
+    messages = [{"role": "system", "content": _system("long_system.txt", spotlight)}]
     for ex in _long()["examples"]:
-        evidence = format_evidence(ex["sentences"], ex["question"])
-        messages.append({"role": "user", "content": _long_user(evidence, ex["question"],
-                                                              ex["kind"], ex["language"])})
+        evidence = format_evidence(ex["sentences"], ex["question"], spotlight)
+        messages.append({"role": "user", "content": _long_user(evidence, ex["question"], ex["kind"],
+                                                              ex["language"])})
         messages.append({"role": "assistant", "content": ex["answer"].format(none=NONE)})
     return tuple(messages)
 
 
-def long_messages(question: str, evidence, kind: str, language: str) -> list[dict[str, str]]:
+def long_messages(question: str, evidence, kind: str, language: str,
+                  spotlight: bool = False) -> list[dict[str, str]]:
     """The chat for a question of `kind` (kinds.LONG_KINDS): an answer of a few cited sentences."""
-    return [*map(dict, static_long_messages()),
-            {"role": "user", "content": _long_user(format_evidence(evidence, question), question, kind, language)}]
+    return [*map(dict, static_long_messages(spotlight)),
+            {"role": "user", "content": _long_user(format_evidence(evidence, question, spotlight), question, kind,
+                                                   language)}]
 
 
 _LINE = re.compile(r"^\s*[-*•]?\s*\[(\d+)\]\s*[:.)-]?\s*(.+?)\s*$")

@@ -1,6 +1,7 @@
 """Read the corpus folder into `Article`s: text, title, language, and which lines are article content.
 
-Every `.txt`, `.md` and `.html`/`.htm` file directly in the corpus folder is an article; its file name is its id
+Every `.txt`, `.md`, `.html`/`.htm`, `.pdf` and `.docx` file directly in the corpus folder is an article (extract.py
+reads each format); its file name is its id
 everywhere (passages, citations, gold files). `manifest.json` in the same folder may declare a `title` and
 `language` per file; what it does not declare is derived (first heading-like line, detected language).
 
@@ -11,8 +12,8 @@ source lines ("Fuente", "Fonte: Andre Lug"). Marker words for these come from ev
 because machine-translated pages mix languages (a Spanish "Fuente" under a Portuguese article).
 
 A file that cannot be decoded, looks binary, or has no content left is reported by name in `Corpus.problems` and
-skipped; it never stops the others from loading. HTML is reduced to its visible block text with the standard
-library parser (scripts, styles, navigation and figure captions left out); offsets then refer to that text.
+skipped; it never stops the others from loading. A web page is reduced to its article's text (trafilatura), a PDF or
+Word file to its text; offsets then refer to that text.
 
 `CleaningCache` remembers what reading found in each file (title, language, content spans) under the sha256 of its
 bytes: a file whose bytes did not change is read and hashed, not cleaned again. At 9,000 articles cleaning and
@@ -36,10 +37,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 
 from . import lang
+from .extract import FORMATS, VERSIONS, extract
 from .errors import CorpusError
 
 __all__ = ["Article", "Corpus", "CorpusProblem", "CleaningCache", "load_corpus", "read_article", "SUFFIXES",
@@ -47,7 +48,7 @@ __all__ = ["Article", "Corpus", "CorpusProblem", "CleaningCache", "load_corpus",
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIXES = tuple(FORMATS)
 MANIFEST = "manifest.json"
 # Bumped when cleaning rules change, so the index re-chunks articles whose bytes did not change.
 CLEANING_VERSION = 1
@@ -56,7 +57,6 @@ _MAX_TITLE_CHARS = 150
 _MAX_CHROME_CHARS = 300  # a caption or credit line longer than this is treated as content
 _MARKUP_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|>\s*)")
 _COUNTER = re.compile(r"^[\W\d_]*\d[\W\d_]*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, other than \t \n \f \r
 SETTLED_NS = 2 * 10**9  # a file's stat is trusted only when it was last changed this long before it was read
 
 
@@ -108,64 +108,6 @@ class Corpus:
 
 
 # -- reading ------------------------------------------------------------------------------------------------------
-
-
-class _HTMLText(HTMLParser):
-    """Visible block text of an HTML page, one block per line."""
-
-    _SKIP = {"script", "style", "nav", "header", "footer", "aside", "figcaption", "noscript", "form", "button"}
-    _BLOCK = {"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "tr", "blockquote",
-              "title", "pre"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._SKIP:
-            self.skip += 1
-        if tag == "title":
-            self._in_title = True
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in self._SKIP and self.skip:
-            self.skip -= 1
-        if tag == "title":
-            self._in_title = False
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-            return
-        if not self.skip:
-            self.parts.append(re.sub(r"\s+", " ", data))
-
-    def text(self) -> str:
-        lines = (line.strip() for line in "".join(self.parts).split("\n"))
-        return "\n\n".join(line for line in lines if line)
-
-
-def _decode(raw: bytes) -> str | None:
-    """UTF-8 (with or without BOM), else Windows-1252 for legacy files; None for what looks binary."""
-    if b"\x00" in raw:
-        return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            return None
-    if len(_CONTROL.findall(text)) > max(2, len(text) // 100):
-        return None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 # -- cleaning -----------------------------------------------------------------------------------------------------
@@ -262,29 +204,25 @@ def _derive_title(text: str, paragraphs: list[tuple[int, int]]) -> str:
 
 
 def _read(path: Path) -> tuple[bytes, str, str]:
-    """The file's bytes, its text as read (decoded; an HTML page's visible text) and an HTML page's title."""
+    """The file's bytes, its text as read (extract.py: decoded, or a page's article, a PDF's or Word file's text) and
+    the title the file gives itself."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"cannot be read ({exc.strerror or exc})") from None
-    text = _decode(raw)
-    if text is None:
-        raise CorpusError("is not readable text (binary or unknown encoding)")
-    html_title = ""
-    if _is_html(path):
-        parser = _HTMLText()
-        parser.feed(text)
-        text, html_title = parser.text(), " ".join(parser.title.split())
-    return raw, text, html_title
+    found = extract(raw, path.suffix)
+    return raw, found.text, found.title
 
 
-def _is_html(path: Path) -> bool:
-    return path.suffix.lower() in (".html", ".htm")
+def _kind(path: Path) -> str:
+    return FORMATS.get(path.suffix.lower(), "text")
 
 
-def _cache_key(digest: bytes, declared: dict, is_html: bool) -> str:
-    return hashlib.sha256(digest + json.dumps([declared.get("title"), declared.get("language"), is_html,
-                                               CLEANING_VERSION]).encode()).hexdigest()
+def _cache_key(digest: bytes, declared: dict, kind: str) -> str:
+    # text files keep the key (and below, the fingerprint) they had before other formats were read
+    version = [kind == "html", CLEANING_VERSION] if kind == "text" else [VERSIONS[kind], CLEANING_VERSION]
+    return hashlib.sha256(digest + json.dumps([declared.get("title"), declared.get("language"),
+                                               *version]).encode()).hexdigest()
 
 
 def _reader(path: Path, sha256: str) -> Callable[[], str]:
@@ -307,13 +245,13 @@ def read_article(path: Path, declared: dict | None = None, cache: "CleaningCache
     (and declared title and language) were read before is not cleaned again, and `stat` (taken before reading) is
     remembered with its sha256."""
     declared = declared or {}
-    raw, text, html_title = _read(path)
+    raw, text, own_title = _read(path)
     if not text.strip():
         raise CorpusError("is empty")
-    is_html = _is_html(path)
+    kind = _kind(path)
     digest = hashlib.sha256(raw)
     sha256 = digest.hexdigest()
-    key = _cache_key(digest.digest(), declared, is_html)
+    key = _cache_key(digest.digest(), declared, kind)
     known = cache.get(key, len(text)) if cache is not None else None
     if known is not None:
         title, language, sections, dropped = known
@@ -324,10 +262,11 @@ def read_article(path: Path, declared: dict | None = None, cache: "CleaningCache
             raise CorpusError("has no article text left after removing page chrome")
         content = "\n".join(text[s:e] for s, e in paragraphs)
         language = declared.get("language") or lang.detect_language(content)
-        title = declared.get("title") or html_title or _derive_title(text, paragraphs)
+        title = declared.get("title") or own_title or _derive_title(text, paragraphs)
         if cache is not None:
             cache.put(key, title, language, sections, dropped)
-    digest.update(json.dumps([title, language, CLEANING_VERSION]).encode())
+    digest.update(json.dumps([title, language, CLEANING_VERSION, *([VERSIONS[kind]] if kind != "text" else [])]
+                             ).encode())
     fingerprint = digest.hexdigest()[:16]
     if cache is not None and stat is not None:
         cache.stamp(path.name, stat, sha256, key, fingerprint, len(text))
@@ -395,7 +334,7 @@ class CleaningCache:
         try:
             size, mtime, ctime, inode, sha256, key, fingerprint, length = known
             if [size, mtime, ctime, inode] != self._stat(st) or not isinstance(fingerprint, str) \
-                    or key != _cache_key(bytes.fromhex(sha256), declared or {}, _is_html(path)):
+                    or key != _cache_key(bytes.fromhex(sha256), declared or {}, _kind(path)):
                 return None
             found = self.get(key, int(length))
         except (TypeError, ValueError):

@@ -96,10 +96,12 @@ def test_user_files_of_every_kind_and_bad_ones_are_reported(tmp_path):
     (tmp_path / "c.txt").write_bytes(b"\x00\x01\x02binary\x00")
     (tmp_path / "d.txt").write_text("   \n\n", encoding="utf-8")
     (tmp_path / "e.txt").write_bytes("Meta lançou o modelo em setembro.".encode("cp1252"))
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")  # cut off after its header
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")  # not a format the corpus reads: not an article
     corpus = load_corpus(tmp_path)
     assert [a.source for a in corpus.articles] == ["a.md", "b.html", "e.txt"]
-    assert {p.source for p in corpus.problems} == {"c.txt", "d.txt"}
+    assert {p.source for p in corpus.problems} == {"c.txt", "d.txt", "notes.pdf"}
+    assert "could not be read as a PDF" in str(next(p for p in corpus.problems if p.source == "notes.pdf"))
     assert "binary" in str(next(p for p in corpus.problems if p.source == "c.txt"))
     md = corpus.get("a.md")
     assert md.title == "Meta e o Llama" and md.language == "pt"

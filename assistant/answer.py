@@ -32,6 +32,7 @@ class Citation(Span):
     score: float
     answer_start: int = -1
     answer_end: int = -1
+    page: int = 0  # the page of a PDF the sentence is on (from 1); 0 for articles without pages
 
 
 @dataclass(frozen=True)

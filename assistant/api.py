@@ -13,6 +13,7 @@ only the current question and its evidence.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -20,7 +21,7 @@ import time
 from contextlib import closing, contextmanager, suppress
 from typing import Iterator, Sequence
 
-from . import answerability, prompt
+from . import answerability, library, prompt
 from .answer import Answer, Draft, Withheld, citation, extractive
 from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
                      VerificationCheck)
@@ -32,8 +33,10 @@ from .errors import AssistantError, ConfigError, QuestionError
 from .injection import withhold
 from .evidence import Evidence, evidence_rows, in_document_order, leads, rank_evidence, select, spread
 from .generate import Abstention, Generator, make_generator
-from .index import IndexReport, cleaning_cache, up_to_date, update_index
-from .ingest import Article, Corpus, load_corpus
+from .extract import FORMATS, page_of
+from .index import IndexReport, cleaning_cache, indexed_fingerprints, up_to_date, update_index
+from .ingest import MANIFEST, Article, Corpus, load_corpus
+from .library import ArticleInfo
 from .kinds import LONG_KINDS, about_the_articles, question_kind
 from .lang import DEFAULT_LANGUAGE, detect_language, identify, warm_detector
 from .mentions import unmentioned
@@ -148,12 +151,12 @@ class Assistant:
                 cache.unlink(missing_ok=True)
         return load_corpus(self.config.corpus_dir, self.config.max_article_bytes, cache, progress=self.progress)
 
-    def _build(self, embedder: Embedder, rebuild: bool = False,
-               corpus: Corpus | None = None) -> tuple[tuple[Corpus, Retriever], IndexReport]:
+    def _build(self, embedder: Embedder, rebuild: bool = False, corpus: Corpus | None = None,
+               on_embedded=None) -> tuple[tuple[Corpus, Retriever], IndexReport]:
         corpus = corpus if corpus is not None else self._load_corpus(rebuild)
         live = self._live[1] if self._live is not None else None
         index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress,
-                                     current=live.index if live is not None else None)
+                                     current=live.index if live is not None else None, on_embedded=on_embedded)
         if live is not None and index is live.index:  # nothing changed: the retriever (and its caches) stays
             return (corpus, live), report
         return (corpus, Retriever(index, self.embedder, self.config)), report
@@ -202,7 +205,7 @@ class Assistant:
         try:
             with self._building:
                 try:
-                    live, report = self._build(_Paced(self.embedder, self._readers))
+                    live, report = self._build(_Paced(self.embedder, self._readers), on_embedded=update.embedded)
                 finally:
                     self._signature = signature  # not retried until the corpus changes again
                 self._live, self.last_index_report, update.report = live, report, report
@@ -240,6 +243,68 @@ class Assistant:
     def article(self, source: str) -> Article | None:
         """The article with this file name, as read (its `text` is what passage offsets point into)."""
         return self.corpus.get(source)
+
+    # -- the user's articles (library.py) --------------------------------------------------------------------------
+    def add(self, path_or_url: str | os.PathLike, *, name: str | None = None, wait: bool = True,
+            index: bool = True) -> ArticleInfo:
+        """Add a file (.txt .md .html .pdf .docx) or the page at a URL to the corpus, then update the index (with
+        `wait=False`, in the background, as the web UI does; `index=False`: not now, as for a batch of files).
+        `name`: the file's name as the user knows it. Raises CorpusError with one line when it cannot be read or
+        fetched: nothing is written then."""
+        article_id, _ = library.add(self.config, path_or_url, name=name)
+        if index:
+            self.refresh(wait=wait)
+        return self.article_info(article_id)
+
+    def remove(self, article_id: str, *, wait: bool = True) -> None:
+        """Remove an article (its id, as `articles()` lists it) from the corpus and from the index."""
+        library.remove(self.config, article_id)
+        self.refresh(wait=wait)
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every file of the corpus folder the assistant reads, with its status: indexed, waiting, indexing (and
+        the share embedded) or skipped (and why); sorted by id."""
+        folder = self.config.corpus_dir
+        if self._live is not None:
+            corpus, indexed = self._live[0], self._live[1].index.manifest["articles"]
+            indexed = {s: a["fingerprint"] for s, a in indexed.items()}
+        else:
+            corpus, indexed = self._load_corpus(), indexed_fingerprints(self.config)
+        manifest = library.read_manifest(folder)
+        current = _corpus_signature(folder)
+        # the files as they were when the live index was read from them (a fresh read: as they are now)
+        seen = set(current if self._live is None or not self._signature else self._signature)
+        read = {a.source: a for a in corpus.articles}
+        problems = {p.source: p.reason for p in corpus.problems}
+        update = self._update if self.updating else None
+        rows = []
+        for entry in current:
+            name, size, _ = entry
+            if os.path.splitext(name)[1].lower() not in FORMATS or name == MANIFEST:
+                continue
+            meta, article, same = manifest.get(name, {}), read.get(name), entry in seen
+            if article is not None and same and indexed.get(name) == article.fingerprint:
+                status, reason = "indexed", ""
+            elif name in problems and same:
+                status, reason = "skipped", problems[name]
+            else:
+                status, reason = ("indexing", "") if update is not None else ("waiting", "")
+            rows.append(ArticleInfo(
+                name, article.title if article else str(meta.get("title") or name),
+                article.language if article else str(meta.get("language") or ""), str(meta.get("date") or ""),
+                size, status, reason, str(meta.get("url") or ""),
+                update.share if status == "indexing" and update is not None else None))
+        return rows
+
+    def article_meta(self, sources) -> dict[str, dict]:
+        """What the corpus manifest records of each of `sources` (date, url, author, site, file), for citations."""
+        manifest = library.read_manifest(self.config.corpus_dir)
+        keys = ("date", "url", "author", "site", "file")
+        return {s: {k: str(manifest[s][k]) for k in keys if manifest.get(s, {}).get(k)} for s in sources}
+
+    def article_info(self, article_id: str) -> ArticleInfo | None:
+        """`articles()`'s row for one article, None when there is no such file."""
+        return next((a for a in self.articles() if a.id == article_id), None)
 
     def with_settings(self, **changes) -> "Assistant":
         """A view of this assistant with some config values changed (`k`, `retrieval_mode`, `answer_mode`, ...),
@@ -378,6 +443,7 @@ class Assistant:
         timings = {"retrieve": time.perf_counter() - t0}
 
         def finish(text, citations, mode, raw="", tokens=0, **extra):
+            citations = _paged(citations, live[0])
             timings.setdefault("first_token", time.perf_counter() - t0)
             timings["total"] = time.perf_counter() - t0
             return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
@@ -566,8 +632,25 @@ class _BackgroundUpdate:
         self.report: IndexReport | None = None
         self.error: AssistantError | None = None
         self.done = threading.Event()
+        self.share: float = 0.0  # of the texts to embed, embedded so far
         threading.Thread(target=assistant._update_in_background, args=(self, signature), name="index-update",
                          daemon=True).start()
+
+
+    def embedded(self, done: int, total: int) -> None:
+        self.share = done / total if total else 1.0
+
+
+def _paged(citations: list, corpus: Corpus) -> list:
+    """Each citation of a PDF with the page its sentence is on."""
+    out = []
+    for c in citations:
+        article = corpus.get(c.source) if c.source.lower().endswith(".pdf") else None
+        try:
+            out.append(dataclasses.replace(c, page=page_of(article.text, c.start)) if article is not None else c)
+        except AssistantError:  # the file changed since it was indexed: the citation stands without its page
+            out.append(c)
+    return out
 
 
 def _quoted(draft: str, evidence: list[Evidence], language: str) -> Evidence:

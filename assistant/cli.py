@@ -1,4 +1,5 @@
-"""Command line: `assistant index`, `assistant retrieve "..."`, `assistant ask "..."`, `assistant serve`.
+"""Command line: `assistant index`, `assistant retrieve "..."`, `assistant ask "..."`, `assistant serve`, and the
+articles: `assistant add PATH_OR_URL...`, `assistant remove ID`, `assistant list [--json]`.
 
 A thin shell over `Assistant`: it parses arguments, prints results (plain or `--json`), and turns library errors
 into a one-line message and a non-zero exit code (1: a problem the user can fix; 2: bad command line;
@@ -45,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="a previous question of the conversation (repeatable, oldest first)")
     p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
 
+    p = sub.add_parser("add", help="add articles (files or web addresses) to the corpus and index them")
+    p.add_argument("items", nargs="+", metavar="PATH_OR_URL", help=".txt .md .html .pdf .docx files, or http(s) URLs")
+    p.add_argument("--no-index", action="store_true", help="only add the files; the next index or question indexes")
+
+    p = sub.add_parser("remove", help="remove an article (by the id `assistant list` shows) and update the index")
+    p.add_argument("id")
+
+    p = sub.add_parser("list", help="list the articles: id, title, language, date, size, status")
+    p.add_argument("--json", action="store_true", help="print a list of objects (id, title, language, date, size, "
+                                                       "status, reason, url)")
+
     p = sub.add_parser("models", help="list the readers, or prepare one (assemble or fetch its model file)")
     p.add_argument("action", nargs="?", choices=("list", "prepare"), default="list")
     p.add_argument("name", nargs="?", help="the reader to prepare (default: the configured one)")
@@ -53,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=_port, default=7860, help="1-65535 (default 7860)")
     p.add_argument("--share", action="store_true", help="also make a temporary public link through gradio.live")
+    p.add_argument("--read-only", action="store_true", help="no adding or removing articles from the browser")
+    p.add_argument("--auth", metavar="FILE", help="a password file of user:password lines: the browser logs in "
+                                                  "first (needed to add articles on an address other than this "
+                                                  "machine's)")
     p.add_argument("--also-load", action="append", default=[], metavar="READER",
                    help="load another reader too, for sessions to pick in the settings (repeatable)")
     return parser
@@ -66,6 +82,10 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, not {text!r}")
     return port
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
 
 def _print_passages(passages) -> None:
@@ -83,7 +103,8 @@ def _print_answer(answer) -> None:
     if answer.citations:
         print()
         for c in answer.citations:
-            print(f"[{c.number}] {c.source} — {c.title} (chars {c.start}-{c.end})")
+            page = f"page {c.page}, " if c.page else ""
+            print(f"[{c.number}] {c.source} — {c.title} ({page}chars {c.start}-{c.end})")
             print(textwrap.indent(textwrap.fill(f"“{c.text}”", 100), "    "))
     if answer.withheld:
         print()
@@ -113,6 +134,32 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
             _print_answer(answer)
+    elif args.command == "add":
+        failed = 0
+        for item in args.items:
+            try:
+                info = assistant.add(item, index=False)
+                print(f"added {info.id}  {info.title}")
+            except AssistantError as exc:  # one bad file does not stop the others
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+        if failed < len(args.items) and not args.no_index:
+            report = assistant.index(load=False)
+            if not args.quiet:
+                print(report.summary(), file=sys.stderr)
+        return 1 if failed else 0
+    elif args.command == "remove":
+        assistant.remove(args.id, wait=True)
+        print(f"removed {args.id}")
+    elif args.command == "list":
+        rows = assistant.articles()
+        if args.json:
+            keys = ("id", "title", "language", "date", "size", "status", "reason", "url")
+            print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                why = f" ({r.reason})" if r.reason else ""
+                print(f"{r.id}\t{r.language or '-'}\t{r.date or '-'}\t{r.size}\t{r.status}{why}\t{r.title}")
     elif args.command == "models":
         from . import readers
 
@@ -129,7 +176,14 @@ def run(args: argparse.Namespace) -> int:
                 mark = "*" if name == config.model else " "
                 print(f"{mark} {name:24} {summary}\n  {'':24} {where}")
     elif args.command == "serve":
-        from .ui import serve
+        from .ui import read_auth_file, serve
+
+        auth = read_auth_file(args.auth) if args.auth else None
+        read_only = args.read_only
+        if not (read_only or auth or (_is_loopback(args.host) and not args.share)):  # others reach it, no login
+            read_only = True
+            print(f"serving on {'a public link' if args.share else args.host} without --auth: adding and removing articles is off (--read-only); "
+                  f"give --auth FILE to allow it", file=sys.stderr)
 
         report = assistant.index()
         if not args.quiet:
@@ -138,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
             assistant.warm()  # load the model once, now, rather than on the first question
             for name in args.also_load:
                 assistant.load_reader(name)
-        app = serve(assistant, host=args.host, port=args.port, share=args.share, block=False)
+        app = serve(assistant, host=args.host, port=args.port, share=args.share, block=False,
+                    read_only=read_only, auth=auth)
         # said once the port answers: building the app takes seconds, and a page opened before that was refused
         print(f"serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
         app.block_thread()

@@ -48,7 +48,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "refusal_threshold": (-1, 2), "abstain_threshold": (0, 1), "support_coverage": (0, 1),
     "support_threshold": (-1, 1), "server_timeout": (0.1, 86400), "context_tokens": (1024, 1_000_000),
     "threads": (0, 1024), "max_answer_tokens": (1, 100_000), "max_question_chars": (1, 1_000_000),
-    "max_article_bytes": (1, 10**12),
+    "max_article_bytes": (1, 10**12), "url_timeout": (1, 600), "max_upload_files": (1, 1000),
+    "max_upload_bytes": (1_000_000, 10**9),
     "long_evidence_sentences": (1, 100), "long_answer_tokens": (1, 100_000), "long_diversity": (0, 1),
     "long_support_coverage": (0, 1), "long_support_threshold": (-1, 1), "language_ratio": (1, 1_000_000),
 }
@@ -224,6 +225,16 @@ class Config:
     # A file in the corpus larger than this is skipped, with a message naming it: news articles are a few KB, and one
     # 20 MB file is 40,000 passages to embed (about 10 minutes here) before any question is answered.
     max_article_bytes: int = 5_000_000
+
+    # -- adding articles (library.py, download.py; none of these rebuilds the index) ---------------------------------
+    # Fetch pages from private, loopback and link-local addresses too (the tests' local server); off, the server
+    # cannot be made to fetch from its own network (169.254.169.254, 10.x, localhost).
+    allow_private_urls: bool = False
+    url_timeout: float = 20.0  # seconds for a whole URL fetch, redirects included: 1 to 600
+    max_upload_files: int = 20  # files per upload in the web UI: 1 to 1,000
+    # bytes of one upload request, all its files together (the server holds a body without a declared length in
+    # memory until it ends or passes this): 1 MB to 1 GB. One file is limited by max_article_bytes.
+    max_upload_bytes: int = 25_000_000
 
     def __post_init__(self) -> None:
         for f in fields(self):

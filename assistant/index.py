@@ -416,6 +416,17 @@ def up_to_date(config, corpus: Corpus, embedder: Embedder) -> IndexReport | None
                        skipped=[str(p) for p in corpus.problems], seconds=time.perf_counter() - t0)
 
 
+def indexed_fingerprints(config) -> dict[str, str]:
+    """{article: fingerprint} of the live generation's manifest, without loading the index ({} when there is none
+    or it cannot be read: then nothing counts as indexed)."""
+    live = _live_generation(Path(config.index_dir))
+    try:
+        manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+        return {s: a["fingerprint"] for s, a in manifest["articles"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def _record_verified(gen: Path, found: dict) -> None:
     tmp = gen / f"{_VERIFIED}.{os.getpid()}.tmp"
     try:
@@ -821,14 +832,14 @@ def _build_lock(index_dir: Path):
 
 
 def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = False, progress: bool = True,
-                 current: Index | None = None) -> tuple[Index, IndexReport]:
+                 current: Index | None = None, on_embedded=None) -> tuple[Index, IndexReport]:
     """Bring the index in `config.index_dir` in line with `corpus`; returns the live index and what changed.
     `current`: an index this process already holds; when it is still the live generation it is used as it is instead
     of being read again (reading took 2.4 s of a 3.7 s no-change update at 10,000 articles), and returned unchanged
-    when nothing changed."""
+    when nothing changed. `on_embedded(done, total)` is called as texts are embedded (the web UI's progress bar)."""
     with _build_lock(Path(config.index_dir)):
         STORES[config.store].check(config.store_url)  # an engine that cannot be reached fails before any work
-        index, report = _update_index(config, corpus, embedder, rebuild, progress, current)
+        index, report = _update_index(config, corpus, embedder, rebuild, progress, on_embedded, current)
         if config.candidates > 0:  # set after the index was built: an engine's tables get their search index now
             for store in (index.store, index.sentence_store, index.word_store):
                 store.add_search_index()
@@ -967,7 +978,7 @@ def _plan_parts(old: PassageTable | None, old_rows: list[tuple[int, int]], by_ar
     return kept, part_rows, new_parts
 
 
-def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool,
+def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool, on_embedded,
                   current: Index | None) -> tuple[Index, IndexReport]:
     t0 = time.perf_counter()
     report = IndexReport(skipped=[str(p) for p in corpus.problems])
@@ -1116,8 +1127,16 @@ def _update_index(config, corpus: Corpus, embedder: Embedder, rebuild: bool, pro
             return articles[source].text[start:end]
 
         bar = progress_bar(report.embedded, progress, "embedding", "text")
+        done, total = [0], report.embedded
+
+        def step(n: int) -> None:
+            if bar:
+                bar.update(n)
+            if on_embedded is not None:
+                done[0] += n
+                on_embedded(done[0], total)
+
         try:
-            step = bar.update if bar else None
             _embed_into(vectors, p_embed, lambda i: fresh[i].text, checkpoint, embedder, step)
             _embed_into(sentence_vectors, s_todo, sentence_text, checkpoint, embedder, step)
             _embed_into(word_vectors, w_todo, lambda j: words[head_w + j], checkpoint, embedder, step)

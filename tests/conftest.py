@@ -193,3 +193,84 @@ class ScriptedGenerator:
 
     def for_prompt(self, fixed):
         return self
+
+
+# -- files and a web server for adding articles (test_library.py, test_ui_browser.py) -------------------------------
+
+PAGES = REPO / "tests" / "fixtures" / "pages"
+
+
+def make_pdf(path: Path, pages: list[str], title: str = "") -> Path:
+    """A real PDF with a text layer, one string per page (fpdf2, core fonts: Latin-1 text)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    if title:
+        pdf.set_title(title)
+    pdf.output(str(path))
+    return path
+
+
+def make_docx(path: Path, paragraphs: list[str], title: str = "") -> Path:
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    document.core_properties.title = title
+    document.save(str(path))
+    return path
+
+
+COOPERATIVE_PAGES = [
+    "Relatório anual da Cooperativa Horizonte\n\nA cooperativa reuniu 1.250 associados em 2024 e abriu duas novas "
+    "lojas no interior do estado.",
+    "A receita cresceu 18 por cento, puxada pela venda de café especial para a Europa.\n\nO presidente da "
+    "cooperativa, Joaquim Barros, foi reeleito em março para um mandato de três anos, que termina em 2027.",
+]
+
+
+@pytest.fixture
+def web():
+    """A local HTTP server: `web.routes[path] = (status, headers, body)`; `web.url(path)`; `web.silent(path)`
+    accepts and never answers. Stopped after the test."""
+    import http.server
+    import threading
+    import time as _time
+
+    routes: dict[str, tuple[int, dict, bytes]] = {}
+    silent: set[str] = set()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path in silent:
+                _time.sleep(30)
+                return
+            status, headers, body = routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"not found"))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    class Web:
+        def url(self, path: str) -> str:
+            return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+    web = Web()
+    web.routes, web.silent = routes, silent
+    yield web
+    server.shutdown()
+    server.server_close()

@@ -61,7 +61,7 @@ def test_ask_prints_the_answer_and_its_sources(home):
     answer = json.loads(out.stdout)
     assert answer["mode"] in ("generated", "extractive") and answer["language"] == "fr"
     assert {"number", "source", "title", "language", "text", "start", "end", "score", "answer_start",
-            "answer_end"} == set(answer["citations"][0])
+            "answer_end", "page"} == set(answer["citations"][0])
     # generation: first to last token, present because the model was called; verify: checking its draft
     assert set(answer["timings"]) == {"retrieve", "first_token", "total", "generation", "verify"}
     assert answer["tokens"] > 0 and len(answer["evidence"]) == 2  # evidence_sentences, by default

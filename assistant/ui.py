@@ -15,15 +15,22 @@ A click on a citation marker `[n]` in the chat is handled in the browser (a dele
 sources panel): it highlights and scrolls to source n of that turn in the sources panel, and asks the server for
 the article view of that citation, which opens the whole article scrolled to the cited sentence.
 
-Not here: authentication, persistence of chats across page reloads, uploading articles from the browser.
+Conversations are kept on the server (conversations.py, SQLite) under a random id the browser keeps in its local
+storage (`gr.BrowserState`): a reload reopens the latest one; past ones are listed, renamed, deleted, exported as
+Markdown. The articles panel lists the corpus with each article's status (refreshed every two seconds) and, unless
+the app is read-only, takes uploads (several files at once), web addresses and removals, all through
+`Assistant.add` / `Assistant.remove`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import re
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import lang
 from .answer import Answer, Citation, Draft, withheld_line
@@ -64,9 +71,25 @@ class Turn:
     refusal_reason: str = ""
     note: str = ""  # said under a longer answer that verification shortened (Answer.note)
     withheld: list[str] = field(default_factory=list)  # the files of sentences kept from the reader (Answer.withheld)
+    articles: dict[str, dict] = field(default_factory=dict)  # cited file -> its date and URL (the corpus manifest)
+
+    def to_dict(self) -> dict:
+        """What the conversations database keeps of the turn (JSON)."""
+        d = dataclasses.asdict(self)
+        d["passages"] = {str(n): dataclasses.asdict(p) for n, p in self.passages.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Turn":
+        d = dict(d)
+        d["citations"] = [Citation(**c) for c in d.get("citations", [])]
+        d["passages"] = {int(n): Span(**{k: p[k] for k in ("source", "title", "language", "text", "start", "end")})
+                         for n, p in d.get("passages", {}).items()}
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def turn_from_answer(answer: Answer) -> Turn:
+def turn_from_answer(answer: Answer, articles: dict[str, dict] | None = None) -> Turn:
     """Keep the citations and, for each, the retrieved passage that holds the cited sentence (the sentence itself
     when none does, which evidence from retrieval cannot cause)."""
     passages = {c.number: next((p for p in answer.passages
@@ -74,7 +97,7 @@ def turn_from_answer(answer: Answer) -> Turn:
                 for c in answer.citations}
     return Turn(answer.question, answer.text, answer.mode, answer.refused, answer.language, list(answer.citations),
                 passages, dict(answer.timings), answer.refusal_reason, answer.note,
-                [w.source for w in answer.withheld])
+                [w.source for w in answer.withheld], dict(articles or {}))
 
 
 def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
@@ -168,7 +191,7 @@ def sources_html(turns: list[Turn]) -> str:
                 f'<div class="source-head"><span class="source-n">[{c.number}]</span> '
                 f'<span class="source-title">{html.escape(c.title)}</span> '
                 f'<span class="source-lang">{html.escape(language_name)}</span></div>'
-                f'<div class="source-file">{html.escape(c.source)} · characters {c.start}–{c.end}</div>'
+                f'<div class="source-file">{_where(c, turn.articles.get(c.source, {}))}</div>'
                 f'<div class="source-passage">{_highlight(passage, c)}</div>'
                 f'<button class="open-article" data-turn="{number}" data-n="{c.number}">Open article</button>'
                 "</div>")
@@ -177,6 +200,59 @@ def sources_html(turns: list[Turn]) -> str:
         sections.append(f'<section class="turn-sources" data-turn="{number}"><h4>Q{number}: '
                         f'{html.escape(turn.question)}</h4>{"".join(items)}</section>')
     return "".join(sections)
+
+
+def _where(c: Citation, meta: dict) -> str:
+    """'2025-03-14 · page 2 · file.pdf · characters 10–80' (escaped), the URL a link."""
+    parts = [html.escape(meta["date"])] if meta.get("date") else []
+    if getattr(c, "page", 0):
+        parts.append(f"page {c.page}")
+    url = meta.get("url", "")
+    if url.startswith(("http://", "https://")):
+        parts.append(f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">'
+                     f"{html.escape(c.source)}</a>")
+    else:
+        parts.append(html.escape(c.source))
+    parts.append(f"characters {c.start}–{c.end}")
+    return " · ".join(parts)
+
+
+_PANEL_ROWS = 200
+_STATUS = {"indexed": "indexed", "waiting": "waiting to be indexed", "indexing": "indexing", "skipped": "skipped"}
+
+
+def articles_html(rows, updating: bool = False) -> str:
+    """The corpus panel: each article's title, language, date and status (a progress bar while it is indexed, the
+    reason when it was skipped); `updating`: the index is being updated (answers use the previous one)."""
+    if not rows:
+        return '<div class="articles-empty">No articles yet: add files or a web address above.</div>'
+    items = []
+    # what is not indexed first: at 10,000 articles the panel shows the first _PANEL_ROWS, and says how many more
+    order = {"indexing": 0, "waiting": 1, "skipped": 2, "indexed": 3}
+    ordered = sorted(rows, key=lambda r: (order.get(r.status, 4), r.id))
+    for r in ordered[:_PANEL_ROWS]:
+        status = html.escape(_STATUS.get(r.status, r.status))
+        if r.status == "indexing" and r.progress is not None:
+            status += f' <progress max="100" value="{round(100 * r.progress)}"></progress> {round(100 * r.progress)}%'
+        if r.reason:
+            status += f' <span class="article-reason">{html.escape(r.reason)}</span>'
+        title = html.escape(r.title)
+        if r.url.startswith(("http://", "https://")):
+            title = f'<a href="{html.escape(r.url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+        items.append(f'<tr data-id="{html.escape(r.id, quote=True)}" data-status="{html.escape(r.status)}">'
+                     f'<td class="article-title">{title}<div class="article-id">{html.escape(r.id)}</div></td>'
+                     f"<td>{html.escape(r.language or '')}</td><td>{html.escape(r.date or '')}</td>"
+                     f'<td class="article-status">{status}</td></tr>')
+    counts = {s: sum(r.status == s for r in rows) for s in _STATUS}
+    summary = " · ".join(f"{n} {_STATUS[s]}" for s, n in counts.items() if n)
+    if len(rows) > _PANEL_ROWS:
+        summary += f" (the first {_PANEL_ROWS} shown; `assistant list` lists them all)"
+    if updating:
+        summary += " · updating the index: answers use the previous one until it is ready"
+    return (f'<div class="articles-summary" data-updating="{str(updating).lower()}">{html.escape(summary)}</div>'
+            f'<table class="articles-table"><thead><tr>'
+            f"<th>Article</th><th>Language</th><th>Date</th><th>Status</th></tr></thead>"
+            f"<tbody>{''.join(items)}</tbody></table>")
 
 
 def article_html(title: str, source: str, text: str, start: int, end: int) -> str:
@@ -214,6 +290,12 @@ _CSS = """
 #sources mark b.answer-words { background: #fbbf24; border-radius: 2px; }
 #sources .open-article { margin-top: 6px; font-size: 0.85em; cursor: pointer; }
 #article .article-file { font-size: 0.8em; opacity: 0.7; }
+#articles .articles-summary { font-size: 0.85em; opacity: 0.8; margin-bottom: 6px; }
+#articles table { width: 100%; border-collapse: collapse; font-size: 0.9em; }
+#articles th, #articles td { text-align: left; padding: 4px 6px; border-bottom: 1px solid rgba(128, 128, 128, 0.2); }
+#articles .article-id, #articles .article-reason { font-size: 0.8em; opacity: 0.7; }
+#articles tr[data-status="skipped"] .article-status { color: #b45309; }
+#articles progress { width: 80px; vertical-align: middle; }
 """
 
 # Runs once in the sources panel. One delegated listener for the whole page: a click on a citation link in the chat
@@ -250,18 +332,38 @@ watch('value', () => {
 """
 
 
-def build_app(assistant):
-    """The Gradio Blocks app over `assistant` (already indexed, model loaded). Returns (blocks, css)."""
+def build_app(assistant, *, read_only: bool = False):
+    """The Gradio Blocks app over `assistant` (already indexed, model loaded). Returns (blocks, css). `read_only`:
+    articles cannot be added or removed from the browser (the controls, and their routes, do not exist)."""
     try:
         import gradio as gr
     except ImportError:
         raise AssistantError("the web UI needs gradio: pip install gradio") from None
+    from .conversations import Conversations, markdown, new_owner
 
     base = assistant.config
     readers = assistant.readers or [base.model]
     described = {name: assistant.load_reader(name).description for name in assistant.readers}
+    store = Conversations(Path(base.index_dir) / "conversations.sqlite3")
+    exports = Path(tempfile.mkdtemp(prefix="news-assistant-exports-"))
 
-    def ask(question, chat, turns, k, retrieval_mode, answer_mode, reader=base.model):
+    def past_update(owner, conversation):
+        return gr.update(choices=[(title, cid) for cid, title in store.list(owner)], value=conversation or None)
+
+    def export_file(owner, conversation):
+        """The conversation as a Markdown file for the export button (None: nothing to export yet)."""
+        turns = store.turns(owner, conversation) if conversation else []
+        if not turns:
+            return None
+        cited = {c["source"] for t in turns for c in t.get("citations", [])}
+        text = markdown(store.title(owner, conversation), turns, assistant.article_meta(cited))
+        folder = exports / conversation
+        folder.mkdir(exist_ok=True)
+        path = folder / "conversation.md"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def ask(question, chat, turns, k, retrieval_mode, answer_mode, reader=base.model, owner="", conversation=""):
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
@@ -276,20 +378,28 @@ def build_app(assistant):
         history = [{"role": "user", "content": t.question} for t in turns]
         chat = before + [{"role": "user", "content": html.escape(question)},
                          {"role": "assistant", "content": draft_html("")}]
-        yield "", chat, turns, gr.skip()
+        skip4 = (gr.skip(),) * 4
+        yield "", chat, turns, gr.skip(), *skip4
         draft = ""
         try:
             for item in view.stream(question, history or None):
                 if isinstance(item, Draft):
                     draft += item.text
                     chat[-1] = {"role": "assistant", "content": draft_html(draft)}
-                    yield gr.skip(), chat, gr.skip(), gr.skip()
+                    yield gr.skip(), chat, gr.skip(), gr.skip(), *skip4
                 else:
-                    turns = list(turns) + [turn_from_answer(item)]
+                    turn = turn_from_answer(item, assistant.article_meta({c.source for c in item.citations}))
+                    turns = list(turns) + [turn]
                     chat[-1] = {"role": "assistant", "content": answer_html(turns[-1], len(turns))}
-                    yield gr.skip(), chat, turns, sources_html(turns)
+                    try:  # (asked before the page's load handler gave this browser its id: not kept)
+                        if owner:
+                            conversation = store.append(owner, conversation, turn.to_dict())
+                    except AssistantError as exc:  # the answer stands; only keeping it failed
+                        gr.Warning(f"This answer could not be saved: {exc}")
+                    yield (gr.skip(), chat, turns, sources_html(turns), conversation,
+                           past_update(owner, conversation), export_file(owner, conversation), gr.skip())
         except AssistantError as exc:  # e.g. the model server went away: the chat and the question are restored
-            yield question, before, gr.skip(), gr.skip()
+            yield question, before, gr.skip(), gr.skip(), *skip4
             raise gr.Error(str(exc)) from None
 
     def open_citation(turns, evt: gr.EventData):
@@ -310,14 +420,57 @@ def build_app(assistant):
 
     open_citation.__annotations__["evt"] = gr.EventData  # resolved here: this module uses string annotations
 
-    def new_chat():
-        return [], [], sources_html([]), '<div class="article-empty"></div>', ""
+    def shown(owner, conversation):
+        """(chat, turns, sources, article, box, conversation, past, export) for a stored conversation, or empty."""
+        turns = [Turn.from_dict(t) for t in store.turns(owner, conversation)] if conversation else []
+        chat = []
+        for n, turn in enumerate(turns, start=1):
+            chat += [{"role": "user", "content": html.escape(turn.question)},
+                     {"role": "assistant", "content": answer_html(turn, n)}]
+        return (chat, turns, sources_html(turns), '<div class="article-empty"></div>', "",
+                conversation if turns else "", past_update(owner, conversation if turns else ""),
+                export_file(owner, conversation) if turns else None)
+
+    def on_load(owner):
+        owner = owner if isinstance(owner, str) and len(owner) >= 16 else new_owner()
+        latest = store.list(owner)
+        view = list(shown(owner, latest[0][0] if latest else ""))
+        view[4] = gr.skip()  # a question typed while the page loaded stays
+        return (owner, *view)
+
+    def open_conversation(owner, conversation):
+        return shown(owner, conversation or "")
+
+    def new_chat(owner):
+        return shown(owner, "")
+
+    def rename_conversation(owner, conversation, title):
+        if not conversation:
+            raise gr.Error("Ask a question first: there is no conversation to rename.")
+        store.rename(owner, conversation, title or "")
+        return past_update(owner, conversation), ""
+
+    def delete_conversation(owner, conversation):
+        if conversation:
+            store.delete(owner, conversation)
+        return shown(owner, "")
 
     with gr.Blocks(title="News assistant", fill_width=True) as app:
         gr.Markdown("## Ask the articles\nAnswers come only from the indexed news articles, with the exact "
                     "sentence each one rests on. Ask in English, Portuguese or French.")
+        owner = gr.BrowserState("", storage_key="news-assistant-owner")
+        conversation = gr.State("")
         turns = gr.State([])
         with gr.Row():
+            with gr.Column(scale=1, min_width=220):
+                clear = gr.Button("New chat", elem_id="new-chat", size="sm")
+                past = gr.Radio([], label="Conversations", elem_id="conversations")
+                with gr.Row():
+                    title_box = gr.Textbox(show_label=False, placeholder="New title", elem_id="rename-title",
+                                           scale=3, max_lines=1)
+                    rename = gr.Button("Rename", elem_id="rename", size="sm", scale=1)
+                delete = gr.Button("Delete conversation", elem_id="delete-chat", size="sm", variant="stop")
+                export = gr.DownloadButton("Export as Markdown", elem_id="export", size="sm", value=None)
             with gr.Column(scale=3):
                 chat = gr.Chatbot(elem_id="chat", label="Conversation", height=460, sanitize_html=True,
                                   buttons=["copy"], feedback_options=None,
@@ -326,8 +479,6 @@ def build_app(assistant):
                     box = gr.Textbox(elem_id="question", show_label=False, scale=8, max_lines=4,
                                      placeholder="e.g. How many parameters does Llama 3.1 have?")
                     send = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
-                with gr.Row():
-                    clear = gr.Button("New chat", elem_id="new-chat", size="sm")
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     k = gr.Slider(1, 10, value=base.k, step=1, label="Passages retrieved (k)")
@@ -345,14 +496,20 @@ def build_app(assistant):
                 gr.Markdown("### Article")
                 article = gr.HTML('<div class="article-empty">Open a citation to read the whole article.</div>',
                                   elem_id="article", js_on_load=_ARTICLE_JS, max_height=360)
+        articles_panel(gr, assistant, read_only)
 
-        inputs = [box, chat, turns, k, retrieval_mode, answer_mode, reader]
-        outputs = [box, chat, turns, sources]
+        inputs = [box, chat, turns, k, retrieval_mode, answer_mode, reader, owner, conversation]
+        outputs = [box, chat, turns, sources, conversation, past, export, title_box]
         # one queue for both ways of asking: the model answers one question at a time
         send.click(ask, inputs, outputs, api_name="ask", concurrency_id="model")
         box.submit(ask, inputs, outputs, api_name=False, concurrency_id="model")
         sources.select(open_citation, [turns], [article], api_name=False)
-        clear.click(new_chat, None, [chat, turns, sources, article, box], api_name=False)
+        view = [chat, turns, sources, article, box, conversation, past, export]
+        app.load(on_load, [owner], [owner, *view], api_name=False)
+        past.input(open_conversation, [owner, past], view, api_name=False)
+        clear.click(new_chat, [owner], view, api_name=False)
+        delete.click(delete_conversation, [owner, conversation], view, api_name=False)
+        rename.click(rename_conversation, [owner, conversation, title_box], [past, title_box], api_name=False)
 
         def answer(question: str, history: list[str] | None = None) -> dict:
             """The verified Answer as JSON (text, citations with offsets, mode, refused, timings): for programs."""
@@ -365,6 +522,79 @@ def build_app(assistant):
         answer.__annotations__.update(question=str, history=list[str] | None, **{"return": dict})
         gr.api(answer, api_name="answer", concurrency_id="model")
     return app, _CSS
+
+
+_FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx"]
+
+
+def articles_panel(gr, assistant, read_only: bool) -> None:
+    """The corpus panel: the articles and their status, refreshed every two seconds; unless `read_only`, an upload
+    area (several files at once), a web address box and a remove button."""
+    limit = assistant.config.max_upload_files
+
+    def rows():
+        _refresh(assistant, None)  # a finished background update is taken in; a changed folder starts one
+        found = assistant.articles()
+        return articles_html(found, assistant.updating), gr.update(choices=[(f"{r.title} ({r.id})", r.id) for r in found])
+
+    def upload(files):
+        files = files or []
+        if len(files) > limit:
+            raise gr.Error(f"{len(files)} files at once: the limit is {limit} (max_upload_files).")
+        added = []
+        for path in files:
+            name = Path(path).name  # Gradio keeps the uploaded file's own name in its temporary folder
+            try:
+                added.append(assistant.add(path, name=name, index=False).title)
+            except AssistantError as exc:
+                gr.Warning(str(exc))
+        if added:
+            _refresh(assistant, gr)
+            gr.Info(f"Added {len(added)}: {', '.join(added)}. Indexing in the background.")
+        return None, *rows()
+
+    def add_url(url):
+        url = (url or "").strip()
+        if not url:
+            raise gr.Error("Paste the address of an article first.")
+        try:
+            info = assistant.add(url, index=False)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+        _refresh(assistant, gr)
+        gr.Info(f"Added {info.title}. Indexing in the background.")
+        return "", *rows()
+
+    def remove(article_id):
+        if not article_id:
+            raise gr.Error("Pick the article to remove first.")
+        try:
+            assistant.remove(article_id, wait=False)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+        gr.Info(f"Removed {article_id}.")
+        panel_html, choices = rows()
+        return panel_html, gr.update(choices=choices["choices"], value=None)
+
+    with gr.Accordion("Articles", open=False, elem_id="articles-panel"):
+        if not read_only:
+            files = gr.File(file_count="multiple", file_types=_FILE_TYPES, type="filepath", elem_id="upload",
+                            label=f"Add articles: drop .txt, .md, .html, .pdf or .docx files (up to {limit})")
+            with gr.Row():
+                url = gr.Textbox(show_label=False, placeholder="https://… the address of an article", scale=5,
+                                 elem_id="url", max_lines=1)
+                add_button = gr.Button("Add page", elem_id="add-url", scale=1)
+        html_rows, choices = rows()
+        panel = gr.HTML(html_rows, elem_id="articles")
+        which = gr.Dropdown(choices["choices"], label="Article", elem_id="article-pick", visible=not read_only)
+        timer = gr.Timer(2.0)
+        timer.tick(rows, None, [panel, which], api_name=False, show_progress="hidden")
+        if not read_only:
+            drop = gr.Button("Remove article", elem_id="remove-article", variant="stop", size="sm")
+            files.upload(upload, [files], [files, panel, which], api_name=False)
+            add_button.click(add_url, [url], [url, panel, which], api_name=False)
+            url.submit(add_url, [url], [url, panel, which], api_name=False)
+            drop.click(remove, [which], [panel, which], api_name=False)
 
 
 def _refresh(assistant, gr) -> None:
@@ -401,16 +631,18 @@ class _BodyLimit:
     file and logged a ClientDisconnect traceback for each cut-off body). A client that leaves mid-body is not the
     app's concern either."""
 
-    def __init__(self, app, limit: int = MAX_REQUEST_BYTES) -> None:
+    def __init__(self, app, limit: int = MAX_REQUEST_BYTES, upload_limit: int | None = None) -> None:
         self.app, self.limit = app, limit
+        self.upload_limit = upload_limit if upload_limit is not None else limit  # the upload route's
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.upload_limit if scope.get("path", "").endswith("/gradio_api/upload") else self.limit
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
-            if not length.isdigit() or int(length) > self.limit:
-                return await self._refuse(send)
+            if not length.isdigit() or int(length) > limit:
+                return await self._refuse(send, limit)
             return await self.app(scope, receive, send)  # the server holds the client to its declared length
         messages, seen = [], 0
         while True:  # no declared length: read it all here, or stop at the limit
@@ -418,8 +650,8 @@ class _BodyLimit:
             if message["type"] == "http.disconnect":
                 return None
             seen += len(message.get("body", b""))
-            if seen > self.limit:
-                return await self._refuse(send)
+            if seen > limit:
+                return await self._refuse(send, limit)
             messages.append(message)
             if not message.get("more_body", False):
                 break
@@ -429,22 +661,40 @@ class _BodyLimit:
 
         return await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send, limit: int) -> None:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": f"request body over {self.limit} bytes".encode()})
+        await send({"type": "http.response.body", "body": f"request body over {limit} bytes".encode()})
 
 
-def serve(assistant, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
-    """Build the app and serve it; model calls are queued one at a time (one model, two cores)."""
+def read_auth_file(path) -> list[tuple[str, str]]:
+    """`user:password` lines of a password file (blank lines and # comments skipped)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssistantError(f"cannot read the password file {path}: {getattr(exc, 'strerror', None) or exc}") \
+            from None
+    pairs = [tuple(line.split(":", 1)) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not pairs or any(len(p) != 2 or not p[0] or not p[1] for p in pairs):
+        raise AssistantError(f"the password file {path} must hold user:password lines")
+    return [(u.strip(), p.strip()) for u, p in pairs]
+
+
+def serve(assistant, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
+          read_only: bool = False, auth: list[tuple[str, str]] | None = None):
+    """Build the app and serve it; model calls are queued one at a time (one model, two cores). `read_only`: no
+    adding or removing articles from the browser; `auth`: (user, password) pairs that must log in first."""
     from starlette.middleware import Middleware
 
-    app, css = build_app(assistant)
+    config = assistant.config
+    app, css = build_app(assistant, read_only=read_only)
     app.queue(default_concurrency_limit=1, max_size=64)
+    upload_limit = config.max_upload_bytes
     try:
         app.launch(server_name=host, server_port=port, share=share, css=css, prevent_thread_lock=not block,
-                   show_error=False, quiet=True, footer_links=["api"],
-                   app_kwargs={"middleware": [Middleware(_BodyLimit)]})
+                   show_error=False, quiet=True, footer_links=["api"], auth=auth or None,
+                   max_file_size=config.max_article_bytes,
+                   app_kwargs={"middleware": [Middleware(_BodyLimit, upload_limit=upload_limit)]})
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise AssistantError(f"cannot serve on {host}:{port}: {exc}") from None
     return app

@@ -48,14 +48,26 @@ class Url(str):
 @pytest.fixture(scope="module")
 def server(built):
     """The real CLI serving the session's built index; its log is printed if it fails to come up."""
-    home = built.config.corpus_dir.parent
+    yield from _serve(built.config.corpus_dir.parent)
+
+
+@pytest.fixture(scope="module")
+def own_server(built, tmp_path_factory):
+    """A server over a copy of the built corpus and index, for tests that add and remove articles."""
+    home = tmp_path_factory.mktemp("own")
+    for folder in ("corpus", "index"):
+        shutil.copytree(built.config.corpus_dir.parent / folder, home / folder)
+    yield from _serve(home)
+
+
+def _serve(home: Path, *args: str):
     port = _free_port()
     env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONPATH=str(REPO), GRADIO_ANALYTICS_ENABLED="False",
                GRADIO_TEMP_DIR=str(home / "gradio-tmp"))
     log = home / "serve.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=home, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), *args], cwd=home,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 240
     while "serving on" not in log.read_text():
@@ -187,7 +199,9 @@ def test_gradio_client_against_the_running_server(server):
     result = client.predict(SCALE_FR, ["What share of Scale AI did Meta buy?"], api_name="/answer")
     assert "49%" in result["text"] and result["citations"][0]["number"] == 1
     assert "acheté 49%" in result["citations"][0]["text"] and result["mode"] == "generated"
-    _, chat, sources = client.predict(PARAMS_EN, [], 5, "hybrid", "extractive", api_name="/ask")
+    # the question box, the chat, the sources, and the conversation list, export file and title box (not kept:
+    # a program has no browser id)
+    _, chat, sources, *_ = client.predict(PARAMS_EN, [], 5, "hybrid", "extractive", owner="", api_name="/ask")
     assert "405 bilhões" in str(chat[-1]["content"]) and 'id="src-1-1"' in sources
 
 
@@ -262,15 +276,15 @@ def _send_chunked(url, path, total, content_type, stop_after=None):
         sock.close()
 
 
-@pytest.mark.parametrize("path,content_type", [
-    ("/gradio_api/call/answer", "application/json"),
-    ("/gradio_api/upload", "multipart/form-data; boundary=xyz"),
+@pytest.mark.parametrize("path,content_type,limit", [
+    ("/gradio_api/call/answer", "application/json", 1_000_000),
+    ("/gradio_api/upload", "multipart/form-data; boundary=xyz", 25_000_000),  # max_upload_bytes: files are larger
 ])
-def test_a_chunked_body_over_the_limit_is_refused_as_it_streams(server, path, content_type):
+def test_a_chunked_body_over_the_limit_is_refused_as_it_streams(server, path, content_type, limit):
     temp, log = server.home / "gradio-tmp", server.home / "serve.log"
     before, logged = (set(temp.rglob("*")) if temp.exists() else set()), log.stat().st_size  # other tests log too
     status, sent = _send_chunked(server, path, 30_000_000, content_type)
-    assert status is not None and " 413 " in status + " " and sent < 8_000_000  # answered long before 30 MB
+    assert status is not None and " 413 " in status + " " and sent < limit + 7_000_000  # answered at the limit
     status, sent = _send_chunked(server, path, 30_000_000, content_type, stop_after=400_000)  # a client that leaves
     time.sleep(1)
     with open(log, encoding="utf-8", errors="replace") as fh:
@@ -279,3 +293,74 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_streams(server, path, co
     assert "Traceback" not in said and "ClientDisconnect" not in said
     assert (set(temp.rglob("*")) if temp.exists() else set()) == before  # no temporary file left
     assert urllib.request.urlopen(server, timeout=10).status == 200
+
+
+def _statuses(page) -> dict[str, str]:
+    """{article id: status} as the panel shows them now (read at once: the panel is redrawn every two seconds)."""
+    return page.evaluate("() => Object.fromEntries([...document.querySelectorAll('#articles tr[data-id]')]"
+                         ".map(row => [row.dataset.id, row.dataset.status]))")
+
+
+def _wait_statuses(page, want, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _statuses(page)
+        if want(found):
+            return found
+        time.sleep(1)
+    pytest.fail(f"the articles panel never showed what was expected: {_statuses(page)}")
+
+
+def test_upload_ask_reload_export_remove(own_server, browser, tmp_path):
+    from conftest import COOPERATIVE_PAGES, PAGES, make_pdf
+
+    pdf = make_pdf(tmp_path / "relatorio.pdf", COOPERATIVE_PAGES, "Relatório anual da Cooperativa Horizonte")
+    html_page = tmp_path / "ohio.html"
+    html_page.write_bytes((PAGES / "lenta_en.html").read_bytes())
+    fake = tmp_path / "notes.docx"
+    fake.write_bytes(b"PK\x03\x04 not really a Word document")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(own_server)
+    page.locator("#articles-panel").click()  # open the accordion
+    before = _wait_statuses(page, lambda found: len(found) == 5)
+    assert set(before.values()) == {"indexed"}
+
+    page.locator("#upload input[type=file]").set_input_files([str(pdf), str(html_page), str(fake)])
+    page.get_by_text("not a Word document").first.wait_for(timeout=30_000)  # the refused file says why
+    found = _wait_statuses(page, lambda found: len(found) == 7 and set(found.values()) == {"indexed"})
+    page.locator('#articles .articles-summary[data-updating="false"]').wait_for(timeout=120_000)
+    pdf_id = next(i for i in found if i.endswith(".pdf"))
+    assert any(i.endswith(".html") for i in found) and "Cooperativa Horizonte" in page.locator("#articles").inner_text()
+
+    question = "Quem foi reeleito presidente da Cooperativa Horizonte?"
+    ask(page, question)
+    first = wait_answer(page, 1)
+    assert "Joaquim Barros" in first.inner_text()
+    first.locator("a.cite").first.click()
+    active = page.locator("#sources .source.active")
+    active.wait_for(timeout=10_000)
+    assert "page 2" in active.locator(".source-file").inner_text() and pdf_id in active.inner_text()
+    mark = page.locator("#article #article-mark")
+    mark.wait_for(timeout=20_000)
+    assert "Joaquim Barros" in mark.inner_text()
+
+    page.reload()  # the conversation comes back: listed, and open with its answer
+    page.locator("#conversations").get_by_text(question).wait_for(timeout=30_000)
+    assert "Joaquim Barros" in wait_answer(page, 1).inner_text()
+
+    with page.expect_download(timeout=30_000) as download:
+        page.locator("#export").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert f"**Q:** {question}" in exported and "Relatório anual da Cooperativa Horizonte" in exported
+    assert "page 2" in exported and "> O presidente da cooperativa, Joaquim Barros, foi reeleito" in exported
+
+    page.locator("#articles-panel").click() if not page.locator("#articles").is_visible() else None
+    page.locator("#article-pick input").click()
+    page.get_by_role("option", name=re.compile(re.escape(pdf_id))).click()
+    page.locator("#remove-article").click()
+    _wait_statuses(page, lambda found: pdf_id not in found and len(found) == 6 and set(found.values()) == {"indexed"})
+    page.locator('#articles .articles-summary[data-updating="false"]').wait_for(timeout=120_000)  # the new index is live
+    ask(page, question)
+    second = wait_answer(page, 2)
+    assert "Joaquim Barros" not in second.inner_text()
+    assert page.locator("#chat .refusal").count() == 1

@@ -84,8 +84,11 @@ def _port(text: str) -> int:
     return port
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+def must_be_read_only(host: str, share: bool, auth, read_only: bool) -> bool:
+    """Adding and removing articles is off when asked, or when others can reach the server (an address other than
+    loopback, or a public link) and nobody has to log in."""
+    loopback = host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+    return read_only or (not auth and (share or not loopback))
 
 
 def _print_passages(passages) -> None:
@@ -179,9 +182,8 @@ def run(args: argparse.Namespace) -> int:
         from .ui import read_auth_file, serve
 
         auth = read_auth_file(args.auth) if args.auth else None
-        read_only = args.read_only
-        if not (read_only or auth or (_is_loopback(args.host) and not args.share)):  # others reach it, no login
-            read_only = True
+        read_only = must_be_read_only(args.host, args.share, auth, args.read_only)
+        if read_only and not args.read_only:
             print(f"serving on {'a public link' if args.share else args.host} without --auth: adding and removing articles is off (--read-only); "
                   f"give --auth FILE to allow it", file=sys.stderr)
 

@@ -2,7 +2,9 @@
 
 import re
 
-from assistant import Answer, Citation, Passage
+import pytest
+
+from assistant import Answer, AssistantError, Citation, Passage
 from assistant.ui import answer_html, article_html, draft_html, sources_html, turn_from_answer
 
 ARTICLE = "Título\n\nA Meta comprou 49% da Scale AI. <script>alert(1)</script> Depois, mais nada."
@@ -105,3 +107,40 @@ def test_sentences_kept_from_the_reader_are_said_under_the_answer_escaped():
     assert "2 sentences of &lt;x&gt;.txt were left out: they give an AI model orders." in html
     assert "PWNED" not in html
     assert "left out" not in answer_html(turn_from_answer(make_answer()), 1)
+
+
+def test_a_read_only_app_has_no_route_that_changes_the_corpus(built):
+    from assistant.ui import build_app
+
+    changing = {"upload", "add_url", "remove"}
+    app, _ = build_app(built, read_only=True)
+    assert not changing & {fn.fn.__name__ for fn in app.fns.values() if fn.fn is not None}
+    assert "File" not in {type(b).__name__ for b in app.blocks.values()}
+    app, _ = build_app(built)
+    assert changing <= {fn.fn.__name__ for fn in app.fns.values() if fn.fn is not None}
+
+
+@pytest.mark.parametrize("host,share,auth,read_only,expected", [
+    ("127.0.0.1", False, None, False, False), ("localhost", False, None, False, False),
+    ("0.0.0.0", False, None, False, True), ("192.168.1.5", False, None, False, True),
+    ("127.0.0.1", True, None, False, True), ("0.0.0.0", False, [("a", "b")], False, False),
+    ("127.0.0.1", False, None, True, True), ("0.0.0.0", False, [("a", "b")], True, True),
+])
+def test_who_may_change_the_corpus(host, share, auth, read_only, expected):
+    from assistant.cli import must_be_read_only
+
+    assert must_be_read_only(host, share, auth, read_only) is expected
+
+
+def test_password_files(tmp_path):
+    from assistant.ui import read_auth_file
+
+    good = tmp_path / "users"
+    good.write_text("# editors\nana:s3cret:with:colons\n\nbob : pw\n", encoding="utf-8")
+    assert read_auth_file(good) == [("ana", "s3cret:with:colons"), ("bob", "pw")]
+    for text in ("", "no-colon\n", ":nouser\n", "user:\n"):
+        good.write_text(text, encoding="utf-8")
+        with pytest.raises(AssistantError, match="user:password"):
+            read_auth_file(good)
+    with pytest.raises(AssistantError, match="cannot read the password file"):
+        read_auth_file(tmp_path / "missing")

@@ -3,6 +3,7 @@
     from assistant import Assistant
     passages = Assistant().retrieve("How many parameters does Llama 3.1 have?")
     answer = Assistant().ask("What share of Scale AI did Meta buy?")   # .text, .citations, .mode, ...
+    info = Assistant().add("report.pdf")                                  # an ArticleInfo; .articles() lists them
 
 The public API is what `__all__` lists; every other module is internal.
 """
@@ -14,6 +15,7 @@ from .config import Config
 from .errors import (AssistantError, ConfigError, CorpusError, EmbedderError, IndexCorruptError, IndexWriteError,
                      ModelError, QuestionError, StoreError)
 from .index import IndexReport
+from .library import ArticleInfo
 
 __all__ = [
     "Assistant",
@@ -23,6 +25,7 @@ __all__ = [
     "Config",
     "Passage",
     "IndexReport",
+    "ArticleInfo",
     "AssistantError",
     "ConfigError",
     "CorpusError",

@@ -636,7 +636,6 @@ class _BackgroundUpdate:
         threading.Thread(target=assistant._update_in_background, args=(self, signature), name="index-update",
                          daemon=True).start()
 
-
     def embedded(self, done: int, total: int) -> None:
         self.share = done / total if total else 1.0
 

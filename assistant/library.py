@@ -19,6 +19,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from .download import download, is_url
@@ -94,7 +95,7 @@ def add(config, path_or_url: str | os.PathLike, *, name: str | None = None) -> t
     meta["sha256"] = sha256
     folder.mkdir(parents=True, exist_ok=True)
     with _locked(config):
-        manifest = read_manifest(folder)
+        manifest = dict(read_manifest(folder))  # a copy: the parsed one is cached
         for existing, entry in manifest.items():
             if entry.get("sha256") == sha256 and (folder / existing).is_file():
                 return existing, False
@@ -117,15 +118,26 @@ def remove(config, article_id: str) -> None:
             (folder / article_id).unlink()
         except OSError as exc:
             raise CorpusError(f"cannot remove {article_id}: {exc.strerror or exc}") from None
-        manifest = read_manifest(folder)
+        manifest = dict(read_manifest(folder))
         if manifest.pop(article_id, None) is not None:
             _write_manifest(folder, manifest)
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:
-    """manifest.json of the corpus folder ({} when absent or unreadable: ingest reports that)."""
+    """manifest.json of the corpus folder ({} when absent or unreadable: ingest reports that). Parsed again only
+    when the file changed: the web UI asks at every answer and every refresh of the articles panel."""
+    path = Path(folder) / MANIFEST
     try:
-        data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+        st = path.stat()
+    except OSError:
+        return {}
+    return _parsed_manifest(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@lru_cache(maxsize=4)
+def _parsed_manifest(path: str, size: int, mtime_ns: int, inode: int) -> dict[str, dict]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}

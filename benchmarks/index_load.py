@@ -15,7 +15,7 @@ from pathlib import Path
 from common import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from assistant.index import load_index  # noqa: E402
-from assistant.readers import sha256_of  # noqa: E402
+from assistant.files import sha256_of  # noqa: E402
 
 
 def main() -> None:

@@ -164,7 +164,7 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
     """One measurement, in this process; returns its figures (printed as JSON for the parent)."""
     private = PrivatePeak()
     if ann_min_rows is not None:
-        from assistant import store
+        from assistant.stores import base as store
 
         store.ANN_MIN_ROWS = ann_min_rows
     out: dict = {}
@@ -224,7 +224,7 @@ def child(step: str, root: Path, embedder_name: str, passage_vectors: str, ann_m
         a, same, found = near.with_settings(candidates=0), 0, []
         for q in questions:
             same += len({p.id for p in near.retrieve(q)} & {p.id for p in a.retrieve(q)})
-            query = a.retriever._embed_query(q)
+            query = a.retriever.embed_query(q)
             for store in (a.retriever.index.store, a.retriever.index.sentence_store):
                 exact = np.sort(store.similarities(query))[::-1][9]
                 ids, _ = store.candidates(query, 10)
@@ -243,7 +243,7 @@ def _timed(assistant, questions: list[str]) -> dict:
     assistant.retrieve(questions[0])
     times = []
     for q in questions:
-        assistant.retriever._embed_query.cache_clear()
+        assistant.retriever.embed_query.cache_clear()
         t0 = time.perf_counter()
         assistant.retrieve(q)
         times.append(time.perf_counter() - t0)

@@ -119,7 +119,7 @@ OTHER_ARTICLE = ("O Maverick chega aos programadores\n\n"
 
 def test_new_words_are_a_part_of_their_own_and_words_that_leave_keep_their_rows(small_home, e5, store_settings,
                                                                                   monkeypatch):
-    from assistant import index as index_module
+    from assistant.index import vocabulary as index_module
     from assistant.retrieve import Retriever
 
     config = Config(**store_settings)
@@ -150,8 +150,8 @@ def test_new_words_are_a_part_of_their_own_and_words_that_leave_keep_their_rows(
     fresh_config = Config(index_dir=small_home / "fresh", **store_settings)
     fresh, _, _ = build(fresh_config, e5)
     asked = e5.embed(["janela", "contexto", "biliões", "modelo"], "query")
-    mine = Retriever(reloaded, e5, config)._nearest_words(asked)
-    theirs = Retriever(fresh, e5, fresh_config)._nearest_words(asked)
+    mine = Retriever(reloaded, e5, config).nearest_words(asked)
+    theirs = Retriever(fresh, e5, fresh_config).nearest_words(asked)
     for (ids, sims), (fresh_ids, fresh_sims) in zip(mine, theirs):
         assert [reloaded.words[j] for j in ids] == [fresh.words[j] for j in fresh_ids] and len(ids) == 16
         assert np.allclose(sims, fresh_sims, atol=1e-5) and not {reloaded.words[j] for j in ids} & set(new)
@@ -228,7 +228,7 @@ def test_a_capped_vocabulary_embeds_the_words_most_articles_use_and_updates_as_a
 
 def test_saved_bm25_after_add_and_remove_equals_one_built_from_scratch(small_home, e5):
     # an update analyses only the new article's passages and keeps the rest of the postings
-    from assistant.retrieve import BM25, analyze, bm25_docs
+    from assistant.bm25 import BM25, analyze, bm25_docs
 
     config = Config()
     build(config, e5)
@@ -249,7 +249,7 @@ def test_an_index_written_before_bm25_and_word_counts_were_saved_still_loads(sma
     # format 3 generations of earlier versions have no bm25.npz (the retriever then analyses the passages), no
     # centroids.npz (the retriever computes them) and a words.json that lists the words alone (the next update
     # counts them)
-    from assistant.readers import sha256_of
+    from assistant.files import sha256_of
     from assistant.retrieve import Retriever
 
     config = Config()
@@ -267,7 +267,7 @@ def test_an_index_written_before_bm25_and_word_counts_were_saved_still_loads(sma
     assert older.bm25 is None and older.word_articles is None and older.words == index.words
     assert older.centroids is None
     computed = Retriever(older, e5, config)  # the centroids saved are the ones computed, bit for bit
-    for kind, mine in (("passages", computed._p_centroid), ("sentences", computed._s_centroid)):
+    for kind, mine in (("passages", computed.p_centroid), ("sentences", computed.s_centroid)):
         assert mine.keys() == saved[kind].keys() and all(np.array_equal(mine[c], saved[kind][c]) for c in mine)
     with_saved = Assistant(config, embedder=e5)
     answer = with_saved.retrieve("Quantos parâmetros tem o Llama 3.1?", k=5)
@@ -279,7 +279,7 @@ def test_an_index_written_before_bm25_and_word_counts_were_saved_still_loads(sma
 
 
 def test_an_assistant_reuses_the_index_it_holds_while_it_is_the_live_one(small_home, e5, monkeypatch):
-    import assistant.index as index_module
+    from assistant.index import update as index_module
 
     reads = []
     real_load = index_module.load_index
@@ -298,7 +298,7 @@ def test_an_assistant_reuses_the_index_it_holds_while_it_is_the_live_one(small_h
 
 
 def test_adding_articles_writes_only_their_part(small_home, e5, monkeypatch):
-    import assistant.index as index_module
+    from assistant.index import parts as index_module
 
     monkeypatch.setattr(index_module, "MAX_PARTS", 3)
     config = Config()
@@ -342,7 +342,7 @@ def test_adding_articles_writes_only_their_part(small_home, e5, monkeypatch):
 
 def in_small_parts(home, monkeypatch):
     """Two more articles (four), and parts as small as MAX_PARTS / 2 of them allow; returns the corpus folder."""
-    import assistant.index as index_module
+    from assistant.index import parts as index_module
 
     monkeypatch.setattr(index_module, "PART_SENTENCES", 1)
     corpus = home / "corpus"
@@ -352,9 +352,8 @@ def in_small_parts(home, monkeypatch):
 
 
 def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, monkeypatch):
-    import os
 
-    import assistant.index as index_module
+    from assistant.index import layout as index_module
 
     corpus = in_small_parts(small_home, monkeypatch)
     config = Config()
@@ -380,8 +379,8 @@ def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, mo
     kept = [i for i, sources in enumerate(before) if changed not in sources]
     assert len(kept) == parts - 1 and part_sources(held)[:len(kept)] == [before[i] for i in kept]
     for new, old in enumerate(kept):
-        assert [inode[name] for name in index_module._part_files(old)] == [
-            (held.path / name).stat().st_ino for name in index_module._part_files(new)]
+        assert [inode[name] for name in index_module.part_files(old)] == [
+            (held.path / name).stat().st_ino for name in index_module.part_files(new)]
     # what a rebuild from nothing would hold: the same passages, vectors and BM25 scores, by passage
     loaded = load_index(config.index_dir)
     rebuilt, _, _ = build(config.replace(index_dir=small_home / "fresh"), e5)
@@ -397,7 +396,7 @@ def test_a_change_rewrites_only_its_part_and_equals_a_rebuild(small_home, e5, mo
     assert sorted(loaded.words) == sorted(rebuilt.words)
     # parts whose sentence files were swapped (their hashes written to match) are a corrupt index, not a misaligned
     # one: part 0 and the last hold different numbers of sentences
-    names = [index_module._part_files(i)[2] for i in (0, parts - 1)]
+    names = [index_module.part_files(i)[2] for i in (0, parts - 1)]
     assert loaded.part_rows[0][1] != loaded.part_rows[-1][1]
     gen = loaded.path
     a, b = ((gen / name).read_bytes() for name in names)
@@ -428,6 +427,7 @@ def test_articles_not_read_again_index_as_articles_read(small_home, e5, monkeypa
     assert rebuilt.passages == fresh.passages and rebuilt.sentences == fresh.sentences
 
 
+@pytest.mark.slow
 def test_retrieval_after_add_and_remove(small_home):
     assistant = Assistant()
     assistant.index()
@@ -581,7 +581,7 @@ def test_bytes_changed_inside_a_data_file_are_caught_by_its_checksum(small_home,
 def test_files_found_right_are_not_hashed_again_until_they_change(small_home, e5, monkeypatch):
     import time
 
-    from assistant import index as index_module
+    from assistant.index import layout as index_module
 
     config = Config()
     index, _, _ = build(config, e5)
@@ -607,15 +607,15 @@ def test_files_found_right_are_not_hashed_again_until_they_change(small_home, e5
 def test_an_up_to_date_index_is_not_read_to_say_so(small_home, e5, monkeypatch):
     import time
 
-    from assistant import index as index_module
+    from assistant.index import layout, update
 
-    monkeypatch.setattr(index_module, "SETTLED_NS", 0)  # the test's files are seconds old
+    monkeypatch.setattr(layout, "SETTLED_NS", 0)  # the test's files are seconds old
     built = Assistant(embedder=e5)
     built.index()
     load_index(Config().index_dir)  # the first read after a build finds the files right and records them
     reads = []
-    real = index_module.load_index
-    monkeypatch.setattr(index_module, "load_index", lambda *a, **k: reads.append(1) or real(*a, **k))
+    real = update.load_index
+    monkeypatch.setattr(update, "load_index", lambda *a, **k: reads.append(1) or real(*a, **k))
     assistant = Assistant(embedder=e5)
     report = assistant.index(load=False)
     assert reads == [] and not report.wrote and report.passages == len(built.retriever.passages)
@@ -635,14 +635,14 @@ def test_an_up_to_date_index_is_not_read_to_say_so(small_home, e5, monkeypatch):
 def test_non_finite_vectors_are_rejected(small_home, e5):
     import dataclasses
 
-    from assistant.index import _write_generation
-    from assistant.store import FaissStore
+    from assistant.index.generation import Target, write_generation
+    from assistant.stores.faiss import FaissStore
 
     config = Config()
     index, _, _ = build(config, e5)
     vectors = index.store.vectors().copy()
     vectors[0, 0] = np.nan  # written with a valid checksum: only the finite check can see it
-    _write_generation(config.index_dir, dataclasses.replace(index, store=FaissStore.from_vectors(vectors)))
+    write_generation(Target(config.index_dir), dataclasses.replace(index, store=FaissStore.from_vectors(vectors)))
     with pytest.raises(IndexCorruptError, match="not finite"):
         load_index(config.index_dir)
 
@@ -665,15 +665,14 @@ def test_interrupted_build_leaves_the_previous_index_usable(small_home, e5, monk
     before, _, _ = build(config, e5)
     (small_home / "corpus" / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
 
-    import assistant.index as index_module
-
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C while the vector file was being written
 
-    from assistant import store as store_module
+    from assistant.stores import STORES
+    from assistant.stores import faiss as faiss_store
 
-    monkeypatch.setattr(index_module.STORES["faiss"], "save", crash)
-    monkeypatch.setattr(store_module, "_write_flat", crash)  # a part written from its rows
+    monkeypatch.setattr(STORES["faiss"], "save", crash)
+    monkeypatch.setattr(faiss_store, "write_flat", crash)  # a part written from its rows
     with pytest.raises(KeyboardInterrupt):
         build(config, e5)
     monkeypatch.undo()
@@ -731,6 +730,7 @@ def test_a_torn_or_foreign_checkpoint_costs_only_time(small_home):
     assert report.embedded == units(index) and index.path.is_dir()
 
 
+@pytest.mark.slow
 def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):
     Assistant().index()
     gen = next((small_home / "index").glob("gen-*"))
@@ -740,6 +740,7 @@ def test_assistant_rebuilds_a_corrupt_index_on_first_use(small_home, caplog):
     assert top and "is corrupt" in caplog.text
 
 
+@pytest.mark.slow
 def test_refresh_picks_up_corpus_changes_of_a_running_assistant(small_home):
     assistant = Assistant()
     assert assistant.refresh().passages > 0  # first call: indexes
@@ -752,6 +753,7 @@ def test_refresh_picks_up_corpus_changes_of_a_running_assistant(small_home):
     assert assistant.refresh().removed == ["005_new.txt"]
 
 
+@pytest.mark.slow
 def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between_questions(small_home, monkeypatch):
     import threading
 
@@ -761,14 +763,14 @@ def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between
     assistant.index()
     embedder = assistant.embedder
     seen = []  # questions being answered at each embedding batch of the update
-    encode = type(embedder)._encode
+    encode = type(embedder).encode_batch
 
     def recording(self, texts, kind):
         if threading.current_thread().name == "index-update":
-            seen.append(assistant._readers.in_flight)
+            seen.append(assistant.answering_now)
         return encode(self, texts, kind)
 
-    monkeypatch.setattr(type(embedder), "_encode", recording)
+    monkeypatch.setattr(type(embedder), "encode_batch", recording)
     question = "What is the context window of Llama 4 Scout?"
     talking = assistant.with_reader(ScriptedGenerator("10 milhões [1]."))
     held = talking.stream(question)
@@ -789,25 +791,26 @@ def test_a_background_refresh_answers_from_the_old_index_and_embeds_only_between
     assert assistant.refresh(wait=False) is None
 
 
+@pytest.mark.slow
 def test_a_background_update_builds_graphs_only_between_questions(small_home, monkeypatch):
     import threading
     import time
 
     import faiss
 
-    from assistant import store as store_module
+    from assistant.stores import base, faiss as faiss_store
     from conftest import ScriptedGenerator
 
     assistant = Assistant(Config(candidates=5))
     assistant.index()  # parts too small for a graph
-    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 2)  # now every part written gets one, 10 rows at a time
-    monkeypatch.setattr(store_module, "GRAPH_BLOCK", 10)
+    monkeypatch.setattr(base, "ANN_MIN_ROWS", 2)  # now every part written gets one, 10 rows at a time
+    monkeypatch.setattr(faiss_store, "GRAPH_BLOCK", 10)
     seen = []  # questions being answered at each block the update adds to a graph
     add = faiss.IndexHNSWFlat.add
 
     def recording(self, *args):
         if threading.current_thread().name == "index-update":
-            seen.append(assistant._readers.in_flight)
+            seen.append(assistant.answering_now)
         return add(self, *args)
 
     monkeypatch.setattr(faiss.IndexHNSWFlat, "add", recording)
@@ -826,6 +829,7 @@ def test_a_background_update_builds_graphs_only_between_questions(small_home, mo
     assert not load_index(Config().index_dir).sentence_store.lacks_search_index()
 
 
+@pytest.mark.slow
 def test_a_failed_background_refresh_is_said_once_and_keeps_the_previous_index(small_home, monkeypatch):
     import assistant.api as api
     from assistant.errors import IndexWriteError
@@ -872,7 +876,7 @@ def test_a_full_disk_keeps_the_previous_index_and_leaves_no_half_written_generat
     import os
 
     from assistant import IndexWriteError
-    from assistant.store import FaissStore
+    from assistant.stores.faiss import FaissStore
 
     config = Config()
     build(config, e5)
@@ -887,11 +891,11 @@ def test_a_full_disk_keeps_the_previous_index_and_leaves_no_half_written_generat
         no_space()
 
     if where == "faiss":
-        from assistant import store as store_module
+        from assistant.stores import faiss as faiss_store
 
         monkeypatch.setattr(FaissStore, "save", full)
         # a part written from its rows fails as Python's writes do
-        monkeypatch.setattr(store_module, "_write_flat", no_space)
+        monkeypatch.setattr(faiss_store, "write_flat", no_space)
     else:
         monkeypatch.setattr(os, "fsync", full)
     for _ in range(2):  # each retry used to leave one more gen-*.tmp behind
@@ -915,13 +919,14 @@ def test_a_generation_left_by_a_killed_build_is_removed_by_the_next_one(small_ho
 def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_without_embedding(small_home, e5,
                                                                                                   monkeypatch):
     from assistant import index as index_module
-    from assistant import store as store_module
-    from assistant.store import FaissStore
+    from assistant.index import layout, parts
+    from assistant.stores import base
+    from assistant.stores.faiss import FaissStore
 
-    monkeypatch.setattr(index_module, "SETTLED_NS", 0)
+    monkeypatch.setattr(layout, "SETTLED_NS", 0)
     plain, _, _ = build(Config(), e5)
     # the two articles' passages and sentences make parts large enough for a graph
-    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", len(plain.passages))
+    monkeypatch.setattr(base, "ANN_MIN_ROWS", len(plain.passages))
     assert all(FaissStore.file_lacks_search_index(plain.path / n) for n in ("vectors.faiss", "sentences.faiss"))
     config = Config(candidates=5)
     question = e5.embed(["Que GPUs a Meta comprou?"], "query")[0]
@@ -944,7 +949,7 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
     persist = FaissStore.persist.__func__
 
     def watched(cls, built, path, *args, **kwargs):
-        if (args[3] if len(args) > 3 else kwargs.get("ann")):
+        if (args[2] if len(args) > 2 else kwargs.get("graph")) is not None:
             graphs.append(sorted(f.name for f in path.parent.glob("*.faiss")))
         return persist(cls, built, path, *args, **kwargs)
 
@@ -971,7 +976,7 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
     rows_added = []
     add = faiss.IndexHNSWFlat.add
     monkeypatch.setattr(faiss.IndexHNSWFlat, "add", lambda self, x: (rows_added.append(len(x)), add(self, x))[1])
-    monkeypatch.setattr(index_module, "GRAPH_WEAR", 1.0)  # this part is small: its article is half of it
+    monkeypatch.setattr(parts, "GRAPH_WEAR", 1.0)  # this part is small: its article is half of it
     path = small_home / "corpus" / SMALL[0]
     path.write_text(path.read_text(encoding="utf-8") + "\n\nA Meta publicou um novo modelo.\n", encoding="utf-8")
     changed, report, _ = build(config, e5)
@@ -984,7 +989,7 @@ def test_candidates_give_large_faiss_parts_a_graph_and_an_older_index_gets_it_wi
                                                                         if key[0] == SMALL[0])]
     assert changed.manifest["graph_wear"] == {"vectors.1.faiss": gone[0], "sentences.1.faiss": gone[1]}
     # a graph that has lost more rows than GRAPH_WEAR of its part since it was built whole is built whole again
-    monkeypatch.setattr(index_module, "GRAPH_WEAR", 0.0)
+    monkeypatch.setattr(parts, "GRAPH_WEAR", 0.0)
     rows_added.clear()
     path.write_text(path.read_text(encoding="utf-8") + "\nE outro.\n", encoding="utf-8")
     again, _, _ = build(config, e5)

@@ -10,7 +10,10 @@ import pytest
 from assistant import Config, ConfigError, IndexCorruptError, StoreError
 from assistant.index import centroids_of, load_index, pooled_passage_vectors, update_index
 from assistant.ingest import load_corpus
-from assistant.store import FaissStore, Parts, PostgresStore, VectorStore
+from assistant.stores import SearchGraph, VectorStore
+from assistant.stores.faiss import FaissStore
+from assistant.stores.parts import Parts
+from assistant.stores.postgres import PostgresStore
 from conftest import GOLD, CountingEmbedder, FakeEmbedder
 from evals.gold import load_gold
 from test_index import NEW_ARTICLE
@@ -33,7 +36,7 @@ def test_a_faiss_store_saves_the_file_llama_index_writes(tmp_path):
 
     store = FaissStore.from_vectors(unit_rows(n=50))
     store.save(tmp_path / "ours" / "v.faiss")  # folders made as the wrapper makes them
-    FaissVectorStore(faiss_index=store._faiss).persist(persist_path=str(tmp_path / "wrapper.faiss"))
+    FaissVectorStore(faiss_index=store.faiss_index).persist(persist_path=str(tmp_path / "wrapper.faiss"))
     assert (tmp_path / "ours" / "v.faiss").read_bytes() == (tmp_path / "wrapper.faiss").read_bytes()
     loaded = FaissStore.load(tmp_path / "ours" / "v.faiss")
     assert np.array_equal(loaded.vectors(), store.vectors()) and loaded.search(unit_rows(n=50)[7], 1)[0][0] == 7
@@ -45,8 +48,8 @@ def test_a_part_written_from_its_rows_is_the_file_faiss_writes(tmp_path):
     m = unit_rows(n=50)
     built = FaissStore.from_vectors(m)
     for first, last in ((0, 50), (10, 37), (5, 5)):
-        part = FaissStore.persist(built, tmp_path / f"{first}.faiss", first=first, last=last)
-        faiss.write_index(FaissStore.from_vectors(m[first:last])._faiss, str(tmp_path / "want.faiss"))
+        part = FaissStore.persist(built, tmp_path / f"{first}.faiss", rows=(first, last))
+        faiss.write_index(FaissStore.from_vectors(m[first:last]).faiss_index, str(tmp_path / "want.faiss"))
         assert (tmp_path / f"{first}.faiss").read_bytes() == (tmp_path / "want.faiss").read_bytes()
         assert np.array_equal(part.vectors(), m[first:last]) and len(part) == last - first
 
@@ -56,7 +59,7 @@ def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path, monkeypatch
     paths = []
     for i, (a, b) in enumerate(((0, 120), (120, 121), (121, 300))):
         paths.append(tmp_path / f"p{i}.faiss")
-        FaissStore.persist(FaissStore.from_vectors(m), paths[-1], first=a, last=b)
+        FaissStore.persist(FaissStore.from_vectors(m), paths[-1], rows=(a, b))
     parts = FaissStore.concatenated([FaissStore.load(path) for path in paths])
     whole = FaissStore.from_vectors(m)
     assert isinstance(parts, Parts) and (len(parts), parts.dim) == (300, 24)
@@ -67,10 +70,10 @@ def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path, monkeypatch
     mask = np.random.default_rng(1).random(300) < 0.4
     assert np.array_equal(parts.mean(mask), whole.mean(mask))  # centroids as a one-part index computes them
     # a mean is summed a block of rows at a time, not from a copy of every row it takes: numpy's mean bit for bit
-    from assistant import store as store_module
+    from assistant.stores import base as store_module
 
     for block in (7, 64, 1000):
-        monkeypatch.setattr(store_module, "_SUM_BLOCK", block)
+        monkeypatch.setattr(store_module, "SUM_BLOCK", block)
         assert np.array_equal(whole.mean(mask), m[mask].mean(axis=0))
         assert np.array_equal(parts.mean(mask), m[mask].mean(axis=0))
     assert [row for row, _ in parts.search(q, 5)] == [row for row, _ in whole.search(q, 5)]
@@ -80,13 +83,13 @@ def test_a_store_of_parts_answers_as_one_store_of_its_rows(tmp_path, monkeypatch
 
 
 def test_the_k_best_rows_are_a_stable_sorts_first_k_ties_and_all():
-    from assistant.store import _top
+    from assistant.stores.base import top
 
     rng = np.random.default_rng(0)
     for n, k in [(0, 3), (1, 0), (5, 5), (5, 9), (200, 1), (200, 16), (1000, 16), (1000, 999)]:
         for sims in (rng.standard_normal(n).astype(np.float32),  # distinct values
                      rng.integers(0, 4, n).astype(np.float32)):  # a few values: ties across the k-th place
-            ids, values = _top(sims, k)
+            ids, values = top(sims, k)
             want = np.argsort(-sims, kind="stable")[:k]
             assert ids.tolist() == want.tolist() and np.array_equal(values, sims[want])
 
@@ -134,7 +137,7 @@ def test_parts_in_their_own_tables_or_in_ranges_of_one_answer_as_one_store(pg_st
     m, store, path = pg_store
     more = np.concatenate([m, unit_rows(30, seed=4)])
     q, mask = more[215], np.arange(230) % 3 == 0
-    part = PostgresStore.persist(FaissStore.from_vectors(more), tmp_path / "v.1.pgvector", postgres_url, first=200)
+    part = PostgresStore.persist(FaissStore.from_vectors(more), tmp_path / "v.1.pgvector", postgres_url, rows=(200, len(more)))
     assert part.table != store.table and len(part) == 30 and part.search(q, 1)[0][0] == 15  # a table of its own
     whole = PostgresStore.concatenated([PostgresStore.load(path, postgres_url),
                                         PostgresStore.load(tmp_path / "v.1.pgvector", postgres_url)])
@@ -163,33 +166,35 @@ def test_parts_in_their_own_tables_or_in_ranges_of_one_answer_as_one_store(pg_st
     assert np.array_equal(legacy.part(200, 230).rows([15]), more[[215]])
 
 
-def test_an_engines_parts_are_asked_at_once_each_on_a_connection_of_its_own(postgres_url, tmp_path, monkeypatch):
+def test_an_engines_parts_are_asked_at_once_each_on_a_connection_of_its_own(postgres_url, tmp_path, monkeypatch,
+                                                                             request):
     import threading
 
-    from assistant import store as store_module
+    from assistant.stores import postgres as store_module
 
     m = unit_rows(n=90)
     built = FaissStore.from_vectors(m)
-    parts = [PostgresStore.persist(built, tmp_path / f"v.{i}.pgvector", postgres_url, first=30 * i, last=30 * (i + 1))
+    parts = [PostgresStore.persist(built, tmp_path / f"v.{i}.pgvector", postgres_url, rows=(30 * i, 30 * (i + 1)))
              for i in range(3)]
     whole, queries = Parts(parts), unit_rows(n=4, seed=9)
     # every part's query waits until all three are in flight: asked in turn, the first would wait in vain
-    met, backends, query = threading.Barrier(3, timeout=20), set(), PostgresStore._query
+    met, backends, query = threading.Barrier(3, timeout=20), set(), PostgresStore.query
 
     def meeting(self, *args, **kwargs):
         met.wait()
-        with self._connection() as conn:
+        with self.connection() as conn:
             backends.add(conn.info.backend_pid)
         return query(self, *args, **kwargs)
 
     monkeypatch.setattr(store_module, "ENGINE_THREADS", 3)
-    monkeypatch.setattr(store_module, "_engine_pool", None)
-    monkeypatch.setattr(PostgresStore, "_query", meeting)
+    store_module.reset_workers()
+    request.addfinalizer(store_module.reset_workers)  # the next test's pool has the usual size
+    monkeypatch.setattr(PostgresStore, "query", meeting)
     assert np.allclose(whole.similarities(queries[0]), built.similarities(queries[0]), atol=1e-6)
     assert len(backends) == 3
     assert np.allclose(whole.similarities_of(queries[1], [89, 0, 45, 1]), m[[89, 0, 45, 1]] @ queries[1], atol=1e-6)
     # each part answers its own queries in turn inside a worker (no worker waits for another)
-    monkeypatch.setattr(PostgresStore, "_query", query)
+    monkeypatch.setattr(PostgresStore, "query", query)
     each = whole.candidates_each(queries, 5)
     for q, (ids, sims) in zip(queries, each):
         want, _ = built.candidates(q, 5)
@@ -212,7 +217,7 @@ def test_a_dropped_connection_is_one_line_then_reconnects(pg_store, postgres_url
 
     m, store, _ = pg_store
     parts = Parts([PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / f"v.{i}.pgvector", postgres_url,
-                                         first=100 * i, last=100 * (i + 1)) for i in range(2)])
+                                         rows=(100 * i, 100 * (i + 1))) for i in range(2)])
     assert parts.similarities(m[150]).argmax() == 150  # the engine's workers hold connections of their own
     with psycopg.connect(postgres_url, autocommit=True) as admin:  # the server ends every other session
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
@@ -310,7 +315,7 @@ def test_rows_scored_by_id_are_those_rows_of_every_rows_score(pg_store, postgres
     m, pg, _ = pg_store
     halves = []
     for i, (a, b) in enumerate(((0, 80), (80, 200))):
-        FaissStore.persist(FaissStore.from_vectors(m), tmp_path / f"h{i}.faiss", first=a, last=b)
+        FaissStore.persist(FaissStore.from_vectors(m), tmp_path / f"h{i}.faiss", rows=(a, b))
         halves.append(FaissStore.load(tmp_path / f"h{i}.faiss"))
     ids = [199, 0, 80, 79, 80, 5]
     q = unit_rows(n=1, seed=9)[0]
@@ -325,12 +330,12 @@ def test_rows_scored_by_id_are_those_rows_of_every_rows_score(pg_store, postgres
 def test_an_engine_table_of_many_rows_answers_candidates_from_its_hnsw_index(postgres_url, tmp_path, monkeypatch):
     import psycopg
 
-    from assistant import store as store_module
+    from assistant.stores import base, postgres
 
-    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 150)
+    monkeypatch.setattr(base, "ANN_MIN_ROWS", 150)
     m = unit_rows(n=400, dim=24, seed=6)
-    small = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "s.pgvector", postgres_url, last=100, ann=True)
-    big = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "b.pgvector", postgres_url, ann=True)
+    small = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "s.pgvector", postgres_url, rows=(0, 100), graph=SearchGraph())
+    big = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "b.pgvector", postgres_url, graph=SearchGraph())
     plain = PostgresStore.persist(FaissStore.from_vectors(m), tmp_path / "p.pgvector", postgres_url)  # not asked
     with psycopg.connect(postgres_url) as conn:
         indexed = {r[0] for r in conn.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'")}
@@ -340,8 +345,8 @@ def test_an_engine_table_of_many_rows_answers_candidates_from_its_hnsw_index(pos
             f"EXPLAIN SELECT id FROM {big.table} ORDER BY embedding <#> %s::vector LIMIT 10",
             (str(m[0].tolist()),)))
         assert f"{big.table}_hnsw" in plan
-    monkeypatch.setattr(store_module, "_connections", {})  # this test's own connection for questions
-    store_module._connect(postgres_url).execute("SET enable_seqscan = off")  # made to search the graph
+    postgres.forget_connections()  # this test's own connection for questions
+    postgres.connect(postgres_url).execute("SET enable_seqscan = off")  # made to search the graph
     exact = FaissStore.from_vectors(m)
     found = 0
     for q in unit_rows(n=20, dim=24, seed=7):
@@ -363,18 +368,18 @@ def test_an_engine_table_of_many_rows_answers_candidates_from_its_hnsw_index(pos
 def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_path, monkeypatch):
     import faiss
 
-    from assistant import store as store_module
+    from assistant.stores import base, faiss as store_module
 
-    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 1000)
+    monkeypatch.setattr(base, "ANN_MIN_ROWS", 1000)
     m = unit_rows(n=3000, dim=24, seed=6)
     built = FaissStore.from_vectors(m)
-    big = FaissStore.persist(built, tmp_path / "b.faiss", ann=True)
-    small = FaissStore.persist(built, tmp_path / "s.faiss", first=100, last=900, ann=True)  # scanned
+    big = FaissStore.persist(built, tmp_path / "b.faiss", graph=SearchGraph())
+    small = FaissStore.persist(built, tmp_path / "s.faiss", rows=(100, 900), graph=SearchGraph())  # scanned
     plain = FaissStore.persist(built, tmp_path / "p.faiss")  # not asked
     assert [FaissStore.file_lacks_search_index(tmp_path / f"{n}.faiss") for n in "bsp"] == [False, False, True]
     exact = FaissStore.from_vectors(m)
     loaded = FaissStore.load(tmp_path / "b.faiss")
-    assert isinstance(loaded._faiss, faiss.IndexHNSWFlat) and not loaded.lacks_search_index()
+    assert isinstance(loaded.faiss_index, faiss.IndexHNSWFlat) and not loaded.lacks_search_index()
     assert plain.lacks_search_index() and not small.lacks_search_index()
     q = unit_rows(n=1, dim=24, seed=8)[0]
     # every other question is asked of the flat rows inside the graph: the same numbers bit for bit
@@ -398,7 +403,7 @@ def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_pa
     # question have the cores)
     monkeypatch.setattr(store_module, "GRAPH_BLOCK", 1000)
     paused = []
-    paced = FaissStore.persist(built, tmp_path / "paced.faiss", ann=True, pause=lambda: paused.append(1))
+    paced = FaissStore.persist(built, tmp_path / "paced.faiss", graph=SearchGraph(pause=lambda: paused.append(1)))
     assert len(paused) == 3 and paced.candidates(m[7], 1)[0].tolist() == [7]
     parts = Parts([plain, loaded])
     assert parts.lacks_search_index() and not Parts([small, loaded]).lacks_search_index()
@@ -406,7 +411,7 @@ def test_a_faiss_part_of_many_rows_answers_candidates_from_its_hnsw_graph(tmp_pa
     # and a link to it from another generation, still read the flat rows
     (tmp_path / "linked.faiss").hardlink_to(tmp_path / "p.faiss")
     mapped = FaissStore.load(tmp_path / "p.faiss")
-    FaissStore.persist(mapped, tmp_path / "p.faiss", ann=True)
+    FaissStore.persist(mapped, tmp_path / "p.faiss", graph=SearchGraph())
     assert not FaissStore.file_lacks_search_index(tmp_path / "p.faiss")
     assert FaissStore.file_lacks_search_index(tmp_path / "linked.faiss")
     assert np.array_equal(mapped.vectors(), m) and np.array_equal(FaissStore.load(tmp_path / "p.faiss").vectors(), m)
@@ -426,7 +431,7 @@ def test_a_graph_kept_from_a_donor_answers_as_a_graph_built_anew(tmp_path, monke
     kept = FaissStore.with_graph(rows, donor=(donor, came_from))
     assert added == [40]  # only the new rows were added to the graph
     assert np.array_equal(kept.vectors(), rows)
-    hnsw = kept._faiss.hnsw
+    hnsw = kept.faiss_index.hnsw
     levels, offsets, links = (faiss.vector_to_array(v) for v in (hnsw.levels, hnsw.offsets, hnsw.neighbors))
     assert len(levels) == len(rows) and offsets[-1] == len(links) and -1 <= links.min() and links.max() < len(rows)
     # each level's list of links ends in -1s only (FAISS stops at the first): no link after a -1
@@ -449,12 +454,11 @@ def test_a_graph_kept_from_a_donor_answers_as_a_graph_built_anew(tmp_path, monke
     back = FaissStore.load(tmp_path / "k.faiss")
     assert [back.candidates(q, 10)[0].tolist() for q in new] == [kept.candidates(q, 10)[0].tolist() for q in new]
     # a donor without a graph gives none: the graph is built anew
-    from assistant import store as store_module
+    from assistant.stores import base
 
-    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 1000)
-    plain = FaissStore.persist(FaissStore.from_vectors(rows), tmp_path / "p.faiss", ann=True,
-                               donor=(FaissStore.from_vectors(m), came_from))
-    assert plain._graph and added[-1] == len(rows)
+    monkeypatch.setattr(base, "ANN_MIN_ROWS", 1000)
+    plain = FaissStore.persist(FaissStore.from_vectors(rows), tmp_path / "p.faiss", graph=SearchGraph(donor=(FaissStore.from_vectors(m), came_from)))
+    assert plain.keeps_graph() and added[-1] == len(rows)
 
 
 def test_switching_to_an_unreachable_store_fails_before_embedding(small_home):

@@ -8,9 +8,10 @@ import pytest
 
 from assistant import Assistant, Config, IndexCorruptError
 from assistant import table
-from assistant.index import load_index, sentence_table, update_index
+from assistant.index import load_index, update_index
+from assistant.table import sentence_table
 from assistant.ingest import load_corpus
-from assistant.readers import sha256_of
+from assistant.files import sha256_of
 from assistant.table import PassageTable
 from test_index import NEW_ARTICLE, e5, in_small_parts  # noqa: F401  (e5: the module's embedder fixture)
 
@@ -56,8 +57,8 @@ def test_a_question_parses_only_the_passages_it_returns(small_home, e5, monkeypa
     expected = builder.evidence(question)
     assert all(isinstance(segment, list) for segment in builder.retriever.passages.segments)
     parsed = []
-    original = table._passage
-    monkeypatch.setattr(table, "_passage", lambda line: parsed.append(line) or original(line))
+    original = table.parse_passage
+    monkeypatch.setattr(table, "parse_passage", lambda line: parsed.append(line) or original(line))
     reader = Assistant(config, embedder=e5)  # loads the index
     passages, evidence = reader.evidence(question)
     assert not any(isinstance(segment, list) for segment in reader.retriever.passages.segments)  # mapped lines
@@ -124,8 +125,8 @@ def test_an_update_reads_only_the_passages_of_the_parts_it_writes(small_home, e5
     assert len(parts) >= 2 and rewritten != set().union(*parts)
     (corpus / changed).write_text(NEW_ARTICLE + "O Scout cabe numa só GPU H100.\n", encoding="utf-8")
     parsed = []
-    original = table._passage
-    monkeypatch.setattr(table, "_passage", lambda line: parsed.append(json.loads(line)["source"]) or original(line))
+    original = table.parse_passage
+    monkeypatch.setattr(table, "parse_passage", lambda line: parsed.append(json.loads(line)["source"]) or original(line))
     held, report = update_index(config, load_corpus(config.corpus_dir), e5, progress=False)  # loads the index
     assert report.changed == [changed] and parsed and set(parsed) <= rewritten  # no passage of a kept part
     fresh = build(config.replace(index_dir=small_home / "fresh"), e5)

@@ -28,17 +28,19 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import lang, prompt
+from .config import REFUSAL_CHECKS
 from .evidence import Evidence
 from .generate import Abstention
 
 __all__ = ["REFUSAL_CHECKS", "LanguageCheck", "EvidenceCheck", "SupportCheck", "NamesCheck", "ReaderCheck",
            "AnswerabilityCheck", "VerificationCheck"]
 
-REFUSAL_CHECKS = ("language", "support", "names", "reader", "answerability")  # the switchable ones, all on by default
 
 
 @dataclass(frozen=True)
 class LanguageCheck:
+    """Refuses a question in a language the assistant does not answer in (before retrieval)."""
+
     name: ClassVar[str] = "language"
 
     def reason(self, spoken: str | None) -> str:
@@ -53,6 +55,8 @@ class LanguageCheck:
 
 @dataclass(frozen=True)
 class EvidenceCheck:
+    """Refuses when the retrieved passages hold no sentence to answer from."""
+
     name: ClassVar[str] = "evidence"
 
     def reason(self, candidates: list[Evidence]) -> str:
@@ -61,6 +65,8 @@ class EvidenceCheck:
 
 @dataclass(frozen=True)
 class SupportCheck:
+    """Refuses when no sentence's support (closeness to the question) reaches `threshold`."""
+
     threshold: float
     name: ClassVar[str] = "support"
 
@@ -73,6 +79,8 @@ class SupportCheck:
 
 @dataclass(frozen=True)
 class NamesCheck:
+    """Refuses a question that names something no article mentions."""
+
     name: ClassVar[str] = "names"
 
     def reason(self, unmentioned: list[str]) -> str:
@@ -84,6 +92,8 @@ class NamesCheck:
 
 @dataclass(frozen=True)
 class ReaderCheck:
+    """Refuses when the reader says the evidence does not answer."""
+
     name: ClassVar[str] = "reader"
 
     def reason(self, abstain: Abstention | None, draft: str) -> str:
@@ -99,6 +109,8 @@ class ReaderCheck:
 
 @dataclass(frozen=True)
 class AnswerabilityCheck:
+    """Refuses when the answerability model's P(unanswerable) reaches `threshold`."""
+
     threshold: float
     name: ClassVar[str] = "answerability"
 
@@ -112,6 +124,8 @@ class AnswerabilityCheck:
 
 @dataclass(frozen=True)
 class VerificationCheck:
+    """Refuses (answer_mode "generated") when no answer sentence held up."""
+
     name: ClassVar[str] = "verification"
 
     def reason(self, verified_text: str) -> str:

@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import textwrap
+from pathlib import Path
 
 from .answer import withheld_line
 from .api import Assistant
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the readers, or prepare one (assemble or fetch its model file)")
     p.add_argument("action", nargs="?", choices=("list", "prepare"), default="list")
     p.add_argument("name", nargs="?", help="the reader to prepare (default: the configured one)")
+
+    p = sub.add_parser("config", help="every setting: its value, range or choices, what it does, whether it "
+                                      "rebuilds the index")
+    p.add_argument("--json", action="store_true", help="print a list of objects")
 
     p = sub.add_parser("serve", help="serve the web UI (builds or loads the index and loads the model first)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -115,94 +120,135 @@ def _print_answer(answer) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; returns the exit status (library errors are raised to `main`)."""
     config = Config.from_file(args.config) if args.config else Config.load()
+    if args.command == "config":  # no assistant needed
+        return _config(config, args)
     assistant = Assistant(config, progress=not args.quiet)
-    if args.command == "index":
-        report = assistant.index(rebuild=args.rebuild, load=False)
-        if args.json:
-            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        else:
-            print(report.summary())
-            for problem in report.skipped:
-                print(f"skipped {problem}")
-    elif args.command == "retrieve":
-        passages = assistant.retrieve(args.question, k=args.k, mode=args.mode)
-        if args.json:
-            print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
-        else:
-            _print_passages(passages)
-    elif args.command == "ask":
-        answer = assistant.ask(args.question, history=args.history or None)
-        if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-        else:
-            _print_answer(answer)
-    elif args.command == "add":
-        failed = 0
-        for item in args.items:
-            try:
-                info = assistant.add(item, index=False)
-                print(f"added {info.id}  {info.title}")
-            except AssistantError as exc:  # one bad file does not stop the others
-                print(f"error: {exc}", file=sys.stderr)
-                failed += 1
-        if failed < len(args.items) and not args.no_index:
-            report = assistant.index(load=False)
-            if not args.quiet:
-                print(report.summary(), file=sys.stderr)
-        return 1 if failed else 0
-    elif args.command == "remove":
-        assistant.remove(args.id, wait=True)
-        print(f"removed {args.id}")
-    elif args.command == "list":
-        rows = assistant.articles()
-        if args.json:
-            keys = ("id", "title", "language", "date", "size", "status", "reason", "url")
-            print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
-        else:
-            for r in rows:
-                why = f" ({r.reason})" if r.reason else ""
-                print(f"{r.id}\t{r.language or '-'}\t{r.date or '-'}\t{r.size}\t{r.status}{why}\t{r.title}")
-    elif args.command == "models":
-        from . import readers
+    return _COMMANDS[args.command](assistant, args) or 0
 
-        if args.action == "prepare":
-            name = args.name or config.model
-            reader = readers.reader_for(name)
-            if reader.parts and not args.quiet:
-                print(f"assembling {reader.name} into {config.models_dir} (once; {reader.size / 1e9:.1f} GB)",
-                      file=sys.stderr)
-            path = readers.model_file(config.replace(model=name))
-            print(f"{name}: {path}")
-        else:
-            for name, where, summary in readers.status(config):
-                mark = "*" if name == config.model else " "
-                print(f"{mark} {name:24} {summary}\n  {'':24} {where}")
-    elif args.command == "serve":
-        from .ui import read_auth_file, serve
 
-        auth = read_auth_file(args.auth) if args.auth else None
-        read_only = must_be_read_only(args.host, args.share, auth, args.read_only)
-        if read_only and not args.read_only:
-            print(f"serving on {'a public link' if args.share else args.host} without --auth: adding and removing articles is off (--read-only); "
-                  f"give --auth FILE to allow it", file=sys.stderr)
-
-        report = assistant.index()
-        if not args.quiet:
-            print(report.summary(), file=sys.stderr)
-        if config.answer_mode != "extractive":
-            assistant.warm()  # load the model once, now, rather than on the first question
-            for name in args.also_load:
-                assistant.load_reader(name)
-        app = serve(assistant, host=args.host, port=args.port, share=args.share, block=False,
-                    read_only=read_only, auth=auth)
-        # said once the port answers: building the app takes seconds, and a page opened before that was refused
-        print(f"serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
-        app.block_thread()
+def _config(config: Config, args) -> int:
+    rows = Config.describe()
+    for row in rows:
+        row["value"] = getattr(config, row["key"])
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for row in rows:
+        bounds = row["range"] and f"{row['range'][0]:g} to {row['range'][1]:g}" or \
+            (row["choices"] and " | ".join(row["choices"])) or ""
+        rebuilds = "; rebuilds the index" if row["rebuilds"] else ""
+        value = f'"{row["value"]}"' if isinstance(row["value"], Path) else repr(row["value"])
+        print(f"{row['key']} = {value}\n    {row['help']}{f' ({bounds})' if bounds else ''}{rebuilds}")
     return 0
 
 
+def _index(assistant: Assistant, args) -> None:
+    report = assistant.index(rebuild=args.rebuild, load=False)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(report.summary())
+    for problem in report.skipped:
+        print(f"skipped {problem}")
+
+
+def _retrieve(assistant: Assistant, args) -> None:
+    passages = assistant.retrieve(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+    else:
+        _print_passages(passages)
+
+
+def _ask(assistant: Assistant, args) -> None:
+    answer = assistant.ask(args.question, history=args.history or None)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+
+
+def _add(assistant: Assistant, args) -> int:
+    failed = 0
+    for item in args.items:
+        try:
+            info = assistant.add(item, index=False)
+            print(f"added {info.id}  {info.title}")
+        except AssistantError as exc:  # one bad file does not stop the others
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+    if failed < len(args.items) and not args.no_index:
+        report = assistant.index(load=False)
+        if not args.quiet:
+            print(report.summary(), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _remove(assistant: Assistant, args) -> None:
+    assistant.remove(args.id, wait=True)
+    print(f"removed {args.id}")
+
+
+def _list(assistant: Assistant, args) -> None:
+    rows = assistant.articles()
+    if args.json:
+        keys = ("id", "title", "language", "date", "size", "status", "reason", "url")
+        print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        why = f" ({r.reason})" if r.reason else ""
+        print(f"{r.id}\t{r.language or '-'}\t{r.date or '-'}\t{r.size}\t{r.status}{why}\t{r.title}")
+
+
+def _models(assistant: Assistant, args) -> None:
+    from . import readers
+
+    config = assistant.config
+    if args.action == "prepare":
+        name = args.name or config.model
+        reader = readers.reader_for(name)
+        if reader.parts and not args.quiet:
+            print(f"assembling {reader.name} into {config.models_dir} (once; {reader.size / 1e9:.1f} GB)",
+                  file=sys.stderr)
+        path = readers.model_file(config.replace(model=name))
+        print(f"{name}: {path}")
+        return
+    for name, where, summary in readers.status(config):
+        mark = "*" if name == config.model else " "
+        print(f"{mark} {name:24} {summary}\n  {'':24} {where}")
+
+
+def _serve(assistant: Assistant, args) -> None:
+    from .ui import read_auth_file, serve
+
+    config = assistant.config
+    auth = read_auth_file(args.auth) if args.auth else None
+    read_only = must_be_read_only(args.host, args.share, auth, args.read_only)
+    if read_only and not args.read_only:
+        print(f"serving on {'a public link' if args.share else args.host} without --auth: adding and removing "
+              f"articles is off (--read-only); give --auth FILE to allow it", file=sys.stderr)
+    report = assistant.index()
+    if not args.quiet:
+        print(report.summary(), file=sys.stderr)
+    if config.answer_mode != "extractive":
+        assistant.warm()  # load the model once, now, rather than on the first question
+        for name in args.also_load:
+            assistant.load_reader(name)
+    app = serve(assistant, host=args.host, port=args.port, share=args.share,
+                read_only=read_only, auth=auth)
+    # said once the port answers: building the app takes seconds, and a page opened before that was refused
+    print(f"serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    app.block_thread()
+
+
+_COMMANDS = {"index": _index, "retrieve": _retrieve, "ask": _ask, "add": _add, "remove": _remove, "list": _list,
+             "models": _models, "serve": _serve}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The `assistant` command: library errors are one line and exit status 1, never a traceback."""
     args = _parser().parse_args(argv)
     # Our messages at INFO (WARNING with --quiet); other libraries' only from WARNING up. (llama-index's FAISS
     # store logs "Loading ..." on the root logger at INFO, so the root logger must stay at WARNING.)

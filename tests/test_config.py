@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from assistant import Config, ConfigError
@@ -68,3 +70,34 @@ def test_a_config_path_that_is_a_file_is_rejected(tmp_path):
         Config(index_dir=tmp_path / "afile")
     with pytest.raises(ConfigError, match="is a folder"):
         Config.from_file(tmp_path)
+
+
+def test_the_settings_that_rebuild_the_index_are_those_its_manifest_records():
+    from assistant.index.layout import chunking
+
+    base = Config()
+    changed = {"chunk_max_chars": 500, "chunk_overlap_sentences": 1, "passage_vectors": "embedded",
+               "term_vocabulary": 10}
+    for key, value in changed.items():
+        assert chunking(base.replace(**{key: value})) != chunking(base), key
+    # the embedder's identity and the store are in the manifest beside the chunking
+    assert set(Config.keys(rebuilds=True)) == set(changed) | {"embedder", "embedder_model", "store"}
+    assert set(Config.keys(rebuilds=True)) <= set(Config.keys(fixed=True))  # a running assistant cannot change them
+
+
+def test_the_names_config_offers_are_the_ones_implemented():
+    from assistant import checks, stores
+    from assistant.config import REFUSAL_CHECKS, STORES
+
+    assert tuple(stores.STORES) == STORES
+    names = {c.name for c in vars(checks).values() if isinstance(c, type) and hasattr(c, "name")}
+    assert set(REFUSAL_CHECKS) <= names
+
+
+def test_config_imports_nothing_of_the_pipeline():
+    import ast
+
+    tree = ast.parse((Path(__file__).parent.parent / "assistant" / "config.py").read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert imported <= {"errors", "dataclasses", "math", "os", "tomllib"}, imported

@@ -21,7 +21,7 @@ from importlib import resources
 
 from . import lang
 from .quantities import quantities
-from .retrieve import analyze
+from .bm25 import analyze
 
 __all__ = ["Signals", "signals", "Model", "model", "asks_for_number", "FEATURES"]
 
@@ -61,6 +61,7 @@ class Signals:
     number_missing: float
 
     def vector(self) -> list[float]:
+        """The features in FEATURES order."""
         return [getattr(self, name) for name in FEATURES]
 
     def to_dict(self) -> dict[str, float]:
@@ -79,11 +80,26 @@ def _coverage(question: str, sentence: str, idf: dict[str, float], groups: dict[
     return sum(weight[t] for t, alternatives in terms.items() if alternatives & stems) / total
 
 
-def signals(question: str, language: str, evidence, cited: list[int], answer: str, p_none: float | None,
-            token_probabilities: list[float], copied: bool, idf: dict[str, float],
+@dataclass(frozen=True)
+class Reply:
+    """What the reader replied and what verification made of it: `answer`, the verified answer, else the draft;
+    `cited`, the numbers the verified answer cites (empty when verification kept nothing); whether it `copied` words
+    of a sentence; its probability of "no answer" at its first token, and of each token it wrote."""
+
+    answer: str
+    cited: list[int]
+    copied: bool
+    p_none: float | None
+    token_probabilities: list[float]
+
+
+def signals(question: str, language: str, evidence, reply: Reply, idf: dict[str, float],
             groups: dict[str, set[str]]) -> Signals:
-    """`evidence`: the numbered sentences shown (Evidence, [1] first); `cited`: the numbers the verified answer cites
-    (empty when verification kept nothing); `answer`: the verified answer, else the reader's draft."""
+    """The features of one reply to `question` over `evidence`, the numbered sentences shown (Evidence, [1]
+    first); `idf` and `groups` (the question's terms and their cross-lingual neighbours) weigh what the cited
+    sentence holds of the question."""
+    answer, cited, p_none = reply.answer, reply.cited, reply.p_none
+    token_probabilities, copied = reply.token_probabilities, reply.copied
     logs = [math.log(max(p, _FLOOR)) for p in token_probabilities] or [0.0]
     supports = sorted((ev.support for ev in evidence), reverse=True) or [0.0]
     sentence = evidence[cited[0] - 1] if cited else evidence[0]
@@ -114,6 +130,7 @@ class Model:
     chosen: str  # which training split fitted it and which chose the threshold
 
     def probability(self, found: Signals) -> float:
+        """P(unanswerable) of one reply's features."""
         z = self.intercept + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, found.vector(), self.means,
                                                                        self.scales))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))

@@ -5,52 +5,37 @@ is brought up to date with the corpus on first use (an incremental update: only 
 embedded), so `Assistant().retrieve("...")` and `Assistant().ask("...")` work on a fresh checkout. Everything it
 raises is an `AssistantError`.
 
-Follow-ups: `ask(question, history)` retrieves passages with the last user turn of `history` prepended to the
-question, so "And how much did it pay?" after a Scale AI question searches the Scale AI passages; evidence sentences
-are then scored half on the question alone (what is asked) and half on the folded query (the topic). The model sees
-only the current question and its evidence.
+How a question is answered, step by step: answering.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
-import time
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from typing import Iterator, Sequence
 
-from . import answerability, library, prompt
-from .answer import Answer, Draft, Withheld, citation, extractive
-from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
-                     VerificationCheck)
+from . import answering, library, prompt
+from .answering import candidates, kind_of
+from .answer import Answer, Draft
 from .chunk import Passage
-from .cite import MARKER, check_rendering, split_answer, verify, with_markers
 from .config import RETRIEVAL_MODES, Config
 from .embed import Embedder, make_embedder
-from .errors import AssistantError, ConfigError, QuestionError
-from .injection import withhold
-from .evidence import Evidence, evidence_rows, in_document_order, leads, rank_evidence, select, spread
-from .generate import Abstention, Generator, make_generator
-from .extract import FORMATS, page_of
+from .errors import AssistantError, ConfigError
+from .evidence import Evidence
+from .generate import Generator, make_generator
+from .extract import FORMATS
 from .index import IndexReport, cleaning_cache, indexed_fingerprints, up_to_date, update_index
 from .ingest import MANIFEST, Article, Corpus, load_corpus
 from .library import ArticleInfo
-from .kinds import LONG_KINDS, about_the_articles, question_kind
-from .lang import DEFAULT_LANGUAGE, detect_language, identify, warm_detector
-from .mentions import unmentioned
+from .lang import detect_language, warm_detector
 from .question import clean_question
 from .retrieve import Retriever
-from .span import needs_rendering
 
 __all__ = ["Assistant", "Readers"]
 
 log = logging.getLogger(__name__)
-
-# "Summarise the articles" reads the lead of every article up to this many; past it, of the retrieved articles only
-_ALL_LEADS = 12
-
 
 class Assistant:
     """Grounded question answering over the articles in `config.corpus_dir`."""
@@ -86,6 +71,7 @@ class Assistant:
     # -- components, loaded on first use ------------------------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
+        """The embedder, loaded on first use."""
         if self._embedder is None:
             self._embedder = make_embedder(self.config.embedder, self.config.embedder_model,
                                            self.config.embed_batch_size)
@@ -120,6 +106,7 @@ class Assistant:
 
     @property
     def corpus(self) -> Corpus:
+        """The live corpus (indexing first when there is none yet)."""
         if self._live is not None:
             return self._live[0]
         if self._corpus is None:
@@ -155,8 +142,9 @@ class Assistant:
                on_embedded=None) -> tuple[tuple[Corpus, Retriever], IndexReport]:
         corpus = corpus if corpus is not None else self._load_corpus(rebuild)
         live = self._live[1] if self._live is not None else None
-        index, report = update_index(self.config, corpus, embedder, rebuild=rebuild, progress=self.progress,
-                                     current=live.index if live is not None else None, on_embedded=on_embedded)
+        index, report = update_index(self.config, corpus, embedder, rebuild=rebuild,
+                                     current=live.index if live is not None else None,
+                                     progress=on_embedded if on_embedded is not None else self.progress)
         if live is not None and index is live.index:  # nothing changed: the retriever (and its caches) stays
             return (corpus, live), report
         return (corpus, Retriever(index, self.embedder, self.config)), report
@@ -220,6 +208,11 @@ class Assistant:
             update.done.set()
 
     @property
+    def answering_now(self) -> int:
+        """How many questions the readers are answering at this moment (a background update waits for none)."""
+        return self._readers.in_flight
+
+    @property
     def updating(self) -> bool:
         """Is a background index update (`refresh(wait=False)`) running?"""
         return self._update is not None and not self._update.done.is_set()
@@ -232,6 +225,7 @@ class Assistant:
 
     @property
     def retriever(self) -> Retriever:
+        """The live retriever (indexing first when there is none yet)."""
         return self._indexed()[1]
 
     def _indexed(self) -> tuple[Corpus, Retriever]:
@@ -311,9 +305,7 @@ class Assistant:
         sharing the loaded embedder, readers, index and corpus: the web UI's per-session settings. Changes to how the
         index is built (embedder, chunking) are refused: they need their own index; `model` may name a reader that
         is already loaded (`readers`)."""
-        fixed = {"corpus_dir", "index_dir", "models_dir", "embedder", "embedder_model", "chunk_max_chars",
-                 "chunk_overlap_sentences", "passage_vectors", "term_vocabulary", "generator", "server_url",
-                 "server_model", "store", "store_url"}
+        fixed = set(Config.keys(fixed=True))  # the index's build settings, the paths, the reader's server
         if fixed & set(changes):
             raise ConfigError(f"cannot change {', '.join(sorted(fixed & set(changes)))} on a running assistant")
         if "model" in changes and changes["model"] != self.config.model and changes["model"] not in self._readers:
@@ -355,226 +347,20 @@ class Assistant:
         (none when the question is refused before the reader is asked)."""
         question = clean_question(question, self.config.max_question_chars)
         language = detect_language(question)
-        passages, evidence, _, _ = self._candidates(question, history, self._indexed(), language,
-                                                    self.kind(question, language))
+        passages, evidence, _, _ = candidates(self.config, question, history, self._indexed(), language,
+                                              kind_of(self.config, question, language))
         return passages, evidence
 
     def kind(self, question: str, language: str) -> str:
         """What the question asks for (kinds.py); "fact" for every question when `long_answers` is off."""
-        return question_kind(question, language) if self.config.long_answers else "fact"
-
-    def _candidates(self, question: str, history: Sequence | None, live: tuple[Corpus, Retriever],
-                    language: str, kind: str = "fact") -> tuple[list[Passage], list[Evidence], str, list[Withheld]]:
-        """The retrieved passages, the evidence sentences the reader is shown, the reason for refusing without
-        the reader ("" when there is none; the evidence is then empty), and the sentences kept from the reader because
-        they give it orders (injection.py). `language`: the question's; `kind`: what it asks for (kinds.py): more than
-        one fact gets more sentences (`_spread`)."""
-        query = _fold_history(question, history, self.config.max_question_chars)
-        _, retriever = live
-        passages = retriever.search(query, self.config.k, self.config.retrieval_mode)
-        rows = evidence_rows(passages, retriever.index)  # scored by row: not every sentence of the corpus
-        scores = retriever.sentence_scores(question, rows=rows)
-        if query != question:  # a follow-up: what is asked comes from the question, the topic from the history
-            scores = (scores + retriever.sentence_scores(query, rows=rows)) / 2
-        scores = dict(zip(rows, scores.tolist()))
-        groups = retriever.term_groups(query)
-        # a sentence that gives the reader orders is an attack, not evidence: kept out, and recorded
-        corpus = live[0]
-        text_of = lambda source: (a.text if (a := corpus.get(source)) else None)  # noqa: E731
-        candidates, withheld = withhold(
-            rank_evidence(passages, scores, retriever.index, question, retriever.idf, groups), text_of)
-        # about the articles themselves: nothing to be close to but the articles; their leads answer it
-        if kind in ("summary", "topic") and about_the_articles(question, language):
-            found, held = withhold(self._leads(question, passages, live), text_of)
-            if found:
-                return passages, found, "", withheld + held
-        checks = [EvidenceCheck()]
-        if "support" in self.config.refusal_checks:
-            checks.append(SupportCheck(self.config.refusal_threshold))
-        for check in checks:
-            if why := check.reason(candidates):
-                return passages, [], f"{check.name}: {why}", withheld
-        if "names" in self.config.refusal_checks and (
-                why := NamesCheck().reason(unmentioned(question, language, retriever))):
-            return passages, [], f"{NamesCheck.name}: {why}", withheld
-        if kind in LONG_KINDS:
-            return passages, self._spread(kind, candidates, retriever), "", withheld
-        return passages, select(candidates, self.config.evidence_sentences, question, retriever.idf, groups,
-                                self.config.evidence_coverage), "", withheld
-
-    def _leads(self, question: str, passages: list[Passage], live: tuple[Corpus, Retriever]) -> list[Evidence]:
-        """The lead sentence of each article (of every article up to _ALL_LEADS, else of the retrieved ones), the
-        best `long_evidence_sentences` for the question: "what are these articles about?"."""
-        corpus, retriever = live
-        sources = [a.source for a in corpus.articles] if len(corpus.articles) <= _ALL_LEADS else \
-            list(dict.fromkeys(p.source for p in passages))
-        table = retriever.index.passages
-        passages_of = getattr(table, "passages_of", None) or (lambda source: [p for p in table if p.source == source])
-        found = leads(passages_of, sources, _Scores(retriever, question), retriever.index.sentence_row)
-        n = self.config.long_evidence_sentences
-        return sorted(found, key=lambda ev: -ev.score)[:n] if len(found) > n else found
-
-    def _spread(self, kind: str, candidates: list[Evidence], retriever: Retriever) -> list[Evidence]:
-        """The evidence for an answer of several facts: the candidates chosen by maximal marginal relevance; for a
-        summary or bare keywords, in the order the articles tell them."""
-        chosen = spread(candidates, self.config.long_evidence_sentences,
-                        retriever.sentence_vectors([c.row for c in candidates]), self.config.long_diversity)
-        return in_document_order(chosen) if kind in ("summary", "topic") else chosen
+        return kind_of(self.config, question, language)
 
     def stream(self, question: str, history: Sequence | None = None) -> Iterator[Draft | Answer]:
         """Yield `Draft` pieces as the reader writes them, then the final `Answer`. The pieces are the reader's
         draft; the final `Answer.text` is what survived verification and is the one to show."""
         with self._readers.answering():
-            yield from self._stream(question, history)
-
-    def _stream(self, question: str, history: Sequence | None) -> Iterator[Draft | Answer]:
-        t0 = time.perf_counter()
-        checks = self.config.refusal_checks
-        question = clean_question(question, self.config.max_question_chars)
-        spoken = identify(question, self.config.language_ratio)
-        # the language check runs before retrieval: a question it turns away is neither retrieved nor read
-        unsupported = LanguageCheck().reason(spoken) if "language" in checks else ""
-        language = DEFAULT_LANGUAGE if unsupported else detect_language(question)
-        kind = self.kind(question, language)
-        long = kind in LONG_KINDS
-        live = self._indexed()
-        passages, evidence, reason, withheld = ([], [], f"{LanguageCheck.name}: {unsupported}", []) if unsupported \
-            else self._candidates(question, history, live, language, kind)
-        timings = {"retrieve": time.perf_counter() - t0}
-
-        def finish(text, citations, mode, raw="", tokens=0, **extra):
-            citations = _paged(citations, live[0])
-            timings.setdefault("first_token", time.perf_counter() - t0)
-            timings["total"] = time.perf_counter() - t0
-            return Answer(question, text, citations, mode == "refused", language, mode, timings, passages, raw,
-                          evidence, tokens, question_language=spoken or "", kind=kind, withheld=withheld, **extra)
-
-        if reason:  # refused before the reader is asked
-            text = prompt.unsupported_text(spoken) if unsupported else prompt.refusal_text(language)
-            yield Draft(text)
-            yield finish(text, [], "refused", refusal_reason=reason)
-            return
-        if self.config.answer_mode == "extractive":
-            text, citations = extractive(evidence)
-            yield Draft(text)
-            yield finish(text, citations, "extractive")
-            return
-
-        spotlight = self.config.spotlight
-        generator = self.generator.for_prompt(prompt.static_long_messages(spotlight)) if long else self.generator
-        # a reader that cannot read is not trusted to refuse; with the reader check off, it may not say NONE, but its
-        # probability of doing so is still read (the answerability model needs it)
-        threshold = self.config.abstain_threshold if "reader" in checks else float("inf")
-        abstain = Abstention(prompt.NONE, threshold) if generator.reads else None
-        messages = prompt.long_messages(question, evidence, kind, language, spotlight) if long else \
-            prompt.build_messages(question, evidence, language, spotlight)
-        pieces, held = [], ""
-        # The prompt asks for a short answer: the draft ends at its first line break (a long answer: at its first
-        # blank line). Small models ramble on past it, and every extra token costs ~40 ms on this CPU; closing the
-        # stream stops the model. A reply that may still become the reader's "no answer" word is held back rather
-        # than shown as a draft.
-        stop = "\n\n" if long else "\n"
-        budget = self.config.long_answer_tokens if long else self.config.max_answer_tokens
-        with closing(generator.stream(messages, budget, abstain)) as drafted:
-            so_far = ""
-            for piece in drafted:
-                timings.setdefault("first_token", time.perf_counter() - t0)
-                text = so_far + piece
-                end = text.find(stop, len(text) - len(text.lstrip()))  # a line break after the first text
-                if end != -1:
-                    piece = text[len(so_far):end]
-                if piece:
-                    pieces.append(piece)
-                    so_far += piece
-                    if _may_abstain(so_far, abstain):
-                        held += piece
-                    else:
-                        yield Draft(held + piece)
-                        held = ""
-                if end != -1:
-                    break
-        if pieces:  # from the first piece to the last: what tokens/s is measured over
-            timings["generation"] = time.perf_counter() - t0 - timings["first_token"]
-        raw, tokens = "".join(pieces).strip(), len(pieces)
-        if long:  # one line per sentence it rests on, the marker first: said as sentences ending with it
-            raw = prompt.from_lines(raw)
-        extra = {"abstain_probability": abstain.probability if abstain else None,
-                 "token_probabilities": list(abstain.token_probabilities[:tokens]) if abstain else []}
-        if "reader" in checks and (why := ReaderCheck().reason(abstain, raw)):
-            yield finish(prompt.refusal_text(language), [], "refused", raw, tokens,
-                         refusal_reason=f"{ReaderCheck.name}: {why}", **extra)
-            return
-        t_check = time.perf_counter()
-        checked = verify(raw, [(ev.text, ev.language) for ev in evidence], question, language,
-                         lambda texts_: self.embedder.embed(texts_, "passage"),
-                         self.config.long_support_coverage if long else self.config.support_coverage,
-                         self.config.long_support_threshold if long else self.config.support_threshold,
-                         live[1].term_groups,
-                         live[1].sentence_vectors([ev.row for ev in evidence]), copies=generator.reads)
-        timings["verify"] = time.perf_counter() - t_check
-        extra["dropped"] = checked.dropped
-        # the answerability model was fitted on one-fact answers: a longer answer is left to the other checks
-        if not long and abstain is not None and abstain.probability is not None:
-            model = answerability.model()
-            found = answerability.signals(question, language, evidence, checked.cited, checked.text or raw,
-                                          abstain.probability, extra["token_probabilities"], bool(checked.spans),
-                                          live[1].idf, live[1].term_groups(question))
-            p_unanswerable = model.probability(found)
-            extra["answerability"] = {"probability": p_unanswerable, "features": found.to_dict()}
-            if "answerability" in checks and (why := AnswerabilityCheck(model.threshold).reason(p_unanswerable)):
-                yield finish(prompt.refusal_text(language), [], "refused", raw, tokens,
-                             refusal_reason=f"{AnswerabilityCheck.name}: {why}", **extra)
-                return
-        if checked.text:
-            citations = [citation(i, evidence[n - 1], checked.spans.get(n))
-                         for i, n in enumerate(checked.cited, start=1)]
-            text = checked.text
-            if long and checked.dropped:  # say that part of what was drafted is missing
-                extra["note"] = prompt.note_text(language)
-            if not long and abstain is not None and len(checked.cited) == 1 and checked.cited[0] in checked.spans:
-                text = self._rendered(generator, messages, raw, evidence[checked.cited[0] - 1],
-                                      checked.spans[checked.cited[0]], question, language, timings, extra) or text
-            yield finish(text, citations, "generated", raw, tokens, **extra)
-        elif self.config.answer_mode == "generated":
-            why = f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}"
-            yield finish(prompt.refusal_text(language), [], "refused", raw, tokens, refusal_reason=why, **extra)
-        else:
-            text, citations = extractive(evidence, _quoted(raw, evidence, language) if long else None)
-            yield finish(text, citations, "extractive", raw, tokens, **extra)
-
-    @staticmethod
-    def _rendered(generator: Generator, messages, raw: str, ev: Evidence, span: tuple[int, int], question: str,
-                  language: str, timings: dict, extra: dict) -> str | None:
-        """The one-sentence answer that copies `ev.text[span]`, said in the asker's `language` when the sentence is
-        in another (prompt.render_messages) and the reader's words hold up (cite.check_rendering); None to keep the
-        copy as it is. A rendering that fails is recorded in `extra["dropped"]`."""
-        words = ev.text[span[0]:span[1]]
-        if not needs_rendering(words, ev.language, language):
-            return None
-        t0 = time.perf_counter()
-        said = ""
-        with closing(generator.stream(prompt.render_messages(messages, raw, words, language), 32)) as pieces:
-            for piece in pieces:
-                said += piece
-                if "\n" in said.strip():
-                    break
-        timings["render"] = time.perf_counter() - t0
-        said = " ".join(MARKER.sub(" ", said.strip().split("\n")[0]).split()).strip(" \"“”«»'")
-        if why := check_rendering(said, words, ev.language, question, language):
-            extra["dropped"] = [*extra.get("dropped", []), (said, f"rendering: {why}")]
-            return None
-        return with_markers(said.rstrip(".") + ".", [1])
-
-
-class _Scores:
-    """Sentence scores for `question` by row, computed for the rows asked for (the leads of a few articles)."""
-
-    def __init__(self, retriever: Retriever, question: str) -> None:
-        self.retriever, self.question = retriever, question
-
-    def __getitem__(self, row: int) -> float:
-        return float(self.retriever.sentence_scores(self.question, rows=[row])[0])
-
+            yield from answering.stream(self.config, self._indexed, lambda: self.generator,
+                                        lambda texts: self.embedder.embed(texts, "passage"), question, history)
 
 class Readers(dict):
     """The loaded readers by name, and the count of questions they are answering: a background index update waits
@@ -591,10 +377,12 @@ class Readers(dict):
 
     @property
     def in_flight(self) -> int:
+        """How many questions are being answered now."""
         return self._count[0]
 
     @contextmanager
     def answering(self):
+        """Count a question as being answered while the block runs."""
         with self._changed:
             self._count[0] += 1
         try:
@@ -605,6 +393,7 @@ class Readers(dict):
                 self._changed.notify_all()
 
     def wait_idle(self) -> None:
+        """Wait until no question is being answered."""
         with self._changed:
             self._changed.wait_for(lambda: self._count[0] == 0)
 
@@ -618,11 +407,11 @@ class _Paced(Embedder):
         self.inner, self.readers = inner, readers
         self.name, self.dim, self.identity = inner.name, inner.dim, inner.identity
 
-    def _before_batch(self) -> None:
+    def before_batch(self) -> None:
         self.readers.wait_idle()
 
-    def _encode(self, texts, kind):
-        return self.inner._encode(texts, kind)
+    def encode_batch(self, texts, kind):
+        return self.inner.encode_batch(texts, kind)
 
 
 class _BackgroundUpdate:
@@ -637,40 +426,8 @@ class _BackgroundUpdate:
                          daemon=True).start()
 
     def embedded(self, done: int, total: int) -> None:
+        """Record the share of the update's texts embedded so far."""
         self.share = done / total if total else 1.0
-
-
-def _paged(citations: list, corpus: Corpus) -> list:
-    """Each citation of a PDF with the page its sentence is on."""
-    out = []
-    for c in citations:
-        article = corpus.get(c.source) if c.source.lower().endswith(".pdf") else None
-        try:
-            out.append(dataclasses.replace(c, page=page_of(article.text, c.start)) if article is not None else c)
-        except AssistantError:  # the file changed since it was indexed: the citation stands without its page
-            out.append(c)
-    return out
-
-
-def _quoted(draft: str, evidence: list[Evidence], language: str) -> Evidence:
-    """The sentence to quote when no sentence of a long answer held up: the one the draft cited first (the reader
-    found the answer there, and said it in words verification could not match), else the best-scored one (a long
-    answer's evidence may be in document order)."""
-    for _, cited in split_answer(draft, language):
-        for n in cited:
-            if 1 <= n <= len(evidence):
-                return evidence[n - 1]
-    return max(evidence, key=lambda ev: ev.score)
-
-
-def _may_abstain(text: str, abstain: Abstention | None) -> bool:
-    """Could the reply so far still be the reader's "no answer" word (so it is not shown as a draft)?"""
-    if abstain is None:
-        return False
-    if abstain.probability is not None:
-        return abstain.probability >= abstain.threshold
-    stripped = text.strip()
-    return prompt.NONE.startswith(stripped) or stripped.startswith(prompt.NONE)
 
 
 def _corpus_signature(folder) -> tuple:
@@ -681,22 +438,3 @@ def _corpus_signature(folder) -> tuple:
                                 for st in (e.stat(),)))
     except OSError:
         return ()
-
-
-def _fold_history(question: str, history: Sequence | None, limit: int) -> str:
-    """The retrieval query: the last user turn of `history` (a string, or a {"role", "content"} message) + question."""
-    if not history:
-        return question
-    if isinstance(history, str) or not isinstance(history, (list, tuple)):
-        raise QuestionError(f"history must be a list of previous turns, not {type(history).__name__}")
-    for turn in reversed(list(history)):
-        if isinstance(turn, str):
-            previous = turn
-        elif isinstance(turn, dict) and turn.get("role") == "user" and isinstance(turn.get("content"), str):
-            previous = turn["content"]
-        elif isinstance(turn, (tuple, list)) and turn and isinstance(turn[0], str):
-            previous = turn[0]  # (question, answer) pairs
-        else:
-            continue
-        return f"{clean_question(previous, limit)} {question}"
-    return question

@@ -64,9 +64,11 @@ class Passage(Span):
 
     @property
     def id(self) -> str:
+        """The passage's id: its source and character span."""
         return f"{self.source}:{self.start}-{self.end}"
 
     def to_dict(self) -> dict:
+        """The passage as JSON-ready fields."""
         return {
             "source": self.source,
             "title": self.title,
@@ -128,7 +130,8 @@ def split_sentences(text: str, start: int, end: int, language: str) -> list[tupl
     return trimmed
 
 
-def _is_heading(text: str) -> bool:
+def is_heading(text: str) -> bool:
+    """Whether a sentence is a heading (no sentence end, short): never evidence."""
     text = text.strip()
     return 0 < len(text) <= _HEADING_MAX_CHARS and text[-1] not in ".!?:;…\"”»)"
 
@@ -158,7 +161,7 @@ def chunk_article(article: Article, max_chars: int = 400, overlap: int = 0) -> l
     for section in article.sections:
         # (sentence span, is the first sentence of a paragraph, is a heading)
         items = [
-            (span, i == 0, _is_heading(article.text[p_start:p_end]))
+            (span, i == 0, is_heading(article.text[p_start:p_end]))
             for p_start, p_end in section
             for i, span in enumerate(split_sentences(article.text, p_start, p_end, article.language))
         ]

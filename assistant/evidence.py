@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import Passage, Span, _is_heading
-from .retrieve import analyze
+from .chunk import Passage, Span, is_heading
+from .bm25 import analyze
 
 __all__ = ["Evidence", "evidence_rows", "rank_evidence", "select", "question_coverage", "spread", "leads",
            "in_document_order"]
@@ -78,7 +78,7 @@ def rank_evidence(passages: list[Passage], sentence_scores, index, question: str
         for s, e in p.sentences:
             key = (p.source, s, e)
             text = p.text[s - p.start:e - p.start]  # the passage is its article's text from p.start
-            if key in seen or _is_heading(text) or text.rstrip(" \"'»”’)").endswith("?"):
+            if key in seen or is_heading(text) or text.rstrip(" \"'»”’)").endswith("?"):
                 continue
             seen.add(key)
             stems = set(analyze(text))
@@ -151,7 +151,7 @@ def leads(passages_of, sources: list[str], sentence_scores, row_of) -> list[Evid
             found = None
             for s, e in p.sentences:
                 text = p.text[s - p.start:e - p.start]
-                if len(text) >= _LEAD_MIN_CHARS and not _is_heading(text) and not text.rstrip().endswith("?"):
+                if len(text) >= _LEAD_MIN_CHARS and not is_heading(text) and not text.rstrip().endswith("?"):
                     found = (s, e, text)
                     break
             if found:

@@ -55,6 +55,8 @@ class Abstention:
 
 
 class Generator(ABC):
+    """A reader: streams a reply to chat messages, greedily; `warm` reads a prompt's fixed part once."""
+
     name: str = ""
     description: str = ""  # what is loaded, for the UI and reports
     reads: bool = True  # False: a model whose drafts are not expected to pass verification (readers.py)
@@ -74,7 +76,19 @@ class Generator(ABC):
 
 
 class LlamaCppGenerator(Generator):
+    """A GGUF reader run in this process by llama.cpp, which also measures its probability of "no answer"."""
+
     name = "llama-cpp"
+
+    @property
+    def llm(self):
+        """The llama.cpp model itself (benchmarks time it raw, beside the assistant)."""
+        return self._llm
+
+    @property
+    def warmed(self) -> list[int]:
+        """The tokens `warm` read: the prompt's fixed part, kept in llama.cpp's cache between questions."""
+        return list(self._warmed)
 
     def __init__(self, config) -> None:
         reader = reader_for(config.model)
@@ -188,6 +202,8 @@ class LlamaCppGenerator(Generator):
 
 
 class OpenAIGenerator(Generator):
+    """Any OpenAI-compatible server (llama-server, Ollama, vLLM) at `server_url`."""
+
     name = "openai"
 
     def __init__(self, config) -> None:
@@ -263,6 +279,7 @@ GENERATORS: dict[str, type[Generator]] = {LlamaCppGenerator.name: LlamaCppGenera
 
 
 def make_generator(config) -> Generator:
+    """The reader config `generator` names (GENERATORS); ConfigError for another name."""
     try:
         cls = GENERATORS[config.generator]
     except KeyError:

@@ -16,11 +16,9 @@ skipped; it never stops the others from loading. A web page is reduced to its ar
 Word file to its text; offsets then refer to that text.
 
 `CleaningCache` remembers what reading found in each file (title, language, content spans) under the sha256 of its
-bytes: a file whose bytes did not change is read and hashed, not cleaned again. At 9,000 articles cleaning and
-language detection were 85% of an index update that found nothing to do (15 s; benchmarks/index_update.py). It
-also remembers each file's size, modification and change times and inode, with its sha256: a file whose stat is
-the same is not read at all when the corpus loads (reading and hashing 10,000 files took 0.9 s of every update and
-of a fresh process's first question), and its `Article.text` is read when something first asks for it, checked
+bytes: a file whose bytes did not change is read and hashed, not cleaned again (cleaning and language detection
+were most of an update that found nothing to do). It also remembers each file's size, modification and change
+times and inode, with its sha256: a file whose stat is the same is not read at all when the corpus loads, and its `Article.text` is read when something first asks for it, checked
 against that sha256. Only files last changed `SETTLED_NS` before they were read are remembered so: a change within
 the file system's timestamp granularity could keep size and times.
 """
@@ -36,10 +34,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from . import lang
+from .chrome import clean
 from .extract import FORMATS, VERSIONS, extract
 from .errors import CorpusError
 
@@ -54,9 +53,6 @@ MANIFEST = "manifest.json"
 CLEANING_VERSION = 1
 
 _MAX_TITLE_CHARS = 150
-_MAX_CHROME_CHARS = 300  # a caption or credit line longer than this is treated as content
-_MARKUP_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|>\s*)")
-_COUNTER = re.compile(r"^[\W\d_]*\d[\W\d_]*$")
 SETTLED_NS = 2 * 10**9  # a file's stat is trusted only when it was last changed this long before it was read
 
 
@@ -81,6 +77,7 @@ class Article:
 
     @property
     def paragraphs(self) -> list[tuple[int, int]]:
+        """The content paragraphs, as (start, end) offsets into `text`."""
         return [span for section in self.sections for span in section]
 
     @property
@@ -91,6 +88,8 @@ class Article:
 
 @dataclass(frozen=True)
 class CorpusProblem:
+    """A corpus file that was skipped, and why."""
+
     source: str
     reason: str
 
@@ -100,97 +99,17 @@ class CorpusProblem:
 
 @dataclass
 class Corpus:
+    """The articles read from the corpus folder, in file-name order, and the files skipped."""
+
     articles: list[Article] = field(default_factory=list)
     problems: list[CorpusProblem] = field(default_factory=list)
 
     def get(self, source: str) -> Article | None:
+        """The article with this file name, or None."""
         return next((a for a in self.articles if a.source == source), None)
 
 
 # -- reading ------------------------------------------------------------------------------------------------------
-
-
-# -- cleaning -----------------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _chrome_words() -> dict[str, tuple[str, ...]]:
-    """Union over all language tables: menu words, source words (longest first), caption markers."""
-    merged: dict[str, set[str]] = {"menu_words": set(), "source_words": set(), "caption_markers": set()}
-    for code in lang.LANGUAGES:
-        entry = lang.table(code)
-        for key in merged:
-            merged[key].update(lang.fold(w) for w in entry[key])
-    return {
-        "menu_words": tuple(merged["menu_words"]),
-        "source_words": tuple(sorted(merged["source_words"], key=len, reverse=True)),
-        "caption_markers": tuple(merged["caption_markers"]),
-    }
-
-
-@lru_cache(maxsize=1)
-def _source_line() -> re.Pattern:
-    """A source word, a separator and a short remainder: "fonte: andre lug" (one pattern for all the words)."""
-    words = "|".join(re.escape(w) for w in _chrome_words()["source_words"])
-    return re.compile(rf"^(?:{words})\s*[:\-–—]\s*[^.!?]{{0,60}}$")
-
-
-def _chrome_rule(line: str, other_lines: set[str]) -> str | None:
-    """Why `line` is page chrome, or None when it is content. `other_lines`: the article's lines, folded."""
-    stripped = line.strip()
-    folded = lang.fold(stripped)
-    words = _chrome_words()
-    if _COUNTER.match(stripped) and len(stripped) <= 12:
-        return "counter"
-    if len(stripped) <= _MAX_CHROME_CHARS and any(marker in folded for marker in words["caption_markers"]):
-        return "caption"
-    if folded in words["source_words"] or _source_line().match(folded):
-        return "source"
-    toks = folded.split()
-    lead = 0
-    while lead < len(toks) and toks[lead] in words["menu_words"]:
-        lead += 1
-    if lead and (lead == len(toks) or " ".join(toks[lead:]) in other_lines):
-        return "breadcrumb"
-    return None
-
-
-def _content_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Trim whitespace and a leading Markdown marker ("# ", "- ", "> ") off the line `text[start:end]`."""
-    line = text[start:end]
-    prefix = _MARKUP_PREFIX.match(line)
-    lead = prefix.end() if prefix else len(line) - len(line.lstrip())
-    return start + lead, start + len(line.rstrip())
-
-
-def clean(text: str) -> tuple[tuple[tuple[tuple[int, int], ...], ...], tuple[tuple[int, int, str], ...]]:
-    """Split `text` into sections of content paragraphs and a list of dropped chrome lines."""
-    lines: list[tuple[int, int]] = []
-    pos = 0
-    for raw_line in text.split("\n"):
-        lines.append((pos, pos + len(raw_line)))
-        pos += len(raw_line) + 1
-    # A breadcrumb's remainder is shorter than the breadcrumb itself, so the line never matches itself here.
-    folded_lines = {" ".join(lang.fold(text[s:e]).split()) for s, e in lines}
-    sections: list[tuple[tuple[int, int], ...]] = []
-    dropped: list[tuple[int, int, str]] = []
-    current: list[tuple[int, int]] = []
-    for s, e in lines:
-        if not text[s:e].strip():
-            continue
-        rule = _chrome_rule(text[s:e], folded_lines)
-        if rule:
-            dropped.append((s, e, rule))
-            if current:
-                sections.append(tuple(current))
-                current = []
-            continue
-        cs, ce = _content_span(text, s, e)
-        if ce > cs:
-            current.append((cs, ce))
-    if current:
-        sections.append(tuple(current))
-    return tuple(sections), tuple(dropped)
 
 
 def _derive_title(text: str, paragraphs: list[tuple[int, int]]) -> str:
@@ -346,11 +265,13 @@ class CleaningCache:
         return Article(path.name, title, language, _reader(path, sha256), sections, fingerprint, dropped)
 
     def put(self, key: str, title: str, language: str, sections, dropped) -> None:
+        """Remember what cleaning found for the text under `key`."""
         self._used[key] = [title, language, [[list(span) for span in section] for section in sections],
                            [list(d) for d in dropped]]
         self._changed = True
 
     def save(self) -> None:
+        """Write the cache (atomically; a cache that cannot be written costs time only)."""
         if self.path is None or not (self._changed or len(self._used) != len(self._entries)
                                      or len(self._files_used) != len(self._files)):
             return
@@ -409,7 +330,14 @@ def load_corpus(folder: Path, max_bytes: int | None = None, cache: Path | None =
         entries = sorted(listing, key=lambda e: e.name)
     bar = progress_bar(len(entries), progress, "reading", "file")
     try:
-        _read_folder(corpus, entries, inside, max_bytes, cleaning, manifest, bar)
+        for entry in entries:
+            if bar:
+                bar.update()
+            found = _read_entry(entry, inside, max_bytes, cleaning, manifest)
+            if isinstance(found, Article):
+                corpus.articles.append(found)
+            elif found is not None:
+                corpus.problems.append(found)
     finally:
         if bar:
             bar.close()
@@ -422,38 +350,31 @@ def load_corpus(folder: Path, max_bytes: int | None = None, cache: Path | None =
     return corpus
 
 
-def _read_folder(corpus: Corpus, entries: list[os.DirEntry], inside: Path, max_bytes: int | None,
-                 cleaning: CleaningCache | None, manifest: dict, bar) -> None:
-    """Read the files of `entries` into `corpus` (articles, and problems for the files skipped), counting each on
-    `bar`."""
-    for entry in entries:
-        if bar:
-            bar.update()
-        path = Path(entry.path)
-        if path.suffix.lower() not in SUFFIXES:
-            continue
-        if entry.is_symlink():  # a link is followed only when it stays inside the corpus folder
-            try:
-                target = path.resolve(strict=True)
-            except (OSError, RuntimeError):  # a loop, or a link to nothing
-                corpus.problems.append(CorpusProblem(path.name, "a symbolic link that leads nowhere (or in a loop)"))
-                continue
-            if not target.is_relative_to(inside):
-                corpus.problems.append(CorpusProblem(path.name, "a symbolic link out of the corpus folder"))
-                continue
-        if not entry.is_file():
-            continue
-        st = entry.stat()
-        if max_bytes is not None and st.st_size > max_bytes:
-            limit = f"{max_bytes / 1e6:g} MB"
-            corpus.problems.append(CorpusProblem(
-                path.name, f"{st.st_size / 1e6:.1f} MB, over the {limit} limit per article (max_article_bytes)"))
-            continue
-        article = cleaning.unchanged(path, st, manifest.get(path.name)) if cleaning is not None else None
-        if article is not None:
-            corpus.articles.append(article)
-            continue
+def _read_entry(entry: os.DirEntry, inside: Path, max_bytes: int | None, cleaning: CleaningCache | None,
+                manifest: dict) -> Article | CorpusProblem | None:
+    """The article in one file of the corpus folder, the problem that skips it, or None for a file that is not an
+    article (another suffix, a folder). A link is followed only when it stays inside the folder (`inside`)."""
+    path = Path(entry.path)
+    if path.suffix.lower() not in SUFFIXES:
+        return None
+    if entry.is_symlink():
         try:
-            corpus.articles.append(read_article(path, manifest.get(path.name), cleaning, st))
-        except CorpusError as exc:
-            corpus.problems.append(CorpusProblem(path.name, str(exc)))
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # a loop, or a link to nothing
+            return CorpusProblem(path.name, "a symbolic link that leads nowhere (or in a loop)")
+        if not target.is_relative_to(inside):
+            return CorpusProblem(path.name, "a symbolic link out of the corpus folder")
+    if not entry.is_file():
+        return None
+    st = entry.stat()
+    if max_bytes is not None and st.st_size > max_bytes:
+        limit = f"{max_bytes / 1e6:g} MB"
+        return CorpusProblem(path.name,
+                             f"{st.st_size / 1e6:.1f} MB, over the {limit} limit per article (max_article_bytes)")
+    article = cleaning.unchanged(path, st, manifest.get(path.name)) if cleaning is not None else None
+    if article is not None:
+        return article
+    try:
+        return read_article(path, manifest.get(path.name), cleaning, st)
+    except CorpusError as exc:
+        return CorpusProblem(path.name, str(exc))

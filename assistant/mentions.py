@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 
 from . import lang
-from .cite import _grounded, names
-from .retrieve import analyze
+from .cite import grounded, names
+from .bm25 import analyze
 
 __all__ = ["unmentioned"]
 
@@ -42,7 +42,7 @@ def unmentioned(question: str, language: str, retriever) -> list[str]:
     if not found:
         return []
     words = set(terms) | {lang.fold(w) for w in retriever.index.words}  # a scan of the vocabulary: only for the rest
-    found = [n for n in found if not _grounded(n, words)]
+    found = [n for n in found if not grounded(n, words)]
     if not found:
         return []
     near = {lang.fold(w): [lang.fold(x) for x in ws] for w, ws in retriever.expansions(question).items()}

@@ -28,11 +28,9 @@
   comparison.
 
 By default (`candidates` = 0) dense scores are computed for every passage and sentence (an exact scan, in FAISS's
-inner-product kernel, or by the Postgres server with store = "postgres"): about 40 ms a question over the 81,000
-passages and 310,000 sentences of 10,000 articles in memory, 190-240 ms in the server, query embedding aside
-(benchmarks/scale.py). With `candidates` = n, dense retrieval works on candidates instead: the store's n nearest
+inner-product kernel, or by the Postgres server with store = "postgres"; docs/scale.md has the costs). With `candidates` = n, dense retrieval works on candidates instead: the store's n nearest
 sentences and n nearest passages by centred score (the best of 4n the store finds, from HNSW graphs on large
-parts: `Retriever._near`), the n passages BM25 speaks for most, and a
+parts: `Retriever.near`), the n passages BM25 speaks for most, and a
 fixed sample of `SAMPLE_PASSAGES` evenly spaced passages, whose scores give the z-scores' mean and spread; those
 passages are scored exactly (their sentences and themselves, by row) and every other passage is left out. On a
 corpus of at most `SAMPLE_PASSAGES` passages that is every passage, and the ranking is the exact one. The `score` of
@@ -43,186 +41,26 @@ answer-level evidence selection, which uses `sentence_scores` of the retrieved p
 from __future__ import annotations
 
 import copy
-import math
-import re
-import zipfile
-from array import array
-from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from functools import cached_property, lru_cache
 
 import numpy as np
 
-from . import lang
+from .bm25 import BM25, analyze, bm25_docs, vocabulary
 from .chunk import Passage
+from .config import NEIGHBOURS_KEPT
 from .embed import Embedder
 from .table import languages_of
 
-__all__ = ["analyze", "vocabulary", "bm25_terms", "bm25_docs", "BM25", "Retriever", "row_languages",
-           "language_centroids"]
+__all__ = ["Retriever", "row_languages", "language_centroids"]
 
-_STEM = 6
-_WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
 # passages scored for the z-scores' mean and spread when retrieval works on candidates: the spread of 1,024 values is
 # known within about 2%; their sentences cost the engine about 5,000 rows read by id
 SAMPLE_PASSAGES = 1024
-# Retrieval on candidates asks a store for WIDEN x `candidates` rows and keeps the `candidates` best once centred
-# (`Retriever._near`). The top five as the exact ranking's (sample patched to 16 of dev's 40 passages, 128 of
-# outside's 408), against asking for n rows: dev n = 10 0.963 -> 0.983, n = 5 0.946 -> 0.963; outside n = 10 0.980 ->
-# 0.986, n = 5 0.943 -> 0.948 (16 x n gained 0.002 more). At 10,000 articles (hash vectors): FAISS graphs 22 instead
-# of 12 ms a question, Postgres 99-102 instead of 78 ms (exact: 35 and 262 ms). Asking for n, then for 4n only when
-# fewer than n rows were sure to rank as among every row, gave the same top fives at 25 and 118 ms: at that size
-# the second round was nearly always needed.
+# retrieval on candidates asks a store for WIDEN x `candidates` rows and keeps the `candidates` best once centred
+# (`Retriever.near`): 4 kept the exact ranking's top five where 1 lost some (docs/scale.md)
 WIDEN = 4
-NEIGHBOURS_KEPT = 16  # nearest corpus words kept per question word: the most term_expansion may ask for
 _NEIGHBOUR_CACHE = 20_000  # question words remembered (a few hundred bytes each), then the cache starts over
-_SURFACE_WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, unfolded: what a word embedding is asked about
-
-
-def analyze(text: str) -> list[str]:
-    """BM25 terms of `text`: folded, stop words dropped, words cut to a prefix; numbers kept whole."""
-    stop = lang.merged("stopwords")
-    out = []
-    for tok in _WORD.findall(lang.fold(text)):
-        if tok in stop:
-            continue
-        out.append(tok if tok[0].isdigit() else tok[:_STEM])
-    return out
-
-
-def vocabulary(text: str) -> list[str]:
-    """Distinct lower-cased content words of `text` (3+ letters, no stop word), in order of first appearance: the
-    words the index embeds for term expansion."""
-    stop = lang.merged("stopwords")
-    seen: dict[str, None] = {}
-    for word in _SURFACE_WORD.findall(text.lower()):
-        if lang.fold(word) not in stop:
-            seen.setdefault(word, None)
-    return list(seen)
-
-
-def bm25_terms(passage: Passage) -> list[str]:
-    """What BM25 indexes of a passage: its article's title and its text, analysed."""
-    return analyze(f"{passage.title} {passage.text}")
-
-
-def bm25_docs(passages: Iterable[Passage]) -> Iterator[list[str]]:
-    """`bm25_terms` of each passage, one passage at a time."""
-    return map(bm25_terms, passages)
-
-
-class BM25:
-    """Okapi BM25, scored through postings: a query term touches only the documents that hold it (a loop over every
-    document per term cost 167 ms a question at 9,000 articles).
-
-    The postings are compressed sparse rows by term: the documents holding `terms[t]` are
-    `doc_ids[indptr[t]:indptr[t + 1]]` (ascending), with their term frequencies in `tfs`; `lengths` are the documents'
-    lengths in terms. The index saves them with the passages (`save`/`load`), and an update analyses only the new
-    passages (`build` with a previous BM25): analysing every passage again took 5 s at 9,000 articles."""
-
-    def __init__(self, terms: list[str], indptr: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray,
-                 lengths: np.ndarray, k1: float = 1.5, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.terms = list(terms)
-        self._indptr = np.asarray(indptr, dtype=np.int64)
-        self._ids = np.asarray(doc_ids, dtype=np.int32)
-        self._tfs = np.asarray(tfs, dtype=np.int32)
-        self.lengths = np.asarray(lengths, dtype=np.float32)
-        if not (len(self._indptr) == len(self.terms) + 1 and self._indptr[0] == 0 and self._indptr[-1] == len(self._ids)
-                == len(self._tfs) and (np.diff(self._indptr) > 0).all()
-                and (len(self._ids) == 0 or 0 <= self._ids.min() and self._ids.max() < len(self.lengths))):
-            raise ValueError("BM25 postings are inconsistent")
-        self.n = len(self.lengths)
-        avglen = float(self.lengths.mean()) if self.n else 0.0
-        # each document's length normalisation, float32 as the scores are
-        self._norm = self.k1 * (1 - self.b + self.b * self.lengths / avglen) if avglen > 0 else self.lengths
-        self._term_id = {t: i for i, t in enumerate(self.terms)}
-        self.idf = {t: math.log(1 + (self.n - df + 0.5) / (df + 0.5))
-                    for t, df in zip(self.terms, np.diff(self._indptr).tolist())}
-
-    @classmethod
-    def build(cls, docs: Iterable[list[str] | int], previous: "BM25 | None" = None, **params) -> "BM25":
-        """Postings of `docs`, each given as its analysed terms, or as the row of `previous` whose terms it has (an
-        unchanged passage keeps its analysis). `docs` may be a generator: one document's terms are held at a time,
-        and postings are gathered in typed arrays (Python lists of them peaked at 1 GB for 81,000 passages)."""
-        term_id: dict[str, int] = {t: i for i, t in enumerate(previous.terms)} if previous is not None else {}
-        terms = list(term_id)
-        lengths = array("f")
-        new_t, new_d, new_f = array("i"), array("i"), array("i")  # int32: 8.8 million postings at 10,000 articles
-        moved = array("q")  # new row of each previous row taken, by pairs (previous row, new row)
-        for row, doc in enumerate(docs):
-            if isinstance(doc, int):
-                moved.extend((doc, row))
-                lengths.append(previous.lengths[doc])
-                continue
-            lengths.append(len(doc))
-            for term, f in Counter(doc).items():
-                if term not in term_id:
-                    term_id[term] = len(terms)
-                    terms.append(term)
-                new_t.append(term_id[term])
-                new_d.append(row)
-                new_f.append(f)
-        t, d, f = (np.frombuffer(a, dtype=np.int32) if len(a) else np.zeros(0, np.int32) for a in (new_t, new_d, new_f))
-        pairs = np.frombuffer(moved, dtype=np.int64).reshape(-1, 2) if len(moved) else np.zeros((0, 2), np.int64)
-        if previous is not None and len(pairs) == previous.n and (pairs == np.arange(previous.n)[:, None]).all():
-            # the previous documents come first, in their order (an update that only adds): their postings are
-            # already sorted, every term keeps a document, and a stable sort by term puts the new ones after them
-            t = np.concatenate([np.repeat(np.arange(len(previous.terms)), np.diff(previous._indptr)), t])
-            d, f = np.concatenate([previous._ids, d]), np.concatenate([previous._tfs, f])
-            order = np.argsort(t, kind="stable")
-            indptr = np.zeros(len(terms) + 1, dtype=np.int64)
-            np.cumsum(np.bincount(t, minlength=len(terms)), out=indptr[1:])
-            return cls(terms, indptr, d[order], f[order], np.frombuffer(lengths, dtype=np.float32), **params)
-        if previous is not None and len(previous._ids):
-            new_row = np.full(previous.n, -1, dtype=np.int32)
-            new_row[pairs[:, 0]] = pairs[:, 1]
-            old_t = np.repeat(np.arange(len(previous.terms)), np.diff(previous._indptr))
-            old_d = new_row[previous._ids]
-            keep = old_d >= 0
-            t, d, f = (np.concatenate([old_t[keep], t]), np.concatenate([old_d[keep], d]),
-                       np.concatenate([previous._tfs[keep], f]))
-        counts = np.bincount(t, minlength=len(terms))
-        used = np.flatnonzero(counts)  # terms no document holds any more drop out
-        # by term, then document: the old postings come first and mostly in order already, which a stable sort
-        # (timsort) merges in about linear time (np.unique and a two-key lexsort took 1 s at 10,000 articles)
-        # (a first build's postings come in document order: by term alone, without the 8-byte key of each)
-        order = np.argsort(t.astype(np.int64) * max(len(lengths), 1) + d, kind="stable") if previous is not None \
-            else np.argsort(t, kind="stable")
-        indptr = np.zeros(len(used) + 1, dtype=np.int64)
-        np.cumsum(counts[used], out=indptr[1:])
-        return cls([terms[i] for i in used.tolist()], indptr, d[order], f[order],
-                   np.frombuffer(lengths, dtype=np.float32) if len(lengths) else np.zeros(0, np.float32), **params)
-
-    def save(self, path) -> None:
-        with open(path, "wb") as fh:
-            np.savez(fh, terms=np.array(self.terms, dtype=str), indptr=self._indptr, doc_ids=self._ids, tfs=self._tfs,
-                     lengths=self.lengths)
-
-    @classmethod
-    def load(cls, path) -> "BM25":
-        """ValueError (or OSError) when the file is not postings this class wrote."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return cls(data["terms"].tolist(), data["indptr"], data["doc_ids"], data["tfs"], data["lengths"])
-        except (zipfile.BadZipFile, EOFError, KeyError) as exc:
-            raise ValueError(f"not BM25 postings ({exc})") from None
-
-    def scores(self, query: list[str] | dict[str, float]) -> np.ndarray:
-        """Scores of every document for a list of terms, or a {term: weight} dict (expanded queries)."""
-        weights = query if isinstance(query, dict) else dict.fromkeys(query, 1.0)
-        out = np.zeros(self.n, dtype=np.float32)
-        for term, weight in weights.items():
-            t = self._term_id.get(term)
-            if t is None:
-                continue
-            lo, hi = self._indptr[t], self._indptr[t + 1]
-            ids, tf = self._ids[lo:hi], self._tfs[lo:hi]
-            # rounded as the per-document expression was: the numerator in float64, then float32 throughout
-            numerator = (weight * self.idf[term] * tf * (self.k1 + 1)).astype(np.float32)
-            out[ids] += numerator / (tf.astype(np.float32) + self._norm[ids])
-        return out
 
 
 def row_languages(index) -> tuple[np.ndarray, np.ndarray]:
@@ -255,7 +93,7 @@ class Retriever:
         self.passages: list[Passage] = index.passages
         self.embedder = embedder
         # ask() scores passages and then sentences for the same question: embed it once.
-        self._embed_query = lru_cache(maxsize=32)(embedder.embed_query)
+        self.embed_query = lru_cache(maxsize=32)(embedder.embed_query)
         # word -> its nearest corpus words (ids, cosines), best first; shared by with_config views. A word costs
         # about as much to embed as a short question, and questions repeat words ("model", "Zuckerberg").
         self._neighbours: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -264,12 +102,16 @@ class Retriever:
         self._dead_words = np.flatnonzero(np.asarray(used) == 0) if used is not None else np.zeros(0, np.int64)
         self.config = config
         self._bm25 = index.bm25 if index.bm25 is not None else BM25.build(bm25_docs(self.passages))
-        self._p_lang, self._s_lang = row_languages(index)
-        # per-language centroids of passage and sentence vectors, for language centring: saved with the index
-        # (computing them took 0.3 s of each load at 10,000 articles in memory, 2 s in an engine), else computed
+        self.p_lang, self.s_lang = row_languages(index)
+        # per-language centroids of passage and sentence vectors, for language centring: saved with the index (a
+        # load need not compute them), else computed
         saved = index.centroids or {}
-        self._p_centroid = saved.get("passages") or language_centroids(index.store, self._p_lang)
-        self._s_centroid = saved.get("sentences") or language_centroids(index.sentence_store, self._s_lang)
+        self.p_centroid = saved.get("passages") or language_centroids(index.store, self.p_lang)
+        self.s_centroid = saved.get("sentences") or language_centroids(index.sentence_store, self.s_lang)
+
+    def forget_words(self) -> None:
+        """Empty the cache of question words' neighbours (a benchmark timing questions with new words)."""
+        self._neighbours.clear()
 
     def sentence_vectors(self, rows: list[int]) -> np.ndarray:
         """The index's vectors of these sentence rows (passage side), as embedded when the index was built."""
@@ -282,7 +124,7 @@ class Retriever:
         return view
 
     @staticmethod
-    def _centred(sims: np.ndarray, query: np.ndarray, langs: np.ndarray, centroids: dict) -> np.ndarray:
+    def centred(sims: np.ndarray, query: np.ndarray, langs: np.ndarray, centroids: dict) -> np.ndarray:
         out = sims.copy()
         for code, centroid in centroids.items():
             out[langs == code] -= float(centroid @ query)
@@ -291,12 +133,12 @@ class Retriever:
     def sentence_scores(self, question: str, query: np.ndarray | None = None, rows=None) -> np.ndarray:
         """Language-centred cosine of the question with every sentence row of the index, or with the given rows
         (in their order)."""
-        query = self._embed_query(question) if query is None else query
+        query = self.embed_query(question) if query is None else query
         store = self.index.sentence_store
         if rows is None:
-            return self._centred(store.similarities(query), query, self._s_lang, self._s_centroid)
+            return self.centred(store.similarities(query), query, self.s_lang, self.s_centroid)
         rows = np.asarray(rows, dtype=np.int64)
-        return self._centred(store.similarities_of(query, rows), query, self._s_lang[rows], self._s_centroid)
+        return self.centred(store.similarities_of(query, rows), query, self.s_lang[rows], self.s_centroid)
 
     @property
     def passage_weight(self) -> float:
@@ -310,7 +152,7 @@ class Retriever:
         minus infinity for the others."""
         if not self.passages:
             return np.zeros(0, dtype=np.float32)
-        query = self._embed_query(question)
+        query = self.embed_query(question)
         w = self.passage_weight
         if self.config.candidates <= 0:
             sentences = self.sentence_scores(question, query)
@@ -319,19 +161,19 @@ class Retriever:
                 np.float32)
             if w == 0:  # the passages' own vectors would not count: not scored
                 return _z(best)
-            whole = self._centred(self.index.store.similarities(query), query, self._p_lang, self._p_centroid)
+            whole = self.centred(self.index.store.similarities(query), query, self.p_lang, self.p_centroid)
             return (1 - w) * _z(best) + w * _z(whole)
-        near_sentences = self._near(self.index.sentence_store, query, self._s_lang, self._s_centroid)
-        near_passages = self._near(self.index.store, query, self._p_lang, self._p_centroid)
-        rows = np.unique(np.concatenate([self._sample, near_passages, self._holding(near_sentences),
+        near_sentences = self.near(self.index.sentence_store, query, self.s_lang, self.s_centroid)
+        near_passages = self.near(self.index.store, query, self.p_lang, self.p_centroid)
+        rows = np.unique(np.concatenate([self.sample, near_passages, self._holding(near_sentences),
                                          np.asarray(include, dtype=np.int64)]))
         best, whole = self._pooled(query, rows)
-        in_sample = np.searchsorted(rows, self._sample)
+        in_sample = np.searchsorted(rows, self.sample)
         scores = np.full(len(self.passages), -np.inf, dtype=np.float32)
         scores[rows] = (1 - w) * _z(best, best[in_sample]) + w * _z(whole, whole[in_sample])
         return scores
 
-    def _near(self, store, query: np.ndarray, langs: np.ndarray, centroids: dict) -> np.ndarray:
+    def near(self, store, query: np.ndarray, langs: np.ndarray, centroids: dict) -> np.ndarray:
         """About the `candidates` rows of `store` with the best language-centred cosine: the best, centred, of the
         WIDEN x n rows the store finds. The store ranks by plain cosine, which favours a language whose centroid is
         nearer the question by as much as centring takes away (on ../shared/outside a question's two centroid terms
@@ -339,7 +181,7 @@ class Retriever:
         language's best."""
         n = self.config.candidates
         ids, sims = store.candidates(query, n * WIDEN)
-        centred = self._centred(sims, query, langs[ids], centroids)
+        centred = self.centred(sims, query, langs[ids], centroids)
         return ids[np.argsort(-centred, kind="stable")[:n]]
 
     def _lexical_candidates(self, lexical: np.ndarray) -> np.ndarray:
@@ -352,7 +194,7 @@ class Retriever:
         return speaking[np.argsort(-lexical[speaking], kind="stable")[:n]]
 
     @cached_property
-    def _sample(self) -> np.ndarray:
+    def sample(self) -> np.ndarray:
         """`SAMPLE_PASSAGES` passage rows evenly spaced over the index (every row of a smaller one)."""
         n = len(self.passages)
         return np.unique(np.linspace(0, n - 1, min(n, SAMPLE_PASSAGES)).round().astype(np.int64))
@@ -380,8 +222,8 @@ class Retriever:
         unique, back = np.unique(gathered, return_inverse=True)
         sentences = self.sentence_scores("", query, unique)[back]
         best = np.maximum.reduceat(sentences, starts).astype(np.float32)
-        whole = self._centred(self.index.store.similarities_of(query, rows), query, self._p_lang[rows],
-                              self._p_centroid)
+        whole = self.centred(self.index.store.similarities_of(query, rows), query, self.p_lang[rows],
+                              self.p_centroid)
         return best, whole
 
     def expansions(self, question: str) -> dict[str, list[str]]:
@@ -396,12 +238,12 @@ class Retriever:
         if todo:
             if len(self._neighbours) > _NEIGHBOUR_CACHE:
                 self._neighbours.clear()
-            for word, hit in zip(todo, self._nearest_words(self.embedder.embed(todo, "query"))):
+            for word, hit in zip(todo, self.nearest_words(self.embedder.embed(todo, "query"))):
                 found[word] = self._neighbours[word] = hit
         return {word: [words[j] for j, sim in zip(ids[:n], sims[:n]) if sim >= self.config.term_similarity]
                 for word, (ids, sims) in found.items()}
 
-    def _nearest_words(self, vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def nearest_words(self, vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """The NEIGHBOURS_KEPT nearest words in use of each vector (ids, cosines), best first: asked again for more
         while words no article uses took places (few: index.DEAD_WORDS)."""
         store, out = self.index.word_store, [None] * len(vectors)
@@ -442,9 +284,11 @@ class Retriever:
         return self._bm25.idf
 
     def bm25_scores(self, question: str) -> np.ndarray:
+        """BM25 score of every passage for `question` (with term expansion)."""
         return self._bm25.scores(self.query_terms(question))
 
     def search(self, question: str, k: int, mode: str = "hybrid") -> list[Passage]:
+        """The k best passages for `question` by `mode` (hybrid, dense or bm25), best first, with their scores."""
         cfg = self.config
         if mode == "dense":
             scores = self.dense_scores(question)

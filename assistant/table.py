@@ -53,7 +53,7 @@ def passage_record(p: Passage) -> dict:
             "sentences": [list(s) for s in p.sentences], "text": p.text}
 
 
-def _passage(line: str) -> Passage:
+def parse_passage(line: str) -> Passage:
     r = json.loads(line)
     return Passage(r["source"], r["title"], r["language"], r["text"], r["start"], r["end"],
                    sentences=tuple(map(tuple, r["sentences"])))
@@ -137,14 +137,14 @@ class _Lines(_Columns, Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return _passage(self._data[self._ends[i]:self._ends[i + 1]].decode("utf-8"))
+        return parse_passage(self._data[self._ends[i]:self._ends[i + 1]].decode("utf-8"))
 
     def __iter__(self) -> Iterator[Passage]:
         # from the mapping, not the file: a process answering from this generation keeps it after another process's
         # build removed the folder
         ends = self._ends.tolist()
         for lo, hi in zip(ends, ends[1:]):
-            yield _passage(self._data[lo:hi].decode("utf-8"))
+            yield parse_passage(self._data[lo:hi].decode("utf-8"))
 
 
 def read_part(lines: Path, columns: Path | None) -> Sequence[Passage]:
@@ -153,7 +153,7 @@ def read_part(lines: Path, columns: Path | None) -> Sequence[Passage]:
     if columns is not None:
         return _Lines(lines, columns)
     with open(lines, encoding="utf-8") as fh:
-        return [_passage(line) for line in fh]
+        return [parse_passage(line) for line in fh]
 
 
 def languages_of(passages: Sequence[Passage]) -> np.ndarray:

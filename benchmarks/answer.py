@@ -42,7 +42,7 @@ def bench(name: str, questions: list[str]) -> dict:
             tokens += a.tokens
             generation += a.timings.get("generation", 0.0)
     # the same prompts, straight through llama.cpp
-    llm = assistant.generator._llm
+    llm = assistant.generator.llm
     raw_total, raw_first, prompt_tokens = [], [], []
     for q in asked:
         _, evidence = assistant.evidence(q)

@@ -30,7 +30,7 @@ class HashEmbedder(Embedder):
         super().__init__("hash", 256)
         self.dim, self.identity = 384, "hash:384"
 
-    def _encode(self, texts, kind):
+    def encode_batch(self, texts, kind):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in text.lower().split():

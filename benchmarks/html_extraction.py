@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from assistant.extract import extract
-from assistant.ingest import clean
+from assistant.chrome import clean
 
 PAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pages"
 

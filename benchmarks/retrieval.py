@@ -50,7 +50,7 @@ def main() -> None:
         # with an empty cache, and "hybrid (warm)" repeats hybrid with every word cached, as in a long-running server.
         for mode, label in (("dense", "dense"), ("bm25", "bm25"), ("hybrid", "hybrid"), ("hybrid", "hybrid (warm)")):
             if label != "hybrid (warm)":
-                assistant.retriever._neighbours.clear()
+                assistant.retriever.forget_words()
             assistant.retrieve(questions[0], mode=mode)  # warm-up
             times = []
             for i in range(args.queries):

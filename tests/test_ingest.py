@@ -5,7 +5,8 @@ import json
 import pytest
 
 from assistant import CorpusError, lang
-from assistant.ingest import clean, load_corpus, read_article
+from assistant.chrome import clean
+from assistant.ingest import load_corpus, read_article
 from conftest import CORPUS, GOLD
 
 

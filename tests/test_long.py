@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from assistant.cite import verify
+from assistant.cite import Support, verify
 from assistant.evidence import Evidence, in_document_order, leads, spread
 from assistant.kinds import KINDS, LONG_KINDS, about_the_articles, question_kind
 from assistant.prompt import NONE, from_lines, long_messages, static_long_messages, static_messages
@@ -104,7 +104,7 @@ def test_a_sentence_that_repeats_a_kept_one_is_dropped():
     evidence = [("Meta bought 49% of Scale AI for 14 billion dollars.", "en")]
     embed = lambda texts: np.ones((len(texts), 4)) / 2  # noqa: E731 - every sentence means the same here
     checked = verify("Meta bought 49% of Scale AI [1]. Meta bought 49% [1].", evidence, "What did Meta buy?", "en",
-                     embed, 0.75, 0.85)
+                     Support(embed, 0.75, 0.85))
     assert checked.text == "Meta bought 49% of Scale AI [1]." and ("Meta bought 49%.", "repeat") in checked.dropped
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from assistant import ConfigError, QuestionError
-from assistant.retrieve import BM25, analyze, vocabulary
+from assistant.bm25 import BM25, analyze, vocabulary
 from evals.gold import load_gold
 from evals.metrics import recall_at, retrieval_rank
 from conftest import GOLD
@@ -87,7 +87,8 @@ def test_bm25_from_previous_rows_equals_a_fresh_build(tmp_path):
 def test_store_similarities_are_every_rows_cosine_in_row_order():
     import numpy as np
 
-    from assistant.store import FaissStore, VectorStore
+    from assistant.stores import VectorStore
+    from assistant.stores.faiss import FaissStore
 
     rng = np.random.default_rng(1)
     m = rng.standard_normal((50, 16)).astype(np.float32)
@@ -168,7 +169,7 @@ def test_candidates_score_the_sample_and_the_candidates_only(built, monkeypatch)
     import numpy as np
 
     import assistant.retrieve as retrieve
-    from assistant.store import FaissStore
+    from assistant.stores.faiss import FaissStore
 
     monkeypatch.setattr(retrieve, "SAMPLE_PASSAGES", 8)  # of 40 passages
     view = built.with_settings(candidates=2)
@@ -176,18 +177,18 @@ def test_candidates_score_the_sample_and_the_candidates_only(built, monkeypatch)
     index, q = retriever.index, "How many parameters does Llama 3.1 have?"
     # the candidates: the two best sentences and passages of all, by centred score
     sentences = np.argsort(-retriever.sentence_scores(q), kind="stable")[:2]
-    query = retriever._embed_query(q)
-    whole = retriever._centred(index.store.similarities(query), query, retriever._p_lang, retriever._p_centroid)
+    query = retriever.embed_query(q)
+    whole = retriever.centred(index.store.similarities(query), query, retriever.p_lang, retriever.p_centroid)
     passages = np.argsort(-whole, kind="stable")[:2]
     # no question scores every row: the vectors are read by row only
     monkeypatch.setattr(FaissStore, "similarities", lambda *a: pytest.fail("every row scored"))
     dense = retriever.dense_scores(q)
     holding = {p for p in range(len(index.passages))
                if set(index.sentence_rows[index.sentence_offsets[p]:index.sentence_offsets[p + 1]]) & set(sentences)}
-    assert len(retriever._sample) == 8 and retriever._sample[0] == 0 and retriever._sample[-1] == 39
-    assert set(np.flatnonzero(np.isfinite(dense))) == set(retriever._sample) | set(passages) | holding
+    assert len(retriever.sample) == 8 and retriever.sample[0] == 0 and retriever.sample[-1] == 39
+    assert set(np.flatnonzero(np.isfinite(dense))) == set(retriever.sample) | set(passages) | holding
     # the sample's scores are standard scores over the sample: mean 0, spread 1 for each part of the sum
-    assert float(np.mean(dense[retriever._sample])) == pytest.approx(0.0, abs=1e-5)
+    assert float(np.mean(dense[retriever.sample])) == pytest.approx(0.0, abs=1e-5)
     top = view.retrieve(q, k=3)
     assert top[0].source == "002_4bcb00fcb896a42c.txt" and len(top) == 3
     passages_, evidence = view.evidence(q)
@@ -200,7 +201,7 @@ def test_candidates_are_the_best_by_centred_score_when_the_store_favours_a_langu
     from types import SimpleNamespace
 
     from assistant.retrieve import Retriever
-    from assistant.store import FaissStore
+    from assistant.stores.faiss import FaissStore
 
     # 40 rows in language a, cosines 0.90 down to 0.80, and 40 in b, 0.888 down to 0.70; the question's centroid terms
     # are 0.5 for a and 0.3 for b, so centred, b's rows lead (0.59 down) and a's follow (0.40 down): a store asked
@@ -216,12 +217,12 @@ def test_candidates_are_the_best_by_centred_score_when_the_store_favours_a_langu
     store, asked = FaissStore.from_vectors(rows), []
     plain = store.candidates
     store.candidates = lambda q, k: asked.append(k) or plain(q, k)
-    near = SimpleNamespace(config=SimpleNamespace(candidates=5), _centred=Retriever._centred)
+    near = SimpleNamespace(config=SimpleNamespace(candidates=5), centred=Retriever.centred)
     assert set(plain(query, 5)[0].tolist()) == {0, 1, 2, 3, 4}
-    assert Retriever._near(near, store, query, langs, centroids).tolist() == [40, 41, 42, 43, 44]
+    assert Retriever.near(near, store, query, langs, centroids).tolist() == [40, 41, 42, 43, 44]
     assert asked == [20]  # four times as many: b's five best are among them
     balanced = {"a": 0.4 * query, "b": 0.4 * query}  # no language favoured: the nearest rows
-    assert Retriever._near(near, store, query, langs, balanced).tolist() == [0, 1, 2, 3, 4]
+    assert Retriever.near(near, store, query, langs, balanced).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_sentence_scores_of_some_rows_are_those_rows_of_every_row(engine):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from assistant.cite import verify
+from assistant.cite import Support, verify
 from assistant.span import copied_span
 
 SENTENCE = ("A crise do petróleo de 1973 começou quando os membros da Organização dos Países Exportadores de Petróleo "
@@ -57,7 +57,7 @@ def test_verification_keeps_a_copy_with_its_offsets_and_cites_the_sentence_it_co
     evidence = [("Le siège du groupe se trouve à Lyon depuis 1998.", "fr"), (SENTENCE, "pt")]
     # cites [1], copies [2]: the answer cites [2], renumbered [1]
     out = verify("os membros da organização dos países exportadores de petróleo árabes [1].", evidence,
-                 "Quem proclamou o embargo?", "pt", _flat, coverage=0.75, similarity=0.85)
+                 "Quem proclamou o embargo?", "pt", Support(_flat, 0.75, 0.85))
     assert out.text == "os membros da Organização dos Países Exportadores de Petróleo Árabes [1]."
     assert out.cited == [2]
     start, end = out.spans[2]
@@ -66,6 +66,6 @@ def test_verification_keeps_a_copy_with_its_offsets_and_cites_the_sentence_it_co
 
 def test_a_copy_that_only_restates_the_question_is_dropped():
     evidence = [("Le siège du groupe se trouve à Lyon depuis 1998.", "fr")]
-    out = verify("le siège du groupe [1].", evidence, "Où se trouve le siège du groupe ?", "fr", _flat,
-                 coverage=0.75, similarity=0.85)
+    out = verify("le siège du groupe [1].", evidence, "Où se trouve le siège du groupe ?", "fr",
+                 Support(_flat, 0.75, 0.85))
     assert out.text == "" and out.dropped == [("le siège du groupe.", "restates the question")]

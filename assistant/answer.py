@@ -48,6 +48,9 @@ class Withheld:
 
 @dataclass
 class Answer:
+    """What `ask` returns: the answer text with its markers, the citations, the mode (generated, extractive,
+    refused) and why, the question's language and kind, timings, and what the reader was shown."""
+
     question: str
     text: str
     citations: list[Citation]

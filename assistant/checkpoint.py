@@ -1,8 +1,6 @@
 """The embeddings of a build in progress, kept on disk so that an interrupted build resumes where it stopped.
 
-A cold build of 10,000 articles embeds about 400,000 texts with the default embedder: hours on 2 cores (docs/design.md
-"Scale"). Stopped by Ctrl-C, a crash or a reboot, it used to start again from nothing. Now every batch an index
-build embeds is appended to `<index_dir>/.embedded.partial`, one record per text (the first 16 bytes of the sha256
+A cold build of a large corpus embeds for hours on 2 cores (docs/scale.md). Every batch an index build embeds is appended to `<index_dir>/.embedded.partial`, one record per text (the first 16 bytes of the sha256
 of its kind and text, then its vector), and the next build takes the vectors of the texts it finds there instead
 of embedding them again. The file belongs to one embedder (`.embedded.partial.json` names its identity and
 dimension; another embedder's file is discarded), and it is removed once a generation has been written. It only

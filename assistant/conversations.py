@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS turns (
 
 
 def new_owner() -> str:
+    """A new browser's random id: the only key to its conversations."""
     return secrets.token_urlsafe(24)
 
 
@@ -75,11 +76,13 @@ class Conversations:
             "SELECT id, title FROM conversations WHERE owner = ? ORDER BY updated DESC", (owner,))]
 
     def turns(self, owner: str, conversation: str) -> list[dict]:
+        """The turns of one of `owner`'s conversations, oldest first ([] for another's)."""
         rows = self._run("SELECT t.turn FROM turns t JOIN conversations c ON c.id = t.conversation "
                          "WHERE c.owner = ? AND c.id = ? ORDER BY t.n", (owner, conversation))
         return [json.loads(turn) for (turn,) in rows]
 
     def title(self, owner: str, conversation: str) -> str:
+        """The title of one of `owner`'s conversations ("" for another's)."""
         rows = self._run("SELECT title FROM conversations WHERE owner = ? AND id = ?", (owner, conversation))
         return rows[0][0] if rows else ""
 
@@ -98,11 +101,13 @@ class Conversations:
         return conversation
 
     def rename(self, owner: str, conversation: str, title: str) -> None:
+        """Rename one of `owner`'s conversations (nothing for another's)."""
         title = " ".join(title.split())[:_TITLE_CHARS]
         if title:
             self._run("UPDATE conversations SET title = ? WHERE owner = ? AND id = ?", (title, owner, conversation))
 
     def delete(self, owner: str, conversation: str) -> None:
+        """Delete one of `owner`'s conversations (nothing for another's)."""
         self._run("DELETE FROM conversations WHERE owner = ? AND id = ?", (owner, conversation))
 
 

@@ -32,12 +32,15 @@ _TYPES = {"text/html": ".html", "application/xhtml+xml": ".html", "text/plain": 
 
 @dataclass(frozen=True)
 class Downloaded:
+    """A fetched page or file: where it came from after redirects, its bytes and its suffix."""
+
     url: str  # where the body came from, after redirects
     raw: bytes
     suffix: str  # ".html", ".pdf", ...
 
 
 def is_url(text: str) -> bool:
+    """Whether `text` is meant as a web address rather than a file path."""
     return "://" in text[:12] or text.lower().startswith("www.")
 
 

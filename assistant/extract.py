@@ -39,6 +39,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, other than \t \n
 
 @dataclass(frozen=True)
 class Extracted:
+    """A file's text as read, with the metadata its format holds (title, author, date, site)."""
+
     text: str
     title: str = ""
     author: str = ""

@@ -50,6 +50,7 @@ class ArticleInfo:
     progress: float | None = None
 
     def to_dict(self) -> dict:
+        """The row as JSON-ready fields (`assistant list --json`)."""
         return asdict(self)
 
 

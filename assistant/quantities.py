@@ -89,4 +89,5 @@ def quantities(text: str, language: str, *, words: bool = False) -> list[float]:
 
 
 def same_size(a: float, b: float) -> bool:
+    """Whether two quantities are the same number (up to float rounding)."""
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)

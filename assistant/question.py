@@ -22,6 +22,8 @@ _MARKUP = re.compile(r"<!--.*?(-->|$)|</?[A-Za-z][\w:-]*(\s[^<>]*)?/?>", re.DOTA
 
 
 def clean_question(question: object, max_chars: int) -> str:
+    """The question without markup, character references and invisible characters, whitespace folded;
+    QuestionError when it is not text, empty, or longer than `max_chars`."""
     if not isinstance(question, str):
         raise QuestionError(f"a question must be text, got {type(question).__name__}")
     question = html.unescape(_MARKUP.sub(" ", question)) if "<" in question or "&" in question else question

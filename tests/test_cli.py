@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test runs the CLI in a subprocess, most of them with the real embedder
+
 
 def cli(*args, cwd):
     env = dict(os.environ, ASSISTANT_HOME=str(cwd))

@@ -63,6 +63,7 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 
 
+@pytest.mark.slow
 def test_cli_run_and_errors(small_home, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), ASSISTANT_HOME=str(small_home))
     out = subprocess.run([sys.executable, "-m", "evals", "run", "--gold", str(GOLD), "--ids", "pt-020,un-en-001",
@@ -77,6 +78,7 @@ def test_cli_run_and_errors(small_home, tmp_path):
     assert bad.returncode == 1 and "cannot read gold file" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_cli_evidence_ranks_the_gold_sentence(small_home, tmp_path):
     """The gold sentence's place in the real evidence ranking over the two-article corpus: first for pt-020 (what
     Llama 2 was free for), second for en-019 (the $10B model); the unanswerable un-en-001 is not counted."""

@@ -2,7 +2,6 @@
 ModelError line, never a crash or a silent fallback."""
 
 import http.server
-import json
 import threading
 
 import pytest

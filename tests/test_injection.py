@@ -89,6 +89,7 @@ def test_the_red_team_set_covers_forty_attacks_in_three_languages():
     assert all(r["payloads"] for r in rows) and len({r["technique"] for r in rows}) >= 10
 
 
+@pytest.mark.slow
 def test_the_probe_attack_no_longer_commands_the_default_reader(tmp_path):
     copy_corpus(tmp_path)
     (tmp_path / "corpus" / "zz_notes.txt").write_text(

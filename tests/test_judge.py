@@ -73,6 +73,7 @@ def test_balanced_accuracy_known_answers():
     assert balanced_accuracy([True, False, False, False], [True, True, False, False]) == 0.75
 
 
+@pytest.mark.slow
 def test_candidate_pairs_from_the_committed_dev_report():
     import json
     import subprocess

@@ -12,7 +12,6 @@ import pytest
 
 from assistant import Config, ModelError
 from assistant.readers import READERS, DEFAULT_READER, Reader, assemble, model_file, reader_for
-from conftest import REPO
 
 
 @pytest.fixture
@@ -101,6 +100,7 @@ def test_offline_hub_download_is_one_clear_line(tmp_path):
     assert "Traceback" not in proc.stderr and not list((tmp_path / "models").glob("*.gguf"))
 
 
+@pytest.mark.slow
 def test_the_default_reader_is_assembled_from_its_packages():
     path = model_file(Config())
     reader = READERS[DEFAULT_READER]

@@ -86,7 +86,7 @@ def _abbreviations(language: str) -> frozenset[str]:
     return frozenset(lang.fold(w) for w in words)
 
 
-def _is_boundary(text: str, lo: int, punct_start: int, after: int, end: int, language: str) -> bool:
+def is_boundary(text: str, lo: int, punct_start: int, after: int, end: int, language: str) -> bool:
     """Does the punctuation at text[punct_start:after] end a sentence of the paragraph text[lo:end]? It reads only
     the next character and the word before (at most `_WORD_WINDOW` characters back), never the rest of the text:
     copying it at every mark made chunking quadratic in the article's length."""
@@ -112,7 +112,7 @@ def split_sentences(text: str, start: int, end: int, language: str) -> list[tupl
     spans: list[tuple[int, int]] = []
     sent_start = start
     for m in _BOUNDARY.finditer(text, start, end):
-        if _is_boundary(text, sent_start, m.start(), m.end(), end, language):
+        if is_boundary(text, sent_start, m.start(), m.end(), end, language):
             spans.append((sent_start, m.end()))
             sent_start = m.end()
     spans.append((sent_start, end))

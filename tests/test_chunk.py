@@ -115,21 +115,21 @@ class _Recording(str):
 
 def test_the_boundary_check_reads_only_near_the_mark():
     # it used to copy the rest of the article at every punctuation mark: quadratic in the article's length
-    from assistant.chunk import _is_boundary
+    from assistant.chunk import is_boundary
 
     text = _Recording("O Dr. Silva chegou. " + "Depois veio outro. " * 5000)
     text.slices = []
     mark = text.index("chegou.") + len("chegou")
-    assert _is_boundary(text, 0, mark, mark + 1, len(text), "pt")
+    assert is_boundary(text, 0, mark, mark + 1, len(text), "pt")
     dr = text.index("Dr.") + 2
-    assert not _is_boundary(text, 0, dr, dr + 1, len(text), "pt")  # an abbreviation
+    assert not is_boundary(text, 0, dr, dr + 1, len(text), "pt")  # an abbreviation
     assert max(text.slices) < 100
 
 
 def test_the_boundary_check_does_not_look_past_its_paragraph():
-    from assistant.chunk import _is_boundary
+    from assistant.chunk import is_boundary
 
     text = "Isto acabou… eventualmente ele voltou."
     pause = text.index("…")
-    assert not _is_boundary(text, 0, pause, pause + 1, len(text), "pt")  # a pause inside the paragraph
-    assert _is_boundary(text, 0, pause, pause + 1, pause + 2, "pt")  # the paragraph ends after the mark
+    assert not is_boundary(text, 0, pause, pause + 1, len(text), "pt")  # a pause inside the paragraph
+    assert is_boundary(text, 0, pause, pause + 1, pause + 2, "pt")  # the paragraph ends after the mark

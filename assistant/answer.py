@@ -12,7 +12,12 @@ from dataclasses import asdict, dataclass, field
 from .chunk import Passage, Span
 from .evidence import Evidence
 
-__all__ = ["Draft", "Citation", "Withheld", "Answer", "extractive", "citation", "withheld_line"]
+__all__ = ["Draft", "Citation", "Withheld", "Answer", "extractive", "citation", "withheld_line", "GENERATED",
+           "EXTRACTIVE", "REFUSED"]
+
+# What produced an answer (`Answer.mode`): the reader's verified words, a quote of the best sentence, or a refusal.
+# config.ANSWER_MODES names the first two too, as what a user may ask for.
+GENERATED, EXTRACTIVE, REFUSED = "generated", "extractive", "refused"
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Answer:
     citations: list[Citation]
     refused: bool
     language: str  # the language `text` is written in: the question's, or English for a question in another one
-    mode: str  # "generated" | "extractive" | "refused"
+    mode: str  # GENERATED | EXTRACTIVE | REFUSED
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, total, generation
     passages: list[Passage] = field(default_factory=list)  # what retrieval returned
     raw: str = ""  # the model's unverified text, when it was called

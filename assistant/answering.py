@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from . import answerability, prompt
-from .answer import Answer, Draft, Withheld, citation, extractive
+from .answer import EXTRACTIVE, GENERATED, REFUSED, Answer, Draft, Withheld, citation, extractive
 from .checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
                      VerificationCheck)
 from .chunk import Passage
@@ -73,7 +73,7 @@ class Asking:
         citations = _paged(citations, self.live[0])
         self.timings.setdefault("first_token", time.perf_counter() - self.t0)
         self.timings["total"] = time.perf_counter() - self.t0
-        return Answer(self.question, text, citations, mode == "refused", self.language, mode, self.timings,
+        return Answer(self.question, text, citations, mode == REFUSED, self.language, mode, self.timings,
                       self.passages, raw, self.evidence, tokens, question_language=self.spoken or "", kind=self.kind,
                       withheld=self.withheld, **extra)
 
@@ -105,12 +105,12 @@ def stream(config: Config, live: Callable[[], Live], reader: Callable[[], Genera
         text = prompt.unsupported_text(asking.spoken) if asking.reason.startswith(LanguageCheck.name) else \
             prompt.refusal_text(asking.language)
         yield Draft(text)
-        yield asking.finish(text, [], "refused", refusal_reason=asking.reason)
+        yield asking.finish(text, [], REFUSED, refusal_reason=asking.reason)
         return
-    if config.answer_mode == "extractive":
+    if config.answer_mode == EXTRACTIVE:
         text, cited = extractive(asking.evidence)
         yield Draft(text)
-        yield asking.finish(text, cited, "extractive")
+        yield asking.finish(text, cited, EXTRACTIVE)
         return
     drafted = yield from _draft(asking, reader())
     yield _say(asking, drafted, embed)
@@ -247,7 +247,7 @@ def _say(asking: Asking, drafted: Drafted, embed: Callable) -> Answer:
     """The answer the draft allows: refused by the reader or the answerability check, verified (and rendered in
     the asker's language), or, when nothing held up, a quote or a refusal (`answer_mode`)."""
     config, raw, tokens, extra = asking.config, drafted.raw, drafted.tokens, drafted.extra
-    refuse = lambda why: asking.finish(prompt.refusal_text(asking.language), [], "refused", raw, tokens,  # noqa: E731
+    refuse = lambda why: asking.finish(prompt.refusal_text(asking.language), [], REFUSED, raw, tokens,  # noqa: E731
                                        refusal_reason=why, **extra)
     if ReaderCheck.name in config.refusal_checks and (why := ReaderCheck().reason(drafted.abstain, raw)):
         return refuse(f"{ReaderCheck.name}: {why}")
@@ -264,11 +264,11 @@ def _say(asking: Asking, drafted: Drafted, embed: Callable) -> Answer:
                 checked.cited[0] in checked.spans:
             n = checked.cited[0]
             text = _rendered(asking, drafted, evidence[n - 1], checked.spans[n]) or text
-        return asking.finish(text, cited, "generated", raw, tokens, **extra)
-    if config.answer_mode == "generated":
+        return asking.finish(text, cited, GENERATED, raw, tokens, **extra)
+    if config.answer_mode == GENERATED:
         return refuse(f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}")
     text, cited = extractive(asking.evidence, _quoted(raw, asking.evidence, asking.language) if asking.long else None)
-    return asking.finish(text, cited, "extractive", raw, tokens, **extra)
+    return asking.finish(text, cited, EXTRACTIVE, raw, tokens, **extra)
 
 
 def _verified(asking: Asking, drafted: Drafted, embed: Callable) -> Verified:

@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .answer import withheld_line
+from .answer import EXTRACTIVE, withheld_line
 from .api import Assistant
 from .config import RETRIEVAL_MODES, Config
 from .errors import AssistantError
@@ -232,7 +232,7 @@ def _serve(assistant: Assistant, args) -> None:
     report = assistant.index()
     if not args.quiet:
         print(report.summary(), file=sys.stderr)
-    if config.answer_mode != "extractive":
+    if config.answer_mode != EXTRACTIVE:
         assistant.warm()  # load the model once, now, rather than on the first question
         for name in args.also_load:
             assistant.load_reader(name)

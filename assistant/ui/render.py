@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from .. import lang
-from ..answer import Answer, Citation, withheld_line
+from ..answer import EXTRACTIVE, GENERATED, Answer, Citation, withheld_line
 from ..checks import (AnswerabilityCheck, EvidenceCheck, LanguageCheck, NamesCheck, ReaderCheck, SupportCheck,
                       VerificationCheck)
 from ..chunk import Span
@@ -83,8 +83,8 @@ def _link_markers(escaped: str, turn: int, titles: dict[int, str]) -> str:
 
 
 _MODE_CAPTION = {
-    "generated": "written by the reader; checked against the sentence it cites",
-    "extractive": "quoted from the article",
+    GENERATED: "written by the reader; checked against the sentence it cites",
+    EXTRACTIVE: "quoted from the article",
 }
 
 

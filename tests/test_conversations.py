@@ -72,3 +72,21 @@ def test_the_articles_panel_escapes_and_shows_status_first():
     assert '<progress max="100" value="42"></progress> 42%' in out and "without a text layer" in out
     assert "javascript:" not in out  # only http(s) addresses become links
     assert "1 indexed · 1 indexing · 1 skipped" in out
+
+
+def test_the_export_folder_goes_with_the_chat(tmp_path):
+    """Each app makes a temporary folder for export downloads; it must not outlive the app (it did: one left in the
+    temporary folder per app built)."""
+    import gc
+    from types import SimpleNamespace
+
+    from assistant.ui import app
+
+    chat = app._Chat(None, SimpleNamespace(config=SimpleNamespace(index_dir=tmp_path)))
+    folder = chat.exports
+    (folder / "c1").mkdir()
+    (folder / "c1" / "conversation.md").write_text("x", encoding="utf-8")
+    assert folder.is_dir()
+    del chat
+    gc.collect()
+    assert not folder.exists()

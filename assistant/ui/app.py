@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import logging
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -53,6 +55,8 @@ class _Chat:
         self.gr, self.assistant, self.base = gr, assistant, assistant.config
         self.store = Conversations(Path(self.base.index_dir) / "conversations.sqlite3")
         self.exports = Path(tempfile.mkdtemp(prefix="news-assistant-exports-"))
+        # exports are made for one download: the folder goes with the app (or the process)
+        weakref.finalize(self, shutil.rmtree, self.exports, ignore_errors=True)
 
     def past_update(self, owner, conversation):
         choices = [(title, cid) for cid, title in self.store.list(owner)]

@@ -141,6 +141,8 @@ def _config(config: Config, args) -> int:
         rebuilds = "; rebuilds the index" if row["rebuilds"] else ""
         value = f'"{row["value"]}"' if isinstance(row["value"], Path) else repr(row["value"])
         print(f"{row['key']} = {value}\n    {row['help']}{f' ({bounds})' if bounds else ''}{rebuilds}")
+        if row["chosen"]:
+            print(f"    chosen on: {row['chosen']}")
     return 0
 
 

@@ -40,19 +40,25 @@ STORES = ("faiss", "postgres")  # the backends of assistant/stores, by name
 REFUSAL_CHECKS = ("language", "support", "names", "reader", "answerability")  # checks.py; switchable, all on
 NEIGHBOURS_KEPT = 16  # nearest corpus words retrieval keeps per question word: the most term_expansion may ask for
 _BIG = 1e9
+# what chose the values `python -m evals fit retrieval` sweeps (evals/fit.py RETRIEVAL_GRID)
+_RETRIEVAL_FIT = "../shared/train fit part, kept on its choose part (python -m evals fit retrieval)"
+_BEFORE_TRAIN = "before ../shared/train existed: refit open"
+_LONG_PAIRS = "84 labelled long drafts of ../shared/train's fit part (python -m evals judge --calibrate)"
 
 
 SCOPES = ("session", "process", "index")
 
 
 def setting(default: Any, help: str, *, range: tuple[float, float] | None = None, choices: tuple | None = None,
-            scope: str = "session", factory=None):
-    """A config field with its help, its range (numbers) or choices (names), and its scope: "session" (a web UI
+            scope: str = "session", chosen: str = "", factory=None):
+    """A config field with its help, its range (numbers) or choices (names), its scope: "session" (a web UI
     session may change it), "process" (set once for a running assistant: a path, the reader's server) or "index"
-    (changing it rebuilds the index)."""
-    assert scope in SCOPES, scope
+    (changing it rebuilds the index), and for a tuned value, what chose it (`chosen`: the training split, the
+    command; docs/settings.md has the figures)."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     meta = {"help": help, "range": range, "choices": choices, "rebuilds": scope == "index",
-            "fixed": scope != "session"}
+            "fixed": scope != "session", "chosen": chosen}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -90,7 +96,8 @@ class Config:
     chunk_overlap_sentences: int = setting(0, "sentences a passage repeats from the one before", range=(0, 1000),
                                            scope="index")
     passage_vectors: str = setting("sentences", "a passage's vector: its sentences' mean, or its text embedded",
-                                   choices=PASSAGE_VECTORS, scope="index")
+                                   choices=PASSAGE_VECTORS, scope="index",
+                                   chosen="not swept: a build-time choice (docs/settings.md)")
     store: str = setting("faiss", "where vectors live: FAISS files in index_dir, or Postgres with pgvector",
                          choices=STORES, scope="index")
     store_url: str | None = setting(None, 'the Postgres connection string ("postgresql://user@host:5432/news")',
@@ -98,41 +105,52 @@ class Config:
 
     # -- retrieval ---------------------------------------------------------------------------------------------------
     retrieval_mode: str = setting("hybrid", "dense + BM25 fused, or one of them", choices=RETRIEVAL_MODES)
-    k: int = setting(5, "passages retrieved", range=(1, 1000))
+    k: int = setting(5, "passages retrieved", range=(1, 1000), chosen=_RETRIEVAL_FIT)
     passage_weight: float = setting(0.3, "share of the whole passage in a dense score (embedded vectors)",
-                                    range=(0, 1))
-    pooled_passage_weight: float = setting(0.0, "passage_weight with pooled passage vectors", range=(0, 1))
-    bm25_weight: float = setting(1.2, "BM25's weight in the fusion", range=(0, 100))
+                                    range=(0, 1),
+                                    chosen=f"dev recall; {_BEFORE_TRAIN}")
+    pooled_passage_weight: float = setting(0.0, "passage_weight with pooled passage vectors", range=(0, 1),
+                                           chosen=_RETRIEVAL_FIT)
+    bm25_weight: float = setting(1.2, "BM25's weight in the fusion", range=(0, 100), chosen=_RETRIEVAL_FIT)
     bm25_threshold: float = setting(1.5, "standard deviations above the mean a BM25 score must be to count",
-                                    range=(-100, 100))
+                                    range=(-100, 100), chosen=_RETRIEVAL_FIT)
     fusion: str = setting("zscore", "gated z-score fusion, or reciprocal rank fusion", choices=FUSIONS)
     rrf_k: int = setting(60, "the constant of reciprocal rank fusion", range=(1, _BIG))
     term_expansion: int = setting(3, "corpus words added to BM25 per question word (0: off)",
-                                  range=(0, NEIGHBOURS_KEPT))
-    term_similarity: float = setting(0.86, "cosine a corpus word needs to be added", range=(0, 1))
+                                  range=(0, NEIGHBOURS_KEPT), chosen=_RETRIEVAL_FIT)
+    term_similarity: float = setting(0.86, "cosine a corpus word needs to be added", range=(0, 1),
+                                     chosen=_RETRIEVAL_FIT)
     term_vocabulary: int = setting(2000, "corpus words embedded for term expansion, most used first (0: all)",
-                                   range=(0, _BIG), scope="index")
+                                   range=(0, _BIG), scope="index",
+                                   chosen="not swept: a build-time budget (docs/settings.md)")
     candidates: int = setting(0, "score only this many nearest rows per question (0: all, exact)",
                               range=(0, 100_000))
 
     # -- answering ---------------------------------------------------------------------------------------------------
     answer_mode: str = setting("auto", "auto: the verified answer, else a quote; generated: never quote; "
                                "extractive: only quote", choices=ANSWER_MODES)
-    evidence_sentences: int = setting(2, "numbered sentences the reader sees", range=(1, 100))
+    evidence_sentences: int = setting(2, "numbered sentences the reader sees", range=(1, 100),
+                                      chosen=f"dev and an outside sample, by the reader; {_BEFORE_TRAIN}")
     evidence_coverage: float = setting(0.0, "one sentence more when those hold less of the question's words",
-                                       range=(0, 1))
+                                       range=(0, 1),
+                                       chosen="train fit part by the reader; off: dev and outside_en lost")
     refusal_checks: tuple[str, ...] = setting(REFUSAL_CHECKS, "the refusal checks that may refuse a question",
                                               choices=REFUSAL_CHECKS)
     spotlight: bool = setting(False, "put the evidence between marker lines the prompt calls quoted material")
     language_ratio: float = setting(5.0, "how much likelier than en/pt/fr another language must be to turn a "
-                                    "question away", range=(1, 1_000_000))
-    refusal_threshold: float = setting(0.0453, "support a sentence needs to be evidence", range=(-1, 2))
+                                    "question away", range=(1, 1_000_000),
+                                    chosen="../shared/train, all its questions (python -m evals languages)")
+    refusal_threshold: float = setting(0.0453, "support a sentence needs to be evidence", range=(-1, 2),
+                                       chosen="../shared/train fit part (python -m evals fit support)")
     abstain_threshold: float = setting(1.0, "P(no answer) at the reply's first token that makes the reader refuse",
-                                       range=(0, 1))
+                                       range=(0, 1),
+                                       chosen="not tuned: answerability (fitted on train) reads P(no answer)")
     support_coverage: float = setting(0.75, "share of an answer sentence's words found in what it cites",
-                                      range=(0, 1))
+                                      range=(0, 1),
+                                      chosen=f"labelled dev and outside drafts; {_BEFORE_TRAIN}")
     support_threshold: float = setting(0.85, "cosine of question + answer sentence with what it cites",
-                                       range=(-1, 1))
+                                       range=(-1, 1),
+                                       chosen=f"labelled dev and outside drafts; {_BEFORE_TRAIN}")
     generator: str = setting("llama-cpp", "llama-cpp (a GGUF file), or openai (any OpenAI-compatible server)",
                              scope="process")
     model: str = setting("qwen2.5-coder-1.5b", "a reader of readers.READERS, or the path of a .gguf file")
@@ -144,12 +162,16 @@ class Config:
     threads: int = setting(0, "llama.cpp threads (0: one per core)", range=(0, 1024))
     max_answer_tokens: int = setting(48, "tokens of a one-fact answer", range=(1, 100_000))
     long_answers: bool = setting(True, "why / how / summary / list ... questions get a few sentences")
-    long_evidence_sentences: int = setting(5, "sentences the reader sees for those", range=(1, 100))
-    long_diversity: float = setting(0.3, "weight of not repeating in choosing them (MMR)", range=(0, 1))
+    long_evidence_sentences: int = setting(5, "sentences the reader sees for those", range=(1, 100),
+                                           chosen="not swept: what the first-token budget allows")
+    long_diversity: float = setting(0.3, "weight of not repeating in choosing them (MMR)", range=(0, 1),
+                                    chosen="not swept: a usual MMR weight")
     long_answer_tokens: int = setting(160, "tokens of a longer answer", range=(1, 100_000))
-    long_support_coverage: float = setting(0.6, "support_coverage for a longer answer's sentences", range=(0, 1))
+    long_support_coverage: float = setting(0.6, "support_coverage for a longer answer's sentences", range=(0, 1),
+                                           chosen=_LONG_PAIRS)
     long_support_threshold: float = setting(0.85, "support_threshold for a longer answer's sentences",
-                                            range=(-1, 1))
+                                            range=(-1, 1),
+                                            chosen=_LONG_PAIRS)
 
     # -- input limits and adding articles ---------------------------------------------------------------------------
     max_question_chars: int = setting(1000, "longest question", range=(1, 1_000_000))
@@ -206,12 +228,12 @@ class Config:
 
     @classmethod
     def describe(cls) -> list[dict]:
-        """Each key with its default, help, range or choices, and whether it rebuilds the index."""
+        """Each key with its default, help, range or choices, whether it rebuilds the index, and what chose it."""
         out = []
         for f in fields(cls):
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default
             out.append({"key": f.name, "default": default, **{k: f.metadata[k] for k in
-                                                                ("help", "range", "choices", "rebuilds")}})
+                                                                ("help", "range", "choices", "rebuilds", "chosen")}})
         return out
 
     # -- constructors ------------------------------------------------------------------------------------------------

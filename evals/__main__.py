@@ -10,7 +10,7 @@
     python -m evals ablations A.json B.json ... [--by-language]
     python -m evals rescore REPORT.json --gold G [--out NEW.json]   (today's metrics on an old report's answers)
     python -m evals shown REPORT.json... --gold G [--corpus DIR]   (gold sentence shown? answers when it was / was not)
-    python -m evals fit answerability|support|names --home HOME [--translated FILE] [--cache FILE]   (evals/fit.py)
+    python -m evals fit answerability|support|names|retrieval --home HOME [--translated FILE] [--cache FILE]   (evals/fit.py)
 
 Exit status 1 when the run cannot start (unreadable gold file, corpus, index or model); a failure on one question
 is recorded in its report entry instead.
@@ -384,7 +384,7 @@ def rescore_cmd(args) -> int:
 def fit_cmd(args) -> int:
     from pathlib import Path
 
-    from .fit import fit_answerability, fit_support, measure_names
+    from .fit import fit_answerability, fit_retrieval, fit_support, measure_names
 
     home = Path(args.home)
     if not (home / "corpus").is_dir():
@@ -395,6 +395,8 @@ def fit_cmd(args) -> int:
                           Path(args.out))
     elif args.what == "support":
         fit_support(home, args.train, args.translated or [], args.answerable_refused, args.per_kind)
+    elif args.what == "retrieval":
+        fit_retrieval(home, args.train, args.translated or [], args.per_kind)
     else:
         measure_names(home, args.train, args.translated or [])
     return 0
@@ -469,14 +471,14 @@ def main(argv=None) -> int:
     p.add_argument("--gold", required=True, help="the gold file the report was run on")
     p.add_argument("--out", help="write the rescored report here (default: print it)")
     p = sub.add_parser("fit", help="fit a tuned value on the training set (evals/fit.py)")
-    p.add_argument("what", choices=("answerability", "support", "names"))
+    p.add_argument("what", choices=("answerability", "support", "names", "retrieval"))
     p.add_argument("--home", required=True, help="a folder whose corpus/ is a copy of ../shared/train/corpus")
     p.add_argument("--train", default="../shared/train/train.jsonl")
     p.add_argument("--translated", action="append", help="more training questions (e.g. machine-translated ones)")
     p.add_argument("--cache", help="remember the reader's replies in this file and reuse them (JSON lines)")
     p.add_argument("--answerable-refused", type=float, default=0.04,
                    help="the share of answerable questions the chosen threshold may refuse (default 0.04)")
-    p.add_argument("--per-kind", type=int, default=300, help="support: questions per kind and part (default 300)")
+    p.add_argument("--per-kind", type=int, default=300, help="support, retrieval: questions per kind and part (default 300)")
     p.add_argument("--out", default="assistant/data/answerability.json")
     p = sub.add_parser("judge", help="accuracy of the support judge on hand-labelled pairs")
     p.add_argument("--pairs", action="append", help="labelled pairs, JSON lines (repeatable; default: "

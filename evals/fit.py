@@ -4,6 +4,7 @@ evaluation set:
     python -m evals fit answerability --home HOME [--translated evals/gold/train_en_mt.jsonl] [--cache FILE]
     python -m evals fit support --home HOME
     python -m evals fit names --home HOME [--translated evals/gold/train_en_mt.jsonl]
+    python -m evals fit retrieval --home HOME [--translated ...] [--per-kind N]
 
 `HOME` is a folder whose `corpus/` is a copy of `../shared/train/corpus` (its index is built on first use).
 
@@ -17,6 +18,9 @@ evaluation set:
   documents of one part only, so the other part's questions are about documents that are not there. The threshold
   is the highest at which at most `--answerable-refused` of the fit part's answerable questions asked of their own
   part are refused; the choose part's figures are printed beside it.
+- `retrieval`: the fusion, term expansion and evidence-ranking values (`RETRIEVAL_GRID`), by coordinate ascent on the
+  fit part's answerable questions, judged by "the gold sentence is among the two the reader is shown" (no reader
+  runs); the choose part compares the defaults with the chosen values.
 - `names`: nothing to fit (mentions.py's constants are letter counts); prints the share of the training questions
   the `names` check would refuse, answerable and not, in their own language and translated: its cost.
 """
@@ -36,7 +40,8 @@ from assistant.evidence import evidence_rows, rank_evidence
 from .gold import load_gold
 from .train import PARTS, sample, split_of
 
-__all__ = ["SIZES", "answerability_features", "fit_answerability", "support_scores", "fit_support", "measure_names"]
+__all__ = ["SIZES", "answerability_features", "fit_answerability", "support_scores", "fit_support", "measure_names",
+           "RETRIEVAL_GRID", "shown_ranks", "fit_retrieval"]
 
 # Questions asked per part and kind: enough for ten features, and about 30 and 20 minutes of the reader here.
 SIZES = {"fit": {"piaf": 100, "squad": 100, "squad-unanswerable": 150},
@@ -186,3 +191,115 @@ def measure_names(home: Path, train: str, translated: list[str]) -> None:
             counts[g.answerable][1] += 1
         print(f"{path}: the names check refuses answerable {counts[True][0]}/{counts[True][1]}, "
               f"unanswerable {counts[False][0]}/{counts[False][1]}")
+
+
+# The values `fit retrieval` sweeps, each over these candidates (evidence.py's two weights are module constants).
+RETRIEVAL_GRID = {
+    "bm25_weight": (0.4, 0.8, 1.2, 1.6, 2.4),
+    "bm25_threshold": (0.5, 1.0, 1.5, 2.0, 2.5),
+    "term_expansion": (0, 1, 3, 5),
+    "term_similarity": (0.80, 0.83, 0.86, 0.89, 0.92),
+    "pooled_passage_weight": (0.0, 0.15, 0.3),
+    "k": (3, 5, 8),
+    "evidence._OVERLAP": (0.0, 0.05, 0.1, 0.2),
+    "evidence._EXPANDED": (0.0, 0.05, 0.1, 0.2),
+}
+
+
+def shown_ranks(assistant: Assistant, items, settings: dict, depth: int = 10) -> list[tuple[str, int | None]]:
+    """(language, rank of the gold sentence among the evidence sentences) of each answerable question, with
+    `settings` (config keys, and "evidence.NAME" for evidence.py's constants) applied."""
+    from assistant import evidence as evidence_module
+
+    from .metrics import evidence_rank
+
+    config_keys = {k: v for k, v in settings.items() if not k.startswith("evidence.")}
+    constants = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("evidence.")}
+    saved = {name: getattr(evidence_module, name) for name in constants}
+    view = assistant.with_settings(evidence_sentences=depth, evidence_coverage=0.0, **config_keys)
+    try:
+        for name, value in constants.items():
+            setattr(evidence_module, name, value)
+        out = []
+        for g in items:
+            _, sentences = view.evidence(g.question)
+            out.append((g.lang, evidence_rank(sentences, assistant.article(g.source).text, g.source, g.evidence)))
+        return out
+    finally:
+        for name, value in saved.items():
+            setattr(evidence_module, name, value)
+
+
+def _shown_figures(ranks, k: int = 2) -> dict[str, float]:
+    """Share of questions whose gold sentence is among the best k, per language and their mean ("macro")."""
+    by_lang: dict[str, list] = {}
+    for lang, rank in ranks:
+        by_lang.setdefault(lang, []).append(rank is not None and rank <= k)
+    figures = {lang: sum(v) / len(v) for lang, v in sorted(by_lang.items())}
+    figures["macro"] = sum(figures.values()) / len(figures)
+    return figures
+
+
+def _gain_is_real(before, after, alpha: float = 0.05) -> bool:
+    """McNemar's exact test on the questions that changed: do significantly more gain the gold sentence than lose it?"""
+    from math import comb
+
+    gained = sum(1 for b, a in zip(before, after) if a and not b)
+    lost = sum(1 for b, a in zip(before, after) if b and not a)
+    n = gained + lost
+    p = sum(comb(n, i) for i in range(gained, n + 1)) / 2 ** n if n else 1.0  # P(this many gains or more | no effect)
+    return gained > lost and p < alpha
+
+
+def fit_retrieval(home: Path, train: str, translated: list[str], per_kind: int, passes: int = 2) -> dict:
+    """Coordinate ascent over RETRIEVAL_GRID on the fit part, one value at a time from today's defaults: a value
+    replaces the current one when more questions get the gold sentence among the two shown (the mean over languages:
+    French, Portuguese and the English translations weigh alike) and the gain is significant (McNemar, p < 0.05), so
+    that noise does not move a setting. The choose part then compares the defaults with the chosen values."""
+    import functools
+
+    from assistant import evidence as evidence_module
+
+    assistant = Assistant(Config.load(corpus_dir=home / "corpus", index_dir=home / "index"), progress=True)
+    assistant.index()
+    retriever = assistant.retriever
+    retriever.embed_query = functools.cache(retriever.embedder.embed_query)  # every setting asks the same questions
+    gold = [g for g in load_gold(train) if g.answerable]
+    extra = [g for path in translated for g in load_gold(path) if g.answerable]
+    parts = {part: sample(gold, part, {"piaf": per_kind, "squad": per_kind}, seed=2)
+             + [g for g in extra if split_of(g.source) == part] for part in PARTS}
+    defaults = {key: (getattr(evidence_module, key.split(".", 1)[1]) if key.startswith("evidence.")
+                      else getattr(assistant.config, key)) for key in RETRIEVAL_GRID}
+    current = dict(defaults)
+
+    def measure(settings):
+        ranks = shown_ranks(assistant, parts["fit"], settings)
+        return _shown_figures(ranks)["macro"], [r is not None and r <= 2 for _, r in ranks]
+
+    best, flags = measure(current)
+    print(f"fit part, {len(parts['fit'])} questions; defaults: shown@2 {best:.3f}", file=sys.stderr)
+    for _ in range(passes):
+        moved = False
+        for key, values in RETRIEVAL_GRID.items():
+            for value in values:
+                if value == current[key]:
+                    continue
+                trial, trial_flags = measure({**current, key: value})
+                real = trial > best + 1e-9 and _gain_is_real(flags, trial_flags)
+                print(f"  {key} = {value}: {trial:.3f} (best {best:.3f} at {current[key]})"
+                      f"{'; significant: taken' if real else ''}", file=sys.stderr)
+                if real:
+                    best, flags, current, moved = trial, trial_flags, {**current, key: value}, True
+        if not moved:
+            break
+    print("| setting | default | chosen |\n|---|---|---|")
+    for key in RETRIEVAL_GRID:
+        print(f"| {key} | {defaults[key]} | {current[key]} |")
+    for part in PARTS:
+        for name, settings in (("defaults", defaults), ("chosen", current)):
+            ranks = shown_ranks(assistant, parts[part], settings)
+            figures = _shown_figures(ranks)
+            print(f"{part} part, {name} ({len(ranks)} questions): gold shown in the best 2: "
+                  + ", ".join(f"{lang} {v:.3f}" for lang, v in figures.items())
+                  + f"; in the best 1: {_shown_figures(ranks, 1)['macro']:.3f}, 3: {_shown_figures(ranks, 3)['macro']:.3f}")
+    return current

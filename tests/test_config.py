@@ -101,3 +101,24 @@ def test_config_imports_nothing_of_the_pipeline():
     imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert imported <= {"errors", "dataclasses", "math", "os", "tomllib"}, imported
+
+
+def test_each_tuned_value_says_what_chose_it():
+    """The values `evals fit retrieval` sweeps name the training split; any other value chosen on an evaluation set
+    says so and that its refit is open; `assistant config` shows it."""
+    from evals.fit import RETRIEVAL_GRID
+
+    chosen = {row["key"]: row["chosen"] for row in Config.describe()}
+    for key in RETRIEVAL_GRID:
+        if not key.startswith("evidence."):
+            assert "../shared/train fit part" in chosen[key], key
+    for key, text in chosen.items():
+        if "dev" in text.split() or "outside" in text:
+            assert "not swept" in text or "refit open" in text or "lost" in text, (key, text)
+
+
+def test_setting_rejects_an_unknown_scope():
+    from assistant.config import setting
+
+    with pytest.raises(ValueError, match="scope"):
+        setting(1, "help", scope="global")

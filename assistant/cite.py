@@ -8,7 +8,8 @@ kept when all of these hold (`Signals.reason` names the first that fails, record
    "700 milhões";
 3. "name": every name in it (a capitalised word that is not the first word, nor a stop word) is in the cited
    evidence, compared accent- and case-folded on a common beginning ("Iran" ~ "Irão", "China" ~ "Chine") or through
-   a cross-lingual neighbour: a name the evidence does not hold is the reader's invention;
+   a cross-lingual neighbour that holds its first letters ("Londres" ~ "London"; not "Irlande" ~ "Irão"): a name the
+   evidence does not hold is the reader's invention;
 4. "restates the question": it says something the question does not (a content word or a number of its own);
 5. "words": at least `coverage` of its content words are in the evidence, as they are, up to their ending, or
    through a cross-lingual neighbour ("bought" ~ "acheté"): "OpenAI won the 2018 FIFA World Cup final", drafted from a
@@ -41,12 +42,13 @@ from .quantities import quantities, same_size
 from .bm25 import analyze
 from .span import copied_span
 
-__all__ = ["MARKER", "names", "split_answer", "Signals", "signals", "Support", "Verified", "verify", "with_markers",
-           "check_rendering"]
+__all__ = ["MARKER", "names", "may_name", "grounded", "split_answer", "Signals", "signals", "Support", "Verified",
+           "verify", "with_markers", "check_rendering"]
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _NAME = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w'’-]+")
 _WORD = re.compile(r"[^\W\d_]+")
+_NAME_RUN = 4  # the first letters of a name that a cross-lingual neighbour must hold to stand for it
 
 
 def names(text: str) -> set[str]:
@@ -61,6 +63,12 @@ def names(text: str) -> set[str]:
             if part not in stop and len(part) > 1:
                 found.add(part)
     return found
+
+
+def may_name(name: str, neighbour: str) -> bool:
+    """May `neighbour`, a cross-lingual neighbour of `name` (both folded), stand for it? When it holds the name's first
+    letters ("londres" for "london", "escala" for "scale"; not "irao" for "irlande", "empenhadas" for "lusiadas")."""
+    return name[:_NAME_RUN] in neighbour
 
 
 def grounded(name: str, words: set[str]) -> bool:
@@ -136,7 +144,11 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
         return bool(({term} | groups.get(term, set())) & held) or any(h.startswith(term[:5]) for h in held
                                                                        if len(term) >= 5)
 
-    names_ok = all(grounded(name, words) or any(found(t) for t in analyze(name)) for name in names(sentence))
+    def named(term: str) -> bool:  # a name's translation keeps its first letters: "Irlande" is no neighbour of "Irão"
+        return bool(({term} | {n for n in groups.get(term, ()) if may_name(term, n)}) & held) or \
+            any(h.startswith(term[:5]) for h in held if len(term) >= 5)
+
+    names_ok = all(grounded(name, words) or any(named(t) for t in analyze(name)) for name in names(sentence))
     adds = _adds(sentence, language, question, language)
     terms = [t for t in dict.fromkeys(analyze(MARKER.sub(" ", sentence))) if not t[0].isdigit()]
     coverage = sum(found(t) for t in terms) / len(terms) if terms else 1.0

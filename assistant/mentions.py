@@ -15,18 +15,13 @@ from __future__ import annotations
 import re
 
 from . import lang
-from .cite import grounded, names
+from .cite import grounded, may_name, names
 from .bm25 import analyze
 
 __all__ = ["unmentioned"]
 
 _LETTERS = 3  # shorter capitalised words ("IA", "EU") are too often something else
-_RUN = 4  # the name's first letters a cross-lingual neighbour must hold
 _INVARIANT = re.compile(r"(?<![\w])(?:[A-Z]{3,}\w*|\w*[A-Za-z]\w*\d\w*)(?![\w])")  # FIFA, H100, iPhone16
-
-
-def _shares_run(name: str, word: str) -> bool:
-    return name[:_RUN] in word
 
 
 def unmentioned(question: str, language: str, retriever) -> list[str]:
@@ -46,4 +41,4 @@ def unmentioned(question: str, language: str, retriever) -> list[str]:
     if not found:
         return []
     near = {lang.fold(w): [lang.fold(x) for x in ws] for w, ws in retriever.expansions(question).items()}
-    return [n for n in found if not any(_shares_run(n, w) for w in near.get(n, ()))]
+    return [n for n in found if not any(may_name(n, w) for w in near.get(n, ()))]

@@ -103,3 +103,16 @@ def test_a_rendering_keeps_numbers_names_and_is_said_whole(rendering, words, wor
     from assistant.cite import check_rendering
 
     assert check_rendering(rendering, words, words_lang, question, lang) == why
+
+
+@pytest.mark.parametrize("claim, groups, reason", [
+    # the natural question nat-a-16: "l'Irlande" drafted from a sentence about "Irão", accepted through an embedding
+    # neighbour before; a name's neighbour must hold its first letters
+    ("Les pays cités sont la Chine et l'Irlande [1].", {"irland": {"irland", "irao"}}, "name"),
+    ("Les pays cités sont la Chine et l'Iran [1].", {"iran": {"iran", "irao"}}, None),
+    ("They met in London [1].", {"london": {"london", "londre"}}, None),  # "Londres" holds "lond"
+])
+def test_a_name_found_only_through_a_neighbour_must_begin_alike(claim, groups, reason):
+    evidence = [("Os países citados são a China, a Rússia e o Irão, reunidos em Londres.", "pt")]
+    s = signals(claim, evidence, "Quels pays sont cités ?", "fr", 1.0, groups)
+    assert s.names is (reason is None), s

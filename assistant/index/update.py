@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import Checkpoint
+from ..config import Config
 from ..chunk import Passage, chunk_article
 from ..embed import Embedder
 from ..errors import IndexCorruptError
@@ -58,7 +59,7 @@ def update_index(config, corpus: Corpus, embedder: Embedder, *, rebuild: bool = 
 class _Build:
     """What the steps of one update share."""
 
-    config: object
+    config: Config
     corpus: Corpus
     embedder: Embedder
     progress: Progress

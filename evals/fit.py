@@ -18,7 +18,7 @@ evaluation set:
   documents of one part only, so the other part's questions are about documents that are not there. The threshold
   is the highest at which at most `--answerable-refused` of the fit part's answerable questions asked of their own
   part are refused; the choose part's figures are printed beside it.
-- `retrieval`: the fusion, term expansion and evidence-ranking values (`RETRIEVAL_GRID`), by coordinate ascent on the
+- `retrieval`: the fusion (its kind and weights), term expansion and evidence-ranking values (`RETRIEVAL_GRID`), by coordinate ascent on the
   fit part's answerable questions, judged by "the gold sentence is among the two the reader is shown" (no reader
   runs); the choose part compares the defaults with the chosen values.
 - `names`: nothing to fit (mentions.py's constants are letter counts); prints the share of the training questions
@@ -201,6 +201,7 @@ RETRIEVAL_GRID = {
     "term_similarity": (0.80, 0.83, 0.86, 0.89, 0.92),
     "pooled_passage_weight": (0.0, 0.15, 0.3),
     "k": (3, 5, 8),
+    "fusion": ("zscore", "rrf"),
     "evidence._OVERLAP": (0.0, 0.05, 0.1, 0.2),
     "evidence._EXPANDED": (0.0, 0.05, 0.1, 0.2),
 }

@@ -140,15 +140,13 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
     words = set(_WORD.findall(lang.fold(joined + " " + question)))
     groups = groups if groups is not None else {}
 
-    def found(term: str) -> bool:
-        return bool(({term} | groups.get(term, set())) & held) or any(h.startswith(term[:5]) for h in held
-                                                                       if len(term) >= 5)
+    def found(term: str, name: bool = False) -> bool:
+        # a name's translation keeps its first letters: "Irlande" is no neighbour of "Irão"
+        alternatives = {n for n in groups.get(term, ()) if not name or may_name(term, n)}
+        return bool(({term} | alternatives) & held) or any(h.startswith(term[:5]) for h in held if len(term) >= 5)
 
-    def named(term: str) -> bool:  # a name's translation keeps its first letters: "Irlande" is no neighbour of "Irão"
-        return bool(({term} | {n for n in groups.get(term, ()) if may_name(term, n)}) & held) or \
-            any(h.startswith(term[:5]) for h in held if len(term) >= 5)
-
-    names_ok = all(grounded(name, words) or any(named(t) for t in analyze(name)) for name in names(sentence))
+    names_ok = all(grounded(name, words) or any(found(t, name=True) for t in analyze(name))
+                   for name in names(sentence))
     adds = _adds(sentence, language, question, language)
     terms = [t for t in dict.fromkeys(analyze(MARKER.sub(" ", sentence))) if not t[0].isdigit()]
     coverage = sum(found(t) for t in terms) / len(terms) if terms else 1.0

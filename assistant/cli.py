@@ -142,7 +142,7 @@ def _config(config: Config, args) -> int:
         value = f'"{row["value"]}"' if isinstance(row["value"], Path) else repr(row["value"])
         print(f"{row['key']} = {value}\n    {row['help']}{f' ({bounds})' if bounds else ''}{rebuilds}")
         if row["chosen"]:
-            print(f"    chosen on: {row['chosen']}")
+            print(f"    chosen: {row['chosen']}")
     return 0
 
 

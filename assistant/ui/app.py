@@ -77,11 +77,15 @@ class _Chat:
         path.write_text(text, encoding="utf-8")
         return str(path)
 
-    def ask(self, question, chat, turns, settings: tuple, owner="", conversation=""):
+    def ask(self, question, chat, turns, session: dict):
         """Stream one answer into the chat: the draft, then the verified answer, kept in the conversation.
-        `settings`: the session's (k, retrieval mode, answer mode, reader)."""
+        `session`: the page's k, retrieval_mode, answer_mode and reader, and the browser's owner id and open
+        conversation (each may be missing: a program calling /ask sends what it has)."""
         gr, base = self.gr, self.base
-        k, retrieval_mode, answer_mode, reader = settings
+        owner, conversation = session.get("owner") or "", session.get("conversation") or ""
+        k, reader = session.get("k") or base.k, session.get("reader") or base.model
+        retrieval_mode = session.get("retrieval_mode") or base.retrieval_mode
+        answer_mode = session.get("answer_mode") or base.answer_mode
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
@@ -90,7 +94,7 @@ class _Chat:
             clean_question(question, base.max_question_chars)  # fail before the chat changes
             refresh(self.assistant, gr)
             view = self.assistant.with_settings(k=int(k), retrieval_mode=retrieval_mode, answer_mode=answer_mode,
-                                                model=reader or base.model)
+                                                model=reader)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         history = [{"role": "user", "content": t.question} for t in turns]
@@ -236,12 +240,14 @@ def _layout(gr, assistant) -> SimpleNamespace:
 def _wire(gr, app, chat: _Chat, c: SimpleNamespace) -> None:
     """The events: asking (one queue for both ways, and the `answer` API: the model answers one question at a
     time), citations, and the conversations."""
-    inputs = [c.box, c.chat, c.turns, c.k, c.retrieval_mode, c.answer_mode, c.reader, c.owner, c.conversation]
+    inputs = [c.box, c.chat, c.turns]
+    # the session's values come by name: they are also the /ask API's named parameters, in this order
+    session = {"k": c.k, "retrieval_mode": c.retrieval_mode, "answer_mode": c.answer_mode, "reader": c.reader,
+               "owner": c.owner, "conversation": c.conversation}
     outputs = [c.box, c.chat, c.turns, c.sources, c.conversation, c.past, c.export, c.title_box]
 
-    def ask(question, chat_, turns, k, retrieval_mode, answer_mode, reader=chat.base.model, owner="",
-            conversation=""):
-        yield from chat.ask(question, chat_, turns, (k, retrieval_mode, answer_mode, reader), owner, conversation)
+    def ask(question, chat_, turns, **values):
+        yield from chat.ask(question, chat_, turns, values)
 
     def open_citation(turns, evt: gr.EventData):
         return chat.open_citation(turns, evt)
@@ -253,8 +259,8 @@ def _wire(gr, app, chat: _Chat, c: SimpleNamespace) -> None:
     # resolved here: this module uses string annotations, and Gradio reads them to pass events and describe the API
     open_citation.__annotations__["evt"] = gr.EventData
     answer.__annotations__.update(question=str, history=list[str] | None, **{"return": dict})
-    c.send.click(ask, inputs, outputs, api_name="ask", concurrency_id="model")
-    c.box.submit(ask, inputs, outputs, api_name=False, concurrency_id="model")
+    c.send.click(ask, inputs, outputs, api_name="ask", concurrency_id="model", inputs_kwargs=session)
+    c.box.submit(ask, inputs, outputs, api_name=False, concurrency_id="model", inputs_kwargs=session)
     c.sources.select(open_citation, [c.turns], [c.article], api_name=False)
     view = [c.chat, c.turns, c.sources, c.article, c.box, c.conversation, c.past, c.export]
     app.load(chat.on_load, [c.owner], [c.owner, *view], api_name=False)

@@ -9,10 +9,12 @@ kept when all of these hold (`Signals.reason` names the first that fails, record
 3. "name": every name in it (a capitalised word that is not the first word, nor a stop word) is in the cited
    evidence, compared accent- and case-folded on a common beginning ("Iran" ~ "Irão", "China" ~ "Chine") or through
    a cross-lingual neighbour that holds its first letters ("Londres" ~ "London"; not "Irlande" ~ "Irão"): a name the
-   evidence does not hold is the reader's invention;
+   evidence does not hold is the reader's invention. A capitalised word with a neighbour that the evidence writes
+   only in lower case is a common word ("Prize" ~ "prix", "March" ~ "mars"), left to rule 5;
 4. "restates the question": it says something the question does not (a content word or a number of its own);
 5. "words": at least `coverage` of its content words are in the evidence, as they are, up to their ending, or
-   through a cross-lingual neighbour ("bought" ~ "acheté"): "OpenAI won the 2018 FIFA World Cup final", drafted from a
+   through a cross-lingual neighbour ("bought" ~ "acheté"), a spelled-out number by its value ("two" ~ "dois") and a
+   scale word by the number rule ("billion" ~ "bilhão"): "OpenAI won the 2018 FIFA World Cup final", drafted from a
    sentence about OpenAI, has one of seven;
 6. "meaning": the embedding of the question followed by the sentence (a short answer, "Seoul", says something only
    after its question) reaches a cosine of `similarity` with the closest cited evidence sentence (multilingual, so an
@@ -33,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -77,6 +80,27 @@ def grounded(name: str, words: set[str]) -> bool:
     need = 5 if len(name) > 5 else max(3, len(name) - 1)
     head = name[:need]
     return any(w.startswith(head) for w in words if len(w) >= need) or name in words
+
+
+@lru_cache(maxsize=None)
+def _number_terms() -> dict[str, float | None]:
+    """The BM25 terms of every language's spelled-out numbers (their value) and scale words (None)."""
+    found: dict[str, float | None] = {}
+    for code in lang.LANGUAGES:
+        for word, value in lang.table(code).get("digit_words", {}).items():
+            found.update((t, float(value)) for t in analyze(word) if t not in found)
+        for word in lang.table(code).get("scales", {}):
+            if len(word) > 2:
+                found.update((t, None) for t in analyze(word) if t not in found)
+    return found
+
+
+def _lower_only(text: str) -> set[str]:
+    """The BM25 terms of `text` that it writes only in lower case (common words, never a name)."""
+    lower, upper = set(), set()
+    for word in _WORD.findall(text):
+        (lower if word.islower() else upper).update(analyze(word))
+    return lower - upper
 
 
 def _content(text: str) -> set[str]:
@@ -145,11 +169,25 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
         alternatives = {n for n in groups.get(term, ()) if not name or may_name(term, n)}
         return bool(({term} | alternatives) & held) or any(h.startswith(term[:5]) for h in held if len(term) >= 5)
 
-    names_ok = all(grounded(name, words) or any(found(t, name=True) for t in analyze(name))
+    # a capitalised word whose translation the evidence writes in lower case is a common word of a language that
+    # capitalises more ("Prize", "Literature", "March" for "prix", "littérature", "mars"), checked as a word
+    lower = _lower_only(joined)
+    names_ok = all(grounded(name, words) or any(found(t, name=True) or bool(groups.get(t, set()) & lower)
+                                                 for t in analyze(name))
                    for name in names(sentence))
     adds = _adds(sentence, language, question, language)
     terms = [t for t in dict.fromkeys(analyze(MARKER.sub(" ", sentence))) if not t[0].isdigit()]
-    coverage = sum(found(t) for t in terms) / len(terms) if terms else 1.0
+    sized = numbers and bool(quantities(sentence, language))
+    spelled = _number_terms()
+
+    def said(term: str) -> bool:  # a number spelled out is found by its value ("two" in "dois"), a scale by its size
+        if term in spelled:
+            value = spelled[term]
+            if sized if value is None else any(same_size(value, a) for a in allowed):
+                return True
+        return found(term)
+
+    coverage = sum(said(t) for t in terms) / len(terms) if terms else 1.0
     return Signals(numbers, names_ok, adds, coverage, similarity)
 
 

@@ -116,3 +116,27 @@ def test_a_name_found_only_through_a_neighbour_must_begin_alike(claim, groups, r
     evidence = [("Os países citados são a China, a Rússia e o Irão, reunidos em Londres.", "pt")]
     s = signals(claim, evidence, "Quels pays sont cités ?", "fr", 1.0, groups)
     assert s.names is (reason is None), s
+
+
+@pytest.mark.parametrize("claim, groups, is_name_ok", [
+    # English capitalises words that French writes in lower case: their translations are words, not names
+    ("Nobel Prize in Literature [1].", {"prize": {"prize", "prix"}, "litera": {"litera", "litter"}}, True),
+    ("On 10 March 2014 [1].", {"march": {"march", "mars"}}, True),
+    # a name the evidence holds only as a name, or not at all, is still checked as one
+    ("Nobel Prize in Stockholm [1].", {"prize": {"prize", "prix"}, "stockh": {"stockh", "suede"}}, False),
+    ("The Knicks of Boston [1].", {"boston": {"boston", "knicks"}}, False),
+])
+def test_a_capitalised_translation_of_a_lower_case_word_is_a_word(claim, groups, is_name_ok):
+    evidence = [("Le 10 mars 2014, les Knicks ont reçu le prix Nobel de littérature en Suède.", "fr")]
+    assert signals(claim, evidence, "What did they get?", "en", 1.0, groups).names is is_name_ok
+
+
+@pytest.mark.parametrize("claim, evidence, coverage", [
+    # spelled-out numbers are found by their value, in any language; a scale word by the number rule
+    ("two, four or eight.", "Pode-se usar diversos bytes consecutivos (geralmente dois, quatro ou oito).", 1.0),
+    ("two, four or nine.", "Pode-se usar diversos bytes consecutivos (geralmente dois, quatro ou oito).", 2 / 3),
+    ("£ 1,3 billion.", "Sky pegou os quatro restantes por £ 1,3 bilhão.", 1.0),
+    ("£ 1,3 million.", "Sky pegou os quatro restantes por £ 1,3 bilhão.", 0.0),  # and the number rule fails
+])
+def test_numbers_in_words_and_scales_count_by_their_value(claim, evidence, coverage):
+    assert signals(claim, [(evidence, "pt")], "How many?", "en", 1.0).coverage == pytest.approx(coverage)

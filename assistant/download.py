@@ -2,12 +2,11 @@
 
 http(s) only; every address the host name resolves to, at the first request and at each redirect, must be a public
 one: private, loopback, link-local (cloud metadata at 169.254.169.254), shared, reserved and multicast ranges are
-refused unless `allow_private` (config `allow_private_urls`; the tests fetch from a local server). The body is read
+refused unless `allow_private` (config `allow_private_urls`; the tests fetch from a local server). The connection
+goes to the address that was checked, resolved once for it (`_PublicOnly`), so a name whose DNS answer changes
+after a check (DNS rebinding) cannot send the request elsewhere; TLS still verifies the host name. The body is read
 up to `max_bytes`, within `timeout` seconds in all (a server that trickles bytes is cut off too). Problems raise
 `CorpusError` with one line.
-
-Not done: the address is checked when the name is resolved, and the HTTP client resolves it again to connect; a
-name whose DNS answer changes between the two (DNS rebinding) is not caught.
 """
 
 from __future__ import annotations
@@ -58,17 +57,38 @@ def _check_host(url: str, allow_private: bool) -> None:
     host = parts.hostname
     if not host:
         raise CorpusError(f"{_short(url)}: not a web address (no host name)")
-    if allow_private:
-        return
+    if not allow_private:
+        _public_address(host, parts.port or (443 if parts.scheme == "https" else 80), _short(url))
+
+
+def _public_address(host: str, port: int, shown: str) -> str:
+    """One address of `host`, when every address it resolves to is public (else CorpusError, `shown` naming it)."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
     except (OSError, UnicodeError, ValueError) as exc:
-        raise CorpusError(f"{_short(url)}: cannot find the host {host} ({exc})") from None
-    private = sorted(a for a in addresses if not _public(a))
-    if private:
-        raise CorpusError(f"{_short(url)}: {host} is a private, local or reserved address ({private[0]}); set "
-                          f"allow_private_urls = true to add pages from such servers")
+        raise CorpusError(f"{shown}: cannot find the host {host} ({exc})") from None
+    private = [a for a in addresses if not _public(a)]
+    if private or not addresses:
+        raise CorpusError(f"{shown}: {host} is a private, local or reserved address ({(private or ['none'])[0]}); "
+                          f"set allow_private_urls = true to add pages from such servers")
+    return addresses[0]
+
+
+def _transport(httpx, allow_private: bool):
+    """httpx's transport; without `allow_private`, one whose connections go only to the public address just checked."""
+    if allow_private:
+        return httpx.HTTPTransport(trust_env=False)
+    import httpcore
+
+    class _PublicOnly(httpcore.SyncBackend):
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            address = _public_address(host, port, host)  # resolved once, here: the address connected to
+            return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+                                              network_backend=_PublicOnly())
+    return transport
 
 
 def download(url: str, *, allow_private: bool = False, timeout: float = 20.0, max_bytes: int = 5_000_000) -> Downloaded:
@@ -82,7 +102,7 @@ def download(url: str, *, allow_private: bool = False, timeout: float = 20.0, ma
         url = "https://" + url
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
-                      headers={"User-Agent": USER_AGENT}) as client:
+                      headers={"User-Agent": USER_AGENT}, transport=_transport(httpx, allow_private)) as client:
         for _ in range(MAX_REDIRECTS + 1):
             _check_host(url, allow_private)
             try:

@@ -136,6 +136,29 @@ def test_private_addresses_are_refused_without_allow_private_urls(tmp_path, web,
     assert list((tmp_path / "corpus").iterdir()) == []
 
 
+def test_a_name_that_resolves_to_a_private_address_after_the_check_is_not_followed(tmp_path, web, monkeypatch):
+    """DNS rebinding: the first answer is public, the next ones point at the local server. The connection goes to
+    an address that was checked, so the page on the local server is never fetched."""
+    import socket
+
+    (tmp_path / "corpus").mkdir()
+    port = int(web.url("/").rsplit(":", 1)[1].split("/")[0])
+    web.routes["/page"] = (200, {"Content-Type": "text/html"}, (PAGES / "lenta_en.html").read_bytes())
+    real, answers = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        answers.append("127.0.0.2" if not answers else "127.0.0.1")  # 127.0.0.2: "public" below, nothing listens
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[-1], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(download_module, "_public", lambda address: address == "127.0.0.2")
+    with pytest.raises(CorpusError, match="127.0.0.1|could not be fetched"):
+        add(_config(tmp_path, url_timeout=2.0), f"http://rebind.example:{port}/page")
+    assert len(answers) >= 2 and list((tmp_path / "corpus").iterdir()) == []
+
+
 def test_a_url_that_never_answers_times_out_in_one_line(tmp_path, web):
     (tmp_path / "corpus").mkdir()
     web.silent.add("/slow")

@@ -200,8 +200,8 @@ def test_gradio_client_against_the_running_server(server):
     assert "49%" in result["text"] and result["citations"][0]["number"] == 1
     assert "acheté 49%" in result["citations"][0]["text"] and result["mode"] == "generated"
     # the question box, the chat, the sources, and the conversation list, export file and title box (not kept:
-    # a program has no browser id)
-    _, chat, sources, *_ = client.predict(PARAMS_EN, [], 5, "hybrid", "extractive", owner="", api_name="/ask")
+    # a program has no browser id, and need not send one)
+    _, chat, sources, *_ = client.predict(PARAMS_EN, [], 5, "hybrid", "extractive", api_name="/ask")
     assert "405 bilhões" in str(chat[-1]["content"]) and 'id="src-1-1"' in sources
 
 

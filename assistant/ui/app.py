@@ -246,8 +246,8 @@ def _wire(gr, app, chat: _Chat, c: SimpleNamespace) -> None:
                "owner": c.owner, "conversation": c.conversation}
     outputs = [c.box, c.chat, c.turns, c.sources, c.conversation, c.past, c.export, c.title_box]
 
-    def ask(question, chat_, turns, **values):
-        yield from chat.ask(question, chat_, turns, values)
+    def ask(question, chat_, turns, owner=None, **values):  # owner=None: a program may leave it out (not kept)
+        yield from chat.ask(question, chat_, turns, {**values, "owner": owner})
 
     def open_citation(turns, evt: gr.EventData):
         return chat.open_citation(turns, evt)

@@ -67,10 +67,12 @@ def _public_address(host: str, port: int, shown: str) -> str:
         addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
     except (OSError, UnicodeError, ValueError) as exc:
         raise CorpusError(f"{shown}: cannot find the host {host} ({exc})") from None
+    if not addresses:
+        raise CorpusError(f"{shown}: cannot find the host {host}")
     private = [a for a in addresses if not _public(a)]
-    if private or not addresses:
-        raise CorpusError(f"{shown}: {host} is a private, local or reserved address ({(private or ['none'])[0]}); "
-                          f"set allow_private_urls = true to add pages from such servers")
+    if private:
+        raise CorpusError(f"{shown}: {host} is a private, local or reserved address ({private[0]}); set "
+                          f"allow_private_urls = true to add pages from such servers")
     return addresses[0]
 
 

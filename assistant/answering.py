@@ -37,6 +37,7 @@ from .mentions import unmentioned
 from .question import clean_question
 from .retrieve import Retriever
 from .span import needs_rendering
+from .translate import check_translation, translate
 
 __all__ = ["stream", "candidates", "kind_of", "fold_history"]
 
@@ -267,7 +268,10 @@ def _say(asking: Asking, drafted: Drafted, embed: Callable) -> Answer:
         return asking.finish(text, cited, GENERATED, raw, tokens, **extra)
     if config.answer_mode == GENERATED:
         return refuse(f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}")
-    text, cited = extractive(asking.evidence, _quoted(raw, asking.evidence, asking.language) if asking.long else None)
+    best = _quoted(raw, asking.evidence, asking.language) if asking.long else asking.evidence[0]
+    text, cited = extractive(asking.evidence, best)
+    if translated := _translated(asking, drafted, best, embed):
+        text, extra["note"] = f"“{translated}” [1]", prompt.translated_text(asking.language, best.language)
     return asking.finish(text, cited, EXTRACTIVE, raw, tokens, **extra)
 
 
@@ -325,6 +329,25 @@ def _rendered(asking: Asking, drafted: Drafted, ev: Evidence, span: tuple[int, i
         drafted.extra["dropped"] = [*drafted.extra.get("dropped", []), (said, f"rendering: {why}")]
         return None
     return with_markers(said.rstrip(".") + ".", [1])
+
+
+def _translated(asking: Asking, drafted: Drafted, ev: Evidence, embed: Callable) -> str | None:
+    """The quoted sentence `ev` said in the asker's language when it is in another (translate.py), or None to quote
+    it as written. A translation that fails its check is recorded in the answer's `dropped`."""
+    config, retriever = asking.config, asking.live[1]
+    if not config.translate_quotes or ev.language == asking.language:
+        return None
+    t0 = time.perf_counter()
+    said = translate(drafted.generator, drafted.messages, drafted.raw, ev.text, ev.language, asking.language)
+    similarity = float(embed([said])[0] @ retriever.sentence_vectors([ev.row])[0]) if said else 0.0
+    why = check_translation(said, (ev.text, ev.language), (asking.question, asking.language), similarity,
+                            (config.translation_coverage, config.translation_similarity), retriever.term_groups)
+    asking.timings["translate"] = time.perf_counter() - t0
+    if why:
+        drafted.extra["dropped"] = [*drafted.extra.get("dropped", []),
+                                    (said, f"translation: {why} (cosine {similarity:.3f})")]
+        return None
+    return said
 
 
 class _Scores:

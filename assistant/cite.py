@@ -5,7 +5,7 @@ kept when all of these hold (`Signals.reason` names the first that fails, record
 1. "no citation": it cites an evidence sentence it was shown, or one that supports it is found (below);
 2. "number": every number written in digits in it, with its size ("405 billion" = "405 bilhões", "14.3 billion" =
    "14,3 bilhões", "9" = "nove"; quantities.py), is a number of the cited evidence or of the question: "700 mil" is not
-   "700 milhões";
+   "700 milhões"; "currency": every currency it names ("US$", "euros") is named there too;
 3. "name": every name in it (a capitalised word that is not the first word, nor a stop word) is in the cited
    evidence, compared accent- and case-folded on a common beginning ("Iran" ~ "Irão", "China" ~ "Chine") or through
    a cross-lingual neighbour that holds its first letters ("Londres" ~ "London"; not "Irlande" ~ "Irão"): a name the
@@ -41,7 +41,7 @@ import numpy as np
 
 from . import lang
 from .chunk import split_sentences
-from .quantities import quantities, same_size
+from .quantities import currencies, quantities, same_size
 from .bm25 import analyze
 from .span import copied_span
 
@@ -135,11 +135,14 @@ class Signals:
     adds: bool  # it says something the question does not
     coverage: float  # share of its content words found in the evidence, directly or through a neighbour
     similarity: float  # cosine with the closest cited evidence sentence
+    currency: bool = True  # every currency it names is named by the evidence or the question
 
     def reason(self, coverage: float, similarity: float) -> str | None:
         """None when supported at these thresholds, else the first rule that fails."""
         if not self.numbers:
             return "number"
+        if not self.currency:
+            return "currency"
         if not self.names:
             return "name"
         if not self.adds:
@@ -188,7 +191,8 @@ def signals(sentence: str, evidence: list[tuple[str, str]], question: str, langu
         return found(term)
 
     coverage = sum(said(t) for t in terms) / len(terms) if terms else 1.0
-    return Signals(numbers, names_ok, adds, coverage, similarity)
+    currency = currencies(sentence) <= currencies(joined) | currencies(question)
+    return Signals(numbers, names_ok, adds, coverage, similarity, currency)
 
 
 @dataclass

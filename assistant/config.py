@@ -44,6 +44,7 @@ _BIG = 1e9
 _RETRIEVAL_FIT = "../shared/train fit part, kept on its choose part (python -m evals fit retrieval)"
 _BEFORE_TRAIN = "before ../shared/train existed: refit open"
 _SUPPORT_PAIRS = "labelled dev and outside drafts; train drafts prefer 0.87, which lost answers on every report set"
+_TRANSLATIONS = "89 quotes translated for 230 English questions over ../shared/train: below every faithful one"
 _LONG_PAIRS = "84 labelled long drafts of ../shared/train's fit part (python -m evals judge --calibrate)"
 
 
@@ -139,6 +140,12 @@ class Config:
     evidence_coverage: float = setting(0.0, "one sentence more when those hold less of the question's words",
                                        range=(0, 1),
                                        chosen="train fit part by the reader; off: dev and outside_en lost")
+    translate_quotes: bool = setting(True, "a quote from an article in another language is also said in the "
+                                     "asker's language by the reader (checked; the sentence as written is cited)")
+    translation_coverage: float = setting(0.25, "share of a translated quote's words found in its sentence",
+                                          range=(0, 1), chosen=_TRANSLATIONS)
+    translation_similarity: float = setting(0.85, "cosine a translated quote needs with its sentence",
+                                            range=(-1, 1), chosen=_TRANSLATIONS)
     refusal_checks: tuple[str, ...] = setting(REFUSAL_CHECKS, "the refusal checks that may refuse a question",
                                               choices=REFUSAL_CHECKS)
     spotlight: bool = setting(False, "put the evidence between marker lines the prompt calls quoted material")

@@ -28,7 +28,8 @@ from . import lang
 from .injection import quoted
 
 __all__ = ["NONE", "build_messages", "render_messages", "static_messages", "format_evidence", "refusal_text",
-           "is_refusal", "long_messages", "static_long_messages", "note_text", "from_lines"]
+           "is_refusal", "translate_messages", "long_messages", "static_long_messages", "note_text", "translated_text",
+           "from_lines"]
 
 NONE = "NONE"
 _MARKER_CHARS = 6  # hex digits of the evidence block's marker
@@ -151,6 +152,22 @@ def render_messages(messages: list[dict[str, str]], reply: str, words: str, lang
     request = _read("render_user.txt").format(words=" ".join(words.split()),
                                               language=lang.table(language)["name"]).strip()
     return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": request}]
+
+
+def translate_messages(messages: list[dict[str, str]], reply: str, sentence: str, source: str,
+                       language: str) -> list[dict[str, str]]:
+    """The chat that asks the reader to translate a quoted `sentence` (in `source`) into `language`: read on from
+    where its answer ended, as `render_messages` does, since that prompt is already in llama.cpp's memory."""
+    request = _read("translate_user.txt").format(sentence=" ".join(sentence.split()),
+                                                 source=lang.table(source)["name"],
+                                                 language=lang.table(language)["name"]).strip()
+    return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": request}]
+
+
+def translated_text(language: str, source: str) -> str:
+    """What the assistant adds, in `language`, under a quote it translated from `source`."""
+    table = lang.table(language)
+    return table["translated"].format(source=table["language_names"].get(source, lang.table(source)["name"]))
 
 
 def refusal_text(language: str) -> str:

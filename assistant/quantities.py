@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from . import lang
 
-__all__ = ["quantities", "same_size", "parse_number"]
+__all__ = ["quantities", "same_size", "parse_number", "currencies"]
 
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+(?:[.,]\d+)?(?![\d])|\d+(?:[.,]\d+)?)")
 _SUFFIX = re.compile(r"([A-Za-z]{1,2})\b")
@@ -91,3 +91,27 @@ def quantities(text: str, language: str, *, words: bool = False) -> list[float]:
 def same_size(a: float, b: float) -> bool:
     """Whether two quantities are the same number (up to float rounding)."""
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+
+# symbols, longest first ("US$" before "$"); currency words are per language (data/languages.json `currencies`)
+_SYMBOLS = (("US$", "USD"), ("R$", "BRL"), ("C$", "CAD"), ("A$", "AUD"), ("$", "USD"), ("€", "EUR"), ("£", "GBP"),
+            ("¥", "JPY"))
+
+
+def currencies(text: str) -> set[str]:
+    """The currencies `text` names, as ISO codes, from symbols and every table language's currency words:
+    "US$ 5 a 10 bilhões" and "5 to 10 billion dollars" both name {"USD"}; "10 milliards d'euros" names {"EUR"}."""
+    found, rest = set(), text
+    for symbol, code in _SYMBOLS:
+        if symbol in rest:
+            found.add(code)
+            rest = rest.replace(symbol, " ")
+    words = _currency_words()
+    found.update(words[w] for w in re.findall(r"[^\W\d_]+", lang.fold(rest)) if w in words)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _currency_words() -> dict[str, str]:
+    return {lang.fold(word): code for language in lang.LANGUAGES
+            for word, code in lang.table(language).get("currencies", {}).items()}

@@ -58,7 +58,7 @@ class Record:
     error: str | None = None
     refusal_reason: str = ""
     abstain_probability: float | None = None  # the reader's P(no answer) at its first token
-    answer_language: str | None = None  # detected from a generated answer's text; None when it gives no signal
+    answer_language: str | None = None  # detected from the text of an answer or quote; None when it gives no signal
     dropped: list = field(default_factory=list)  # [sentence, rule] that verification removed from the draft
     answerability: dict = field(default_factory=dict)  # the answerability model's probability and features
 
@@ -90,7 +90,7 @@ def _score(g: GoldItem, answer, judge: Judge | None) -> Record:
                  tokens=answer.tokens, timings={k: round(v, 4) for k, v in answer.timings.items()},
                  refusal_reason=answer.refusal_reason, abstain_probability=answer.abstain_probability,
                  dropped=[list(d) for d in answer.dropped], answerability=answer.answerability)
-    if answer.mode == "generated":
+    if answer.mode != "refused":  # a quote, too: in the article's language, or translated for the asker
         rec.answer_language = detect_language(answer.text, default=None)
     if g.answerable:
         rec.rank = retrieval_rank(answer.passages, g.source, g.evidence)
@@ -165,6 +165,7 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
         generation = sum(r.timings.get("generation", 0.0) for r in rs)
         generated = [r for r in rs if r.mode == "generated"]
         detected = [r for r in generated if r.answer_language]
+        shown = [r for r in rs if r.mode in ("generated", "extractive") and r.answer_language]
         out[name] = {
             "n": len(rs),
             "answerable": len(ans),
@@ -179,6 +180,8 @@ def summarise(records: Sequence[Record]) -> dict[str, dict]:
             "language_match": (sum(r.answer_language == r.lang for r in detected) / len(detected)
                                if detected else None),
             "language_detected": len(detected),
+            "language_match_shown": (sum(r.answer_language == r.lang for r in shown) / len(shown)
+                                     if shown else None),  # every answer shown, quotes included
             "f1": sum(r.f1 for r in ans) / len(ans) if ans else None,
             "lenient": sum(r.lenient for r in ans) / len(ans) if ans else None,
             "evidence_precision": sum(r.evidence_hits for r in ans) / n_cit if n_cit else None,
@@ -238,16 +241,18 @@ def _fmt(value, digits=3) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    lines = ["| group | n | alias in answer | lenient | token F1 | generated | alias, generated | answer language | citation recall / "
+    lines = ["| group | n | alias in answer | lenient | token F1 | generated | alias, generated | answer language | "
+             "quotes too | citation recall / "
              "precision | evidence precision | recall@3 | unanswerable refused | answerable refused | errors | "
              "first token p50 (s) | total p50 / p95 (s) | tokens/s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in report.summary.items():
         lat = m["latency"]
         lines.append(
             f"| {name} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('lenient'))} | {_fmt(m.get('f1'))} | "
             f"{_fmt(m.get('generated_share'))} | "
             f"{_fmt(m.get('str_em_generated'))} | {_fmt(m.get('language_match'))} ({m.get('language_detected', 0)}) | "
+            f"{_fmt(m.get('language_match_shown'))} | "
             f"{_fmt(m.get('citation_recall'))} / {_fmt(m.get('citation_precision'))} | "
             f"{_fmt(m['evidence_precision'])} | {_fmt(m['recall@3'] if m['answerable'] else None)} | "
             f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
@@ -264,7 +269,8 @@ def to_markdown(report: Report) -> str:
     lines += ["", "alias in answer: a gold answer string occurs in the answer (answerable questions); lenient: the answer "
               "is inside a gold answer, holds one, or holds its content words (metrics.py); generated: share "
               "of answerable questions answered by the reader (not quoted, not refused); answer language: share of "
-              "generated answers whose detected language is the question's (in brackets, how many gave a signal)."]
+              "generated answers whose detected language is the question's (in brackets, how many gave a signal); quotes "
+              "too: the same share over every answer shown, quoted sentences included."]
     if report.settings:
         lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())]
     return "\n".join(lines) + "\n"
@@ -282,6 +288,8 @@ def rescore(report: dict, gold: Sequence[GoldItem]) -> dict:
     records = []
     for row in report["records"]:
         rec = Record(**{k: v for k, v in row.items() if k in known})
+        if rec.mode in ("generated", "extractive") and not rec.error:  # quotes were not read before 2026-12-08
+            rec.answer_language = detect_language(rec.answer, default=None)
         g = by_id.get(rec.id)
         if g is not None and g.answerable and not rec.refused and not rec.error:
             rec.str_em = str_em(rec.answer, g.answers, g.lang)
@@ -323,10 +331,10 @@ def compare(a: dict, b: dict) -> str:
 def ablation_table(reports: dict[str, dict], groups: bool = False) -> str:
     """One row per run (name -> loaded report), and with `groups` one per language too: the side-by-side tables of
     the README and docs/evaluation.md."""
-    lines = ["| run | questions | alias in answer | lenient | token F1 | generated | answer language | citation recall / "
-             "precision | evidence precision | unanswerable refused | answerable refused | first token p50 (s) | "
-             "total p50 / p95 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | questions | alias in answer | lenient | token F1 | generated | answer language | quotes too | "
+             "citation recall / precision | evidence precision | unanswerable refused | answerable refused | "
+             "first token p50 (s) | total p50 / p95 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rep in reports.items():
         for group, m in rep["summary"].items():
             if group != "all" and not (groups and group.startswith("lang=")):
@@ -336,7 +344,8 @@ def ablation_table(reports: dict[str, dict], groups: bool = False) -> str:
             lines.append(
                 f"| {label} | {m['n']} | {_fmt(m['str_em'])} | {_fmt(m.get('lenient'))} | {_fmt(m.get('f1'))} | "
                 f"{_fmt(m.get('generated_share'))} | "
-                f"{_fmt(m.get('language_match'))} | {_fmt(m.get('citation_recall'))} / "
+                f"{_fmt(m.get('language_match'))} | {_fmt(m.get('language_match_shown'))} | "
+                f"{_fmt(m.get('citation_recall'))} / "
                 f"{_fmt(m.get('citation_precision'))} | {_fmt(m['evidence_precision'])} | "
                 f"{m['unanswerable_refused']}/{m['unanswerable']} | {m['answerable_refused']}/{m['answerable']} | "
                 f"{lat['first_token_p50']:.2f} | {lat['total_p50']:.2f} / {lat['total_p95']:.2f} |")

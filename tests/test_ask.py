@@ -542,3 +542,63 @@ def test_copied_words_are_said_in_the_asker_s_language_and_still_point_at_the_se
     asked, render = gen.prompts
     assert render[:len(asked)] == asked and render[len(asked)]["content"] == "acheté 49% d'IA à l'échelle [2]."
     assert "English" in render[-1]["content"]
+
+
+class TranslatingGenerator(ScriptedGenerator):
+    """Replies `reply` to a question, and `translation` when asked to translate the sentence it quotes."""
+
+    def __init__(self, reply, translation):
+        super().__init__(reply, p_none=0.0)
+        self.translation = translation
+
+    def stream(self, messages, max_tokens, abstain=None):
+        if messages[-1]["content"].startswith("Translate this sentence"):
+            self.prompts.append(messages)
+            yield self.translation
+            return
+        yield from super().stream(messages, max_tokens, abstain)
+
+
+CLEGG_EN = "However, its open source nature could change, as Meta president Nick Clegg himself declared at the AI " \
+    "Seoul summit."
+
+
+@pytest.mark.parametrize("translation, why", [
+    (CLEGG_EN, None),
+    (CLEGG_EN.replace("summit.", "summit in 2024."), "number"),  # a number the sentence does not have
+    (CLEGG_EN.replace("Nick Clegg", "Elon Musk"), "name"),
+    ("Cependant, sa nature open source pourrait changer, ou Il l'a déclaré Nick Clegg lors du sommet de Séoul.",
+     "language"),  # not translated
+    ("However, it could change.", "length"),
+    ("", "empty"),
+])
+def test_a_quote_in_another_language_is_translated_for_the_asker_and_checked(built, monkeypatch, translation, why):
+    from assistant import answerability
+
+    monkeypatch.setattr(answerability, "model", lambda: answerability.Model(
+        (0.0,) * len(answerability.FEATURES), (0.0,) * len(answerability.FEATURES),
+        (1.0,) * len(answerability.FEATURES), -10.0, 0.5, "test"))  # never refuses
+    gen = TranslatingGenerator("Meta bought 51% of Scale AI [1].", translation)  # 51%: dropped, so a quote
+    answer = built.with_reader(gen).ask(SCALE_Q)
+    assert answer.mode == "extractive" and answer.language == "en"
+    (c,) = answer.citations  # the sentence as written is what is cited, whatever the answer says
+    assert c.text.startswith("Cependant, sa nature open source") and built.article(c.source).text[c.start:c.end] == c.text
+    if why is None:
+        assert answer.text == f"“{CLEGG_EN}” [1]"
+        assert answer.note == "Translated by the assistant (original in French); the sentence as written is in the sources."
+        assert answer.timings["translate"] > 0
+    else:
+        assert answer.text == f"“{' '.join(c.text.split())}” [1]" and answer.note == ""
+        assert answer.dropped[-1][1].startswith(f"translation: {why}")
+    # the translation request reads on from the answer's own chat and names both languages
+    asked, translate = gen.prompts
+    assert translate[:len(asked)] == asked and "from French into English" in translate[-1]["content"]
+
+
+def test_a_quote_in_the_asker_s_language_is_not_translated(built):
+    gen = TranslatingGenerator("Meta a acheté 51% de Scale AI [1].", "never asked")
+    answer = built.with_reader(gen).ask(SCALE_FR)
+    assert answer.mode == "extractive" and answer.note == "" and len(gen.prompts) == 1
+    off = TranslatingGenerator("Meta bought 51% of Scale AI [1].", CLEGG_EN)
+    answer = built.with_reader(off).with_settings(translate_quotes=False).ask(SCALE_Q)
+    assert answer.mode == "extractive" and answer.text.startswith("“Cependant") and len(off.prompts) == 1

@@ -140,3 +140,58 @@ def test_a_capitalised_translation_of_a_lower_case_word_is_a_word(claim, groups,
 ])
 def test_numbers_in_words_and_scales_count_by_their_value(claim, evidence, coverage):
     assert signals(claim, [(evidence, "pt")], "How many?", "en", 1.0).coverage == pytest.approx(coverage)
+
+
+AMODEI_PT = ("Dario Amodei, CEO da Anthropic, a empresa por trás dos modelos Claude, estimou recentemente que os modelos de "
+             "IA poderiam custar de US$ 5 a 10 bilhões para serem treinados e implantados nos próximos anos.")
+AMODEI_EN = ("Dario Amodei, CEO of Anthropic, the company behind the Claude models, recently estimated that AI models "
+             "could cost US$ 5 to 10 billion to be trained and deployed in the coming years.")
+
+
+@pytest.mark.parametrize("translation, sentence, why", [
+    (AMODEI_EN, AMODEI_PT, None),
+    (AMODEI_EN.replace("US$ 5 to 10 billion", "5 to 10 billion euros"), AMODEI_PT, "currency"),
+    (AMODEI_EN.replace("10 billion", "10 million"), AMODEI_PT, "number"),  # the size changed
+    (AMODEI_EN.replace("US$ 5 to 10 billion", "a lot"), AMODEI_PT, "number left out"),
+    (AMODEI_EN.replace("Dario Amodei", "Sam Altman"), AMODEI_PT, "name"),
+    (AMODEI_PT, AMODEI_PT, "language"),  # not translated at all
+    ("AI is costly.", AMODEI_PT, "length"),
+    ("NONE", AMODEI_PT, "empty"),
+    ("No, " + AMODEI_EN, AMODEI_PT, "answers"),  # the reader answered the question instead
+    ("No, " + AMODEI_EN, "No entanto, " + AMODEI_PT, "answers"),  # a Portuguese "No" (in the) is no "no"
+    # the words a translation rightly changes: a month, an acronym's letter order ("IA" is "AI")
+    ("His sentence having lapsed in 1976, he was released and went back to Madrid, where he died on October 6, 2011.",
+     "Sa peine étant prescrite depuis 1976, il fut relaxé et regagna Madrid où il décédera le 6 octobre 2011.", None),
+    ("Meta's AI models are open.", "Os modelos de IA da Meta são abertos.", None),
+    # a century in Roman numerals is said in digits
+    ("Neurology became a medical specialty of its own only gradually from the 16th century.",
+     "La neurologie ne s'individualise comme spécialité médicale que progressivement à partir du XVIe siècle.", None),
+])
+def test_a_translated_quote_keeps_numbers_currency_names_and_is_in_the_asker_s_language(translation, sentence, why):
+    from assistant.lang import detect_language
+    from assistant.translate import check_translation
+
+    source = detect_language(sentence)
+    asked = ("How much could it cost to train AI models?", "en")
+    # (no word rule here: without the index's cross-lingual neighbours few words of a translation are found)
+    assert check_translation(translation, (sentence, source), asked, 0.9, (0.0, 0.85)) == why
+
+
+def test_a_translated_quote_needs_the_sentence_s_meaning():
+    from assistant.translate import check_translation
+
+    asked = ("How much could it cost to train AI models?", "en")
+    assert check_translation(AMODEI_EN, (AMODEI_PT, "pt"), asked, 0.80, (0.25, 0.85)) == "meaning"
+    assert check_translation(AMODEI_EN, (AMODEI_PT, "pt"), asked, 0.90, (0.99, 0.85)) == "words"
+
+
+def test_a_currency_the_evidence_does_not_name_is_not_supported():
+    from assistant.cite import signals
+
+    evidence = [(AMODEI_PT, "pt")]
+    ok = signals("5 to 10 billion dollars.", evidence, "How much could it cost?", "en", 0.9)
+    euros = signals("5 to 10 billion euros.", evidence, "How much could it cost?", "en", 0.9)
+    assert ok.currency and ok.reason(0.0, 0.0) is None
+    assert not euros.currency and euros.reason(0.0, 0.0) == "currency"
+    asked = signals("5 to 10 billion euros.", evidence, "How much is that in euros?", "en", 0.9)
+    assert asked.currency  # the question's currency may be said

@@ -132,8 +132,9 @@ def test_a_long_question_is_answered_from_the_long_prompt_with_the_evidence_it_a
     gen = ScriptedGenerator(reply)
     answer = built.with_reader(gen).ask("Why is Meta reconsidering open source?")
     assert answer.kind == "why" and len(answer.evidence) == built.config.long_evidence_sentences
-    assert gen.prompts[-1][0] == static_long_messages()[0]
-    assert gen.budgets[-1] == built.config.long_answer_tokens
+    # the answer's call (a quote that fails verification is then translated, in a call of its own)
+    assert gen.prompts[0][0] == static_long_messages()[0]
+    assert gen.budgets[0] == built.config.long_answer_tokens
     # off: every question is one fact
     off = built.with_settings(long_answers=False).with_reader(ScriptedGenerator("geopolitics [1]."))
     assert off.ask("Why is Meta reconsidering open source?").kind == "fact"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.quantities import parse_number, quantities, same_size
+from assistant.quantities import currencies, parse_number, quantities, same_size
 
 
 @pytest.mark.parametrize("raw, value", [("14 000", 14000), ("14.000", 14000), ("14,000", 14000), ("14,3", 14.3),
@@ -39,3 +39,15 @@ def test_same_size_is_the_same_number_across_languages():
     assert same_size(en, pt) and same_size(pt, fr)
     assert not same_size(quantities("700 mil", "pt")[0], quantities("700 milhões", "pt")[0])
     assert not same_size(quantities("10 billion", "en")[0], quantities("10 billions", "fr")[0])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("custar de US$ 5 a 10 bilhões", {"USD"}),
+    ("5 to 10 billion dollars", {"USD"}),
+    ("entre 5 et 10 milliards d'euros", {"EUR"}),
+    ("£ 1,3 bilhão", {"GBP"}),
+    ("R$ 3 mil e 10 dólares", {"BRL", "USD"}),
+    ("a real change, a free book (un livre), a frank answer", set()),  # words that are also currencies elsewhere
+])
+def test_currencies_are_named_by_symbol_or_word_in_any_table_language(text, expected):
+    assert currencies(text) == expected

@@ -507,19 +507,28 @@ def test_the_answerability_check_refuses_with_its_reason_and_can_be_switched_off
     assert not server.ask(SCALE_FR).refused
 
 
-class RenderingGenerator(ScriptedGenerator):
-    """Replies `reply` to a question, and `rendering` when asked to say its words in another language."""
+class FollowUpGenerator(ScriptedGenerator):
+    """Replies `reply` to a question, and `second` to the request that starts with `asks` (to say its words in another
+    language, to translate the sentence it quotes)."""
 
-    def __init__(self, reply, rendering):
+    def __init__(self, reply, second, asks):
         super().__init__(reply, p_none=0.0)
-        self.rendering = rendering
+        self.second, self.asks = second, asks
 
     def stream(self, messages, max_tokens, abstain=None):
-        if messages[-1]["content"].startswith("Say “"):
+        if messages[-1]["content"].startswith(self.asks):
             self.prompts.append(messages)
-            yield self.rendering
+            yield self.second
             return
         yield from super().stream(messages, max_tokens, abstain)
+
+
+def RenderingGenerator(reply, rendering):  # noqa: N802 (a class-like factory)
+    return FollowUpGenerator(reply, rendering, "Say “")
+
+
+def TranslatingGenerator(reply, translation):  # noqa: N802
+    return FollowUpGenerator(reply, translation, "Translate this sentence")
 
 
 @pytest.mark.parametrize("rendering, expected", [
@@ -542,21 +551,6 @@ def test_copied_words_are_said_in_the_asker_s_language_and_still_point_at_the_se
     asked, render = gen.prompts
     assert render[:len(asked)] == asked and render[len(asked)]["content"] == "acheté 49% d'IA à l'échelle [2]."
     assert "English" in render[-1]["content"]
-
-
-class TranslatingGenerator(ScriptedGenerator):
-    """Replies `reply` to a question, and `translation` when asked to translate the sentence it quotes."""
-
-    def __init__(self, reply, translation):
-        super().__init__(reply, p_none=0.0)
-        self.translation = translation
-
-    def stream(self, messages, max_tokens, abstain=None):
-        if messages[-1]["content"].startswith("Translate this sentence"):
-            self.prompts.append(messages)
-            yield self.translation
-            return
-        yield from super().stream(messages, max_tokens, abstain)
 
 
 CLEGG_EN = "However, its open source nature could change, as Meta president Nick Clegg himself declared at the AI " \

@@ -22,9 +22,12 @@ GENERATED, EXTRACTIVE, REFUSED = "generated", "extractive", "refused"
 
 @dataclass(frozen=True)
 class Draft:
-    """A piece of the reader's draft, as it streams in. The final `Answer.text` is what survived verification."""
+    """A piece of the reader's draft, as it streams in. The final `Answer.text` is what survived verification.
+    `restart`: the pieces before this one are withdrawn, and what follows replaces them (the translation of a quote,
+    after a draft that did not hold up)."""
 
     text: str
+    restart: bool = False
 
 
 @dataclass(frozen=True)

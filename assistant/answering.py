@@ -114,7 +114,7 @@ def stream(config: Config, live: Callable[[], Live], reader: Callable[[], Genera
         yield asking.finish(text, cited, EXTRACTIVE)
         return
     drafted = yield from _draft(asking, reader())
-    yield _say(asking, drafted, embed)
+    yield (yield from _say(asking, drafted, embed))
 
 
 def _understand(config: Config, live: Callable[[], Live], question: str, history: Sequence | None) -> Asking:
@@ -244,9 +244,10 @@ def _draft(asking: Asking, base: Generator) -> Iterator[Draft]:
     return Drafted(raw, tokens, abstain, generator, messages, extra)
 
 
-def _say(asking: Asking, drafted: Drafted, embed: Callable) -> Answer:
-    """The answer the draft allows: refused by the reader or the answerability check, verified (and rendered in
-    the asker's language), or, when nothing held up, a quote or a refusal (`answer_mode`)."""
+def _say(asking: Asking, drafted: Drafted, embed: Callable) -> Iterator[Draft]:
+    """The answer the draft allows (returned): refused by the reader or the answerability check, verified (and
+    rendered in the asker's language), or, when nothing held up, a quote or a refusal (`answer_mode`). A quote's
+    translation streams as `Draft` pieces, the first withdrawing the draft."""
     config, raw, tokens, extra = asking.config, drafted.raw, drafted.tokens, drafted.extra
     refuse = lambda why: asking.finish(prompt.refusal_text(asking.language), [], REFUSED, raw, tokens,  # noqa: E731
                                        refusal_reason=why, **extra)
@@ -270,7 +271,7 @@ def _say(asking: Asking, drafted: Drafted, embed: Callable) -> Answer:
         return refuse(f"{VerificationCheck.name}: {VerificationCheck().reason(checked.text)}")
     best = _quoted(raw, asking.evidence, asking.language) if asking.long else asking.evidence[0]
     text, cited = extractive(asking.evidence, best)
-    if translated := _translated(asking, drafted, best, embed):
+    if translated := (yield from _translated(asking, drafted, best, embed)):
         text, extra["note"] = f"“{translated}” [1]", prompt.translated_text(asking.language, best.language)
     return asking.finish(text, cited, EXTRACTIVE, raw, tokens, **extra)
 
@@ -331,14 +332,24 @@ def _rendered(asking: Asking, drafted: Drafted, ev: Evidence, span: tuple[int, i
     return with_markers(said.rstrip(".") + ".", [1])
 
 
-def _translated(asking: Asking, drafted: Drafted, ev: Evidence, embed: Callable) -> str | None:
-    """The quoted sentence `ev` said in the asker's language when it is in another (translate.py), or None to quote
-    it as written. A translation that fails its check is recorded in the answer's `dropped`."""
+def _translated(asking: Asking, drafted: Drafted, ev: Evidence, embed: Callable) -> Iterator[Draft]:
+    """The quoted sentence `ev` said in the asker's language when it is in another (translate.py; streamed, the first
+    piece withdrawing the draft), returned, or None to quote it as written. A translation that fails its check is
+    recorded in the answer's `dropped`."""
     config, retriever = asking.config, asking.live[1]
     if not config.translate_quotes or ev.language == asking.language:
         return None
     t0 = time.perf_counter()
-    said = translate(drafted.generator, drafted.messages, drafted.raw, ev.text, ev.language, asking.language)
+    pieces, first = translate(drafted.generator, drafted.messages, drafted.raw, ev.text, ev.language,
+                              asking.language), True
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration as done:
+            said = done.value
+            break
+        yield Draft(piece, restart=first)
+        first = False
     similarity = float(embed([said])[0] @ retriever.sentence_vectors([ev.row])[0]) if said else 0.0
     why = check_translation(said, (ev.text, ev.language), (asking.question, asking.language), similarity,
                             (config.translation_coverage, config.translation_similarity), retriever.term_groups)

@@ -14,7 +14,7 @@ written, with its offsets, so the sources panel highlights it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 
 from . import lang, prompt
@@ -28,8 +28,10 @@ __all__ = ["translate", "check_translation", "TRANSLATION_LENGTH"]
 TRANSLATION_LENGTH = (0.5, 2.0)
 
 
-def translate(generator: Generator, messages: list, reply: str, sentence: str, source: str, language: str) -> str:
-    """The reader's translation of `sentence` (in `source`) into `language`, on one line, without markers."""
+def translate(generator: Generator, messages: list, reply: str, sentence: str, source: str,
+              language: str) -> Iterator[str]:
+    """Yield the reader's translation of `sentence` (in `source`) into `language` as it streams; returns it, on one
+    line, without markers."""
     asked = prompt.translate_messages(messages, reply, sentence, source, language)
     said = ""
     budget = 32 + len(sentence) // 2  # tokens: about a token per 3-4 characters, and room to spare
@@ -38,6 +40,8 @@ def translate(generator: Generator, messages: list, reply: str, sentence: str, s
             said += piece
             if "\n" in said.strip():
                 break
+            if piece:
+                yield piece
     line = said.strip().split("\n")[0]
     return " ".join(MARKER.sub(" ", line).split()).strip(" \"“”«»'")
 

@@ -587,6 +587,12 @@ def test_a_quote_in_another_language_is_translated_for_the_asker_and_checked(bui
     # the translation request reads on from the answer's own chat and names both languages
     asked, translate = gen.prompts
     assert translate[:len(asked)] == asked and "from French into English" in translate[-1]["content"]
+    # streamed: its first piece withdraws the draft shown before it
+    items = list(built.with_reader(TranslatingGenerator("Meta bought 51% of Scale AI [1].", translation)).stream(SCALE_Q))
+    restarts = [i for i, item in enumerate(items) if isinstance(item, Draft) and item.restart]
+    assert len(restarts) == (1 if translation else 0) and items[-1].text == answer.text
+    if translation:
+        assert "".join(d.text for d in items[restarts[0]:-1]) == translation and restarts[0] > 0
 
 
 def test_a_quote_in_the_asker_s_language_is_not_translated(built):

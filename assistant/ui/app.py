@@ -106,7 +106,7 @@ class _Chat:
         try:
             for item in view.stream(question, history or None):
                 if isinstance(item, Draft):
-                    draft += item.text
+                    draft = (draft if not item.restart else "") + item.text
                     chat[-1] = {"role": "assistant", "content": draft_html(draft)}
                     yield gr.skip(), chat, gr.skip(), gr.skip(), *skip4
                 else:

@@ -576,10 +576,12 @@ def test_a_quote_in_another_language_is_translated_for_the_asker_and_checked(bui
     answer = built.with_reader(gen).ask(SCALE_Q)
     assert answer.mode == "extractive" and answer.language == "en"
     (c,) = answer.citations  # the sentence as written is what is cited, whatever the answer says
-    assert c.text.startswith("Cependant, sa nature open source") and built.article(c.source).text[c.start:c.end] == c.text
+    assert c.text.startswith("Cependant, sa nature open source")
+    assert built.article(c.source).text[c.start:c.end] == c.text
     if why is None:
         assert answer.text == f"“{CLEGG_EN}” [1]"
-        assert answer.note == "Translated by the assistant (original in French); the sentence as written is in the sources."
+        assert answer.note == ("Translated by the assistant (original in French); the sentence as written is in the "
+                               "sources.")
         assert answer.timings["translate"] > 0
     else:
         assert answer.text == f"“{' '.join(c.text.split())}” [1]" and answer.note == ""
@@ -588,7 +590,8 @@ def test_a_quote_in_another_language_is_translated_for_the_asker_and_checked(bui
     asked, translate = gen.prompts
     assert translate[:len(asked)] == asked and "from French into English" in translate[-1]["content"]
     # streamed: its first piece withdraws the draft shown before it
-    items = list(built.with_reader(TranslatingGenerator("Meta bought 51% of Scale AI [1].", translation)).stream(SCALE_Q))
+    again = TranslatingGenerator("Meta bought 51% of Scale AI [1].", translation)
+    items = list(built.with_reader(again).stream(SCALE_Q))
     restarts = [i for i, item in enumerate(items) if isinstance(item, Draft) and item.restart]
     assert len(restarts) == (1 if translation else 0) and items[-1].text == answer.text
     if translation:

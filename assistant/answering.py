@@ -340,16 +340,8 @@ def _translated(asking: Asking, drafted: Drafted, ev: Evidence, embed: Callable)
     if not config.translate_quotes or ev.language == asking.language:
         return None
     t0 = time.perf_counter()
-    pieces, first = translate(drafted.generator, drafted.messages, drafted.raw, ev.text, ev.language,
-                              asking.language), True
-    while True:
-        try:
-            piece = next(pieces)
-        except StopIteration as done:
-            said = done.value
-            break
-        yield Draft(piece, restart=first)
-        first = False
+    said = yield from translate(drafted.generator, drafted.messages, drafted.raw, ev.text, ev.language,
+                                asking.language)
     similarity = float(embed([said])[0] @ retriever.sentence_vectors([ev.row])[0]) if said else 0.0
     why = check_translation(said, (ev.text, ev.language), (asking.question, asking.language), similarity,
                             (config.translation_coverage, config.translation_similarity), retriever.term_groups)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 
 from . import lang, prompt
+from .answer import Draft
 from .cite import MARKER, signals
 from .generate import Generator
 from .quantities import currencies, quantities, same_size
@@ -29,19 +30,20 @@ TRANSLATION_LENGTH = (0.5, 2.0)
 
 
 def translate(generator: Generator, messages: list, reply: str, sentence: str, source: str,
-              language: str) -> Iterator[str]:
-    """Yield the reader's translation of `sentence` (in `source`) into `language` as it streams; returns it, on one
-    line, without markers."""
+              language: str) -> Iterator[Draft]:
+    """Yield the reader's translation of `sentence` (in `source`) into `language` as `Draft` pieces, the first one
+    withdrawing the draft shown before it; returns the translation, on one line, without markers."""
     asked = prompt.translate_messages(messages, reply, sentence, source, language)
     said = ""
     budget = 32 + len(sentence) // 2  # tokens: about a token per 3-4 characters, and room to spare
     with closing(generator.stream(asked, budget)) as pieces:
         for piece in pieces:
-            said += piece
-            if "\n" in said.strip():
+            if "\n" in (said + piece).strip():
+                said += piece
                 break
             if piece:
-                yield piece
+                yield Draft(piece, restart=not said)
+            said += piece
     line = said.strip().split("\n")[0]
     return " ".join(MARKER.sub(" ", line).split()).strip(" \"“”«»'")
 
